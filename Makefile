@@ -1,0 +1,39 @@
+# mitogend / fakessh. `make demo` runs the main job, `make test` passes the tests.
+GO       ?= go
+BIN      ?= bin
+AGENTS   ?= linux-amd64 linux-arm64
+LDFLAGS  := -s -w
+GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
+
+.PHONY: all build agents test test-short demo bench vet clean
+
+all: build
+
+build: agents
+	$(GOBUILD) -o $(BIN)/fakessh ./cmd/fakessh
+	$(GOBUILD) -o $(BIN)/mitogend ./cmd/mitogend
+
+# One agent per target platform; the daemon picks one by the target's `uname -sm`.
+agents:
+	@for p in $(AGENTS); do \
+		echo "agent $$p"; \
+		GOOS=$${p%-*} GOARCH=$${p#*-} $(GOBUILD) -o $(BIN)/mitogen-agent.$$p ./cmd/mitogen-agent || exit 1; \
+	done
+
+vet:
+	$(GO) vet ./...
+
+test: vet
+	$(GO) test -count=1 -timeout 30m ./...
+
+test-short:
+	$(GO) test -count=1 -short ./...
+
+demo: build
+	./test/demo/demo.sh $(BIN)
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./test/bench/
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,139 @@
+// Package agent is the context that runs on a target: a router node whose parent link is the
+// SSH session it was started on, serving command execution (package emulation) to the
+// controller's clients.
+//
+// It is small on purpose: every byte of the agent binary crosses the network at bootstrap, so it
+// links neither golang.org/x/crypto/ssh nor any CLI framework. It is not a daemon either: it
+// lives exactly as long as its parent link.
+package agent
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/mitogen-go/mitogend/emulation"
+	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/router"
+	"github.com/mitogen-go/mitogend/tunnel"
+)
+
+// Config is what Run needs. In and Out are the link to the parent context.
+type Config struct {
+	In      io.Reader
+	Out     io.WriteCloser
+	Environ []string // the environment sshd gave us, before anything changed it
+	Logf    router.Logf
+}
+
+// Run says hello, learns its context id, and serves until the parent link goes down.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	info := Info()
+	if err := router.WriteHello(cfg.Out, router.Hello{Info: map[string]string{
+		"pid": fmt.Sprint(info.PID), "os": info.OS, "arch": info.Arch, "exe": info.Exe,
+	}}); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	h, err := router.ReadHello(cfg.In)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	ep := tunnel.NewEndpoint(cfg.Logf)
+	r := router.New(router.Config{ID: h.ID, Handler: ep, Logf: cfg.Logf})
+	ep.Attach(r)
+	base := emulation.BaseEnv(cfg.Environ)
+	ep.Listen(proto.AgentExec, func(s *tunnel.Stream, payload []byte) { serveExec(base, s, payload, cfg.Logf) })
+	ep.HandleCall(proto.AgentStatus, func(context.Context, router.ID, []byte) ([]byte, error) {
+		i := info
+		i.Streams = ep.Streams()
+		return json.Marshal(i)
+	})
+	link := r.AddLink(pipe{cfg.In, cfg.Out}, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Routes: []router.ID{h.Parent}})
+	select {
+	case <-link.Done():
+		return link.Err()
+	case <-ctx.Done():
+		r.Close()
+		return context.Cause(ctx)
+	}
+}
+
+// Info describes this agent process.
+func Info() proto.AgentInfo {
+	exe := "file"
+	if p, err := os.Readlink("/proc/self/exe"); err == nil {
+		switch {
+		case strings.HasPrefix(p, "/memfd:"):
+			exe = "memfd"
+		case strings.HasSuffix(p, " (deleted)"):
+			exe = "deleted-file"
+		default:
+			exe = "file:" + filepath.Base(p)
+		}
+	}
+	return proto.AgentInfo{PID: os.Getpid(), OS: runtime.GOOS, Arch: runtime.GOARCH, Exe: exe}
+}
+
+type pipe struct {
+	io.Reader
+	io.WriteCloser
+}
+
+// serveExec runs one command for one stream, as sshd runs one session channel.
+func serveExec(base []string, s *tunnel.Stream, payload []byte, logf router.Logf) {
+	defer s.Close()
+	var req proto.ExecRequest
+	if err := json.Unmarshal(payload, &req); err != nil {
+		fail(s, fmt.Sprintf("agent: bad exec request: %v", err))
+		return
+	}
+	p, err := emulation.Start(base, emulation.Request{Command: req.Command, Subsystem: req.Subsystem, Env: req.Env}, s, s, s.StderrWriter())
+	if err != nil {
+		if errors.Is(err, emulation.ErrNoSubsystem) {
+			err = fmt.Errorf("subsystem request failed on channel 0")
+		}
+		fail(s, err.Error())
+		return
+	}
+	go func() {
+		for r := range s.Requests() {
+			if r.Name == proto.ReqSignal {
+				if err := p.Signal(string(r.Payload)); err != nil {
+					logf("agent: signal %s: %v", r.Payload, err)
+				}
+			}
+		}
+	}()
+	res := p.Wait()
+	p.Close()
+	if res.Signal != "" {
+		b, _ := json.Marshal(proto.ExitSignal{Signal: res.Signal, CoreDumped: res.CoreDumped})
+		s.SendRequest(proto.ReqExitSignal, b)
+	} else {
+		sendStatus(s, res.Status)
+	}
+	s.CloseWrite()
+}
+
+// fail reports a session that could not start the way sshd would: a message and status 255.
+func fail(s *tunnel.Stream, msg string) {
+	io.WriteString(s.StderrWriter(), msg+"\n")
+	sendStatus(s, 255)
+	s.CloseWrite()
+}
+
+func sendStatus(s *tunnel.Stream, status int) {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(status))
+	s.SendRequest(proto.ReqExitStatus, b[:])
+}

@@ -1,0 +1,84 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// dialDaemon connects to the daemon's socket, starting the daemon first when nothing answers
+// there, as ssh's ControlMaster=auto with ControlPersist does.
+func dialDaemon(sock string, env func(string) string) (net.Conn, error) {
+	c, err := net.Dial("unix", sock)
+	if err == nil {
+		return c, nil
+	}
+	if err := startDaemon(sock, env); err != nil {
+		return nil, err
+	}
+	c, err = net.Dial("unix", sock)
+	if err != nil {
+		return nil, fmt.Errorf("client: daemon started but %s does not answer: %w", sock, err)
+	}
+	return c, nil
+}
+
+// startDaemon runs `mitogend serve` detached and waits until it says it is ready: it closes the
+// pipe handed to it as fd 3 once it listens (or once it finds another daemon serving).
+func startDaemon(sock string, env func(string) string) error {
+	bin, err := daemonPath(env)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	logFile, err := os.OpenFile(filepath.Join(filepath.Dir(sock), "mitogend.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	defer logFile.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	defer pr.Close()
+	cmd := exec.Command(bin, "serve", "--socket", sock, "--ready-fd", "3")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.ExtraFiles = []*os.File{pw}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		return fmt.Errorf("client: starting %s: %w", bin, err)
+	}
+	go cmd.Wait() // reap it if it exits while we still run
+	pr.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.ReadAll(pr); err != nil {
+		return fmt.Errorf("client: waiting for %s: %w", bin, err)
+	}
+	return nil
+}
+
+// daemonPath finds mitogend: $MITOGEND, else beside this executable, else on PATH.
+func daemonPath(env func(string) string) (string, error) {
+	if p := env("MITOGEND"); p != "" {
+		return p, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "mitogend")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("mitogend"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("client: cannot find mitogend (set MITOGEND or put it beside fakessh or on PATH)")
+}

@@ -1,0 +1,216 @@
+// Package client is fakessh: it parses an OpenSSH command line, asks the daemon for the context
+// serving the destination (the daemon connects on first use), and runs the command there over a
+// tunnel stream, carrying stdin, stdout, stderr and the exit status as ssh does.
+//
+// It is deliberately light: it never links golang.org/x/crypto/ssh (the daemon owns every SSH
+// connection), so a call costs a process start, a Unix-socket round trip and one round trip to
+// the target.
+package client
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/user"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/router"
+	"github.com/mitogen-go/mitogend/tunnel"
+)
+
+// Stdio is the process's standard streams and environment, passed in so that Run can be tested.
+type Stdio struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Environ        []string // KEY=VALUE, as os.Environ
+}
+
+func (s Stdio) getenv(key string) string {
+	for i := len(s.Environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(s.Environ[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// Run runs one ssh command line. The error is an *ExitError for a remote command that did not
+// exit 0, an *Error for fakessh's own failures (ssh's message, status 255).
+func Run(ctx context.Context, args []string, stdio Stdio) error {
+	opts, err := flagparse.Parse(args)
+	if err != nil {
+		var fe *flagparse.Error
+		if errors.As(err, &fe) {
+			return &Error{Msg: fe.Msg, Usage: fe.ShowUsage, Err: err}
+		}
+		return &Error{Msg: err.Error(), Err: err}
+	}
+	if opts.Version {
+		fmt.Fprintln(stdio.Stderr, versionText)
+		return nil
+	}
+	s, err := newSession(ctx, opts, stdio)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if opts.NoCommand {
+		<-ctx.Done() // -N: hold the tunnel until interrupted, as ssh -N does
+		return nil
+	}
+	return s.exec(ctx, opts)
+}
+
+// session is fakessh's connection to the daemon and the destination's context.
+type session struct {
+	stdio  Stdio
+	conn   io.Closer
+	ep     *tunnel.Endpoint
+	r      *router.Router
+	target router.ID
+}
+
+func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*session, error) {
+	home := stdio.getenv("HOME")
+	localUser := stdio.getenv("USER")
+	if u, err := user.Current(); err == nil {
+		localUser = u.Username
+		if home == "" {
+			home = u.HomeDir
+		}
+	}
+	sock := proto.SocketPath(stdio.getenv, home)
+	c, err := dialDaemon(sock, stdio.getenv)
+	if err != nil {
+		return nil, &Error{Msg: "fakessh: " + err.Error(), Err: err}
+	}
+	if err := router.WriteHello(c, router.Hello{}); err != nil {
+		c.Close()
+		return nil, &Error{Msg: "fakessh: " + err.Error(), Err: err}
+	}
+	h, err := router.ReadHello(c)
+	if err != nil {
+		c.Close()
+		return nil, &Error{Msg: "fakessh: daemon: " + err.Error(), Err: err}
+	}
+	s := &session{stdio: stdio, conn: c, ep: tunnel.NewEndpoint(nil)}
+	s.r = router.New(router.Config{ID: h.ID, Handler: s.ep})
+	s.ep.Attach(s.r)
+	s.r.AddLink(c, router.LinkConfig{Name: "daemon", Parent: true, Trusted: true, Routes: []router.ID{proto.Root}})
+
+	req, _ := json.Marshal(proto.ConnectRequest{
+		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile,
+		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: opts.Verbose,
+	})
+	resp, err := s.ep.Call(ctx, proto.Root, proto.DaemonConnect, req)
+	if err != nil {
+		s.close()
+		var re *tunnel.RemoteError
+		if errors.As(err, &re) {
+			return nil, &Error{Msg: re.Msg, Err: err}
+		}
+		return nil, &Error{Msg: "fakessh: daemon: " + err.Error(), Err: err}
+	}
+	var cr proto.ConnectReply
+	if err := json.Unmarshal(resp, &cr); err != nil {
+		s.close()
+		return nil, &Error{Msg: "fakessh: daemon: bad reply: " + err.Error(), Err: err}
+	}
+	s.target = cr.Context
+	return s, nil
+}
+
+func (s *session) close() {
+	s.r.Close()
+}
+
+func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
+	req := proto.ExecRequest{Command: opts.Command, Env: s.sendEnv(opts.Config.All("sendenv"))}
+	if opts.Subsystem {
+		req = proto.ExecRequest{Subsystem: opts.Command, Env: req.Env}
+	}
+	payload, _ := json.Marshal(req)
+	st, err := s.ep.Open(ctx, s.target, proto.AgentExec, payload)
+	if err != nil {
+		return &Error{Msg: fmt.Sprintf("fakessh: %s: %v", opts.Host, err), Err: err}
+	}
+	defer st.Close()
+	stop := context.AfterFunc(ctx, func() { st.SendRequest(proto.ReqSignal, []byte("TERM")) })
+	defer stop()
+
+	stdin := s.stdio.Stdin
+	if opts.NoStdin || stdin == nil {
+		st.CloseWrite()
+	} else {
+		go func() {
+			io.Copy(st, stdin)
+			st.CloseWrite()
+		}()
+	}
+	var wg sync.WaitGroup
+	var outErr, errErr error
+	wg.Add(2)
+	go func() { defer wg.Done(); _, outErr = io.Copy(s.stdio.Stdout, st) }()
+	go func() { defer wg.Done(); _, errErr = io.Copy(s.stdio.Stderr, st.Stderr()) }()
+	exit := waitExit(st)
+	wg.Wait()
+	if exit == nil {
+		err := errors.Join(outErr, errErr)
+		if err == nil {
+			err = errors.New("no exit status")
+		}
+		return &Error{Msg: fmt.Sprintf("Connection to %s closed by remote host.", opts.Host), Err: err}
+	}
+	if exit.Status == 0 && exit.Signal == "" {
+		return nil
+	}
+	return exit
+}
+
+// waitExit collects the exit status or signal from the stream's requests until it closes.
+func waitExit(st *tunnel.Stream) *ExitError {
+	var exit *ExitError
+	for r := range st.Requests() {
+		switch r.Name {
+		case proto.ReqExitStatus:
+			if len(r.Payload) == 4 {
+				exit = &ExitError{Status: int(int32(binary.BigEndian.Uint32(r.Payload)))}
+			}
+		case proto.ReqExitSignal:
+			var es proto.ExitSignal
+			if json.Unmarshal(r.Payload, &es) == nil {
+				exit = &ExitError{Status: 255, Signal: es.Signal, CoreDumped: es.CoreDumped}
+			}
+		}
+	}
+	return exit
+}
+
+// sendEnv picks the variables that SendEnv patterns name, as ssh forwards them.
+func (s *session) sendEnv(patterns []string) map[string]string {
+	if len(patterns) == 0 {
+		return nil
+	}
+	env := map[string]string{}
+	for _, kv := range s.stdio.Environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		for _, line := range patterns {
+			for _, pat := range strings.Fields(line) {
+				if m, _ := path.Match(pat, k); m && !strings.HasPrefix(pat, "-") {
+					env[k] = v
+				}
+			}
+		}
+	}
+	return env
+}

@@ -1,0 +1,76 @@
+package daemon
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// agentBinaries finds the agent build for a target's platform and keeps it, compressed and
+// not, in memory: it is read once per platform per daemon.
+type agentBinaries struct {
+	dir string
+
+	mu    sync.Mutex // protects cache
+	cache map[string][]byte
+}
+
+// agentFile is the agent build for goos/goarch, as the Makefile names it.
+func agentFile(goos, goarch string) string { return "mitogen-agent." + goos + "-" + goarch }
+
+func (a *agentBinaries) get(goos, goarch string, compressed bool) ([]byte, error) {
+	key := fmt.Sprintf("%s-%s-%v", goos, goarch, compressed)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if b, ok := a.cache[key]; ok {
+		return b, nil
+	}
+	path := filepath.Join(a.dir, agentFile(goos, goarch))
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: no agent for %s/%s: %w", goos, goarch, err)
+	}
+	b := raw
+	if compressed {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw.Write(raw)
+		zw.Close()
+		b = buf.Bytes()
+	}
+	if a.cache == nil {
+		a.cache = map[string][]byte{}
+	}
+	a.cache[key] = b
+	return b, nil
+}
+
+// platform maps `uname -s` and `uname -m` to Go's names.
+func platform(sysname, machine string) (goos, goarch string, err error) {
+	switch sysname {
+	case "Linux":
+		goos = "linux"
+	case "Darwin":
+		goos = "darwin"
+	case "FreeBSD":
+		goos = "freebsd"
+	default:
+		return "", "", fmt.Errorf("daemon: unsupported target system %q", sysname)
+	}
+	switch machine {
+	case "x86_64", "amd64":
+		goarch = "amd64"
+	case "aarch64", "arm64":
+		goarch = "arm64"
+	case "i386", "i486", "i586", "i686":
+		goarch = "386"
+	case "armv6l", "armv7l":
+		goarch = "arm"
+	default:
+		return "", "", fmt.Errorf("daemon: unsupported target machine %q", machine)
+	}
+	return goos, goarch, nil
+}

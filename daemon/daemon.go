@@ -1,0 +1,261 @@
+// Package daemon is mitogend: the root context (id 0) of the routed message bus. It listens on
+// a Unix socket for local clients (fakessh), owns one SSH connection per destination
+// (via package sshdial), starts an agent on each target over one session of that connection,
+// and routes frames between clients and agents.
+//
+// It is not the SSH transport (sshdial), not the stream layer (tunnel), and not a CLI: the
+// mitogend command wraps Serve.
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/router"
+	"github.com/mitogen-go/mitogend/tunnel"
+)
+
+// Config configures a daemon.
+type Config struct {
+	Socket      string        // Unix socket path
+	IdleTimeout time.Duration // exit after this long without clients; 0 = never
+	AgentDir    string        // directory holding mitogen-agent.<os>-<arch> builds
+	Logf        router.Logf
+	// Ready, if set, is called once the socket accepts clients (or another daemon already serves it).
+	Ready func()
+}
+
+// Daemon is one running mitogend. Its methods are safe for concurrent use.
+type Daemon struct {
+	cfg     Config
+	logf    router.Logf
+	r       *router.Router
+	ep      *tunnel.Endpoint
+	agents  *agentBinaries
+	started time.Time
+	nextID  atomic.Uint32
+	stop    context.CancelCauseFunc
+
+	mu      sync.Mutex // protects conns, clients
+	conns   map[string]*conn
+	clients int
+	idle    chan int // client count changes, for the idle timer
+}
+
+// ErrStopped is the cause when a client asked the daemon to stop.
+var ErrStopped = errors.New("daemon: stopped by request")
+
+// Serve runs a daemon until ctx ends, a client asks it to stop, or it has been idle for
+// cfg.IdleTimeout. It returns nil when it stopped for one of those reasons.
+func Serve(ctx context.Context, cfg Config) error {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: &agentBinaries{dir: cfg.AgentDir}, started: time.Now(),
+		conns: map[string]*conn{}, idle: make(chan int, 16)}
+	d.ep = tunnel.NewEndpoint(cfg.Logf)
+	d.r = router.New(router.Config{ID: proto.Root, Handler: d.ep, Logf: cfg.Logf, OnLinkDown: d.linkDown})
+	d.ep.Attach(d.r)
+	d.ep.HandleCall(proto.DaemonConnect, d.trusted(d.handleConnect))
+	d.ep.HandleCall(proto.DaemonStatus, d.trusted(d.handleStatus))
+	d.ep.HandleCall(proto.DaemonStop, d.trusted(d.handleStop))
+
+	ln, err := listen(cfg.Socket)
+	if errors.Is(err, errAlreadyServing) {
+		cfg.Logf("daemon: another daemon serves %s", cfg.Socket)
+		if cfg.Ready != nil {
+			cfg.Ready()
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	d.stop = cancel
+	go d.acceptLoop(ctx, ln)
+	go d.idleLoop(ctx)
+	d.logf("daemon: pid %d serving %s", os.Getpid(), cfg.Socket)
+	if cfg.Ready != nil {
+		cfg.Ready()
+	}
+	<-ctx.Done()
+	ln.close()
+	d.closeAll()
+	cause := context.Cause(ctx)
+	d.logf("daemon: exiting: %v", cause)
+	if errors.Is(cause, ErrStopped) || errors.Is(cause, errIdle) || errors.Is(cause, context.Canceled) {
+		return nil
+	}
+	return cause
+}
+
+// trusted wraps a service so that only local clients may call it: a target must never steer
+// the daemon.
+func (d *Daemon) trusted(h tunnel.CallHandler) tunnel.CallHandler {
+	return func(ctx context.Context, src router.ID, p []byte) ([]byte, error) {
+		if src == proto.Root || !d.r.Trusted(src) {
+			d.logf("daemon: refused call from untrusted context %d", src)
+			return nil, errors.New("daemon: permission denied")
+		}
+		return h(ctx, src, p)
+	}
+}
+
+func (d *Daemon) acceptLoop(ctx context.Context, ln *listener) {
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			if ctx.Err() == nil {
+				d.stop(fmt.Errorf("daemon: accept: %w", err))
+			}
+			return
+		}
+		go d.admit(c)
+	}
+}
+
+// admit checks the peer's credentials, exchanges hellos and attaches the client as a trusted
+// context.
+func (d *Daemon) admit(c *net.UnixConn) {
+	uid, pid, err := peerUID(c)
+	if err != nil || uid != os.Getuid() {
+		d.logf("daemon: refused client pid %d uid %d (want uid %d): %v", pid, uid, os.Getuid(), err)
+		c.Close()
+		return
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := router.ReadHello(c); err != nil {
+		d.logf("daemon: client pid %d: %v", pid, err)
+		c.Close()
+		return
+	}
+	id := router.ID(d.nextID.Add(1))
+	if err := router.WriteHello(c, router.Hello{ID: id, Parent: proto.Root}); err != nil {
+		c.Close()
+		return
+	}
+	c.SetDeadline(time.Time{})
+	d.clientCount(+1)
+	d.r.AddLink(c, router.LinkConfig{Name: fmt.Sprintf("client-%d(pid %d)", id, pid), Trusted: true, Routes: []router.ID{id}})
+}
+
+func (d *Daemon) clientCount(delta int) {
+	d.mu.Lock()
+	d.clients += delta
+	n := d.clients
+	d.mu.Unlock()
+	select {
+	case d.idle <- n:
+	default:
+	}
+}
+
+var errIdle = errors.New("daemon: idle timeout")
+
+// idleLoop stops the daemon once no client has been connected for the idle timeout.
+func (d *Daemon) idleLoop(ctx context.Context) {
+	if d.cfg.IdleTimeout <= 0 {
+		return
+	}
+	t := time.NewTimer(d.cfg.IdleTimeout)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case n := <-d.idle:
+			t.Stop()
+			d.mu.Lock()
+			n = d.clients // the channel may lag behind
+			d.mu.Unlock()
+			if n == 0 {
+				t.Reset(d.cfg.IdleTimeout)
+			}
+		case <-t.C:
+			d.mu.Lock()
+			n := d.clients
+			d.mu.Unlock()
+			if n == 0 {
+				d.stop(errIdle)
+				return
+			}
+		}
+	}
+}
+
+func (d *Daemon) linkDown(l *router.Link, lost []router.ID, err error) {
+	d.mu.Lock()
+	var gone *conn
+	for k, c := range d.conns {
+		if c.link == l {
+			gone = c
+			delete(d.conns, k)
+		}
+	}
+	d.mu.Unlock()
+	if gone != nil {
+		d.logf("daemon: %s: connection lost: %v", gone.dest, err)
+		gone.close()
+		return
+	}
+	d.clientCount(-1)
+}
+
+func (d *Daemon) handleStop(context.Context, router.ID, []byte) ([]byte, error) {
+	d.stop(ErrStopped)
+	return nil, nil
+}
+
+func (d *Daemon) handleStatus(ctx context.Context, _ router.ID, _ []byte) ([]byte, error) {
+	st := proto.Status{PID: os.Getpid(), Socket: d.cfg.Socket, Uptime: time.Since(d.started).Round(time.Second).String()}
+	d.mu.Lock()
+	conns := make([]*conn, 0, len(d.conns))
+	for _, c := range d.conns {
+		if c.link != nil {
+			conns = append(conns, c)
+		}
+	}
+	d.mu.Unlock()
+	links := map[string]router.LinkStats{}
+	for _, ls := range d.r.Links() {
+		links[ls.Name] = ls
+		st.Links = append(st.Links, proto.LinkStatus{Name: ls.Name, Trusted: ls.Trusted, Contexts: ls.Routes, BytesIn: ls.BytesIn, BytesOut: ls.BytesOut})
+	}
+	for _, c := range conns {
+		pc := proto.Connection{Destination: c.dest, Context: c.id, Agent: c.info, Since: c.since.Format(time.RFC3339), Logins: 1}
+		ls := links[c.link.Name()]
+		pc.BytesIn, pc.BytesOut = ls.BytesIn, ls.BytesOut
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if b, err := d.ep.Call(cctx, c.id, proto.AgentStatus, nil); err == nil {
+			var ai proto.AgentInfo
+			if json.Unmarshal(b, &ai) == nil {
+				pc.Agent.Streams = ai.Streams
+				pc.Streams = ai.Streams
+			}
+		}
+		cancel()
+		st.Connections = append(st.Connections, pc)
+	}
+	return json.Marshal(st)
+}
+
+func (d *Daemon) closeAll() {
+	d.mu.Lock()
+	conns := d.conns
+	d.conns = map[string]*conn{}
+	d.mu.Unlock()
+	for _, c := range conns {
+		c.close()
+	}
+	d.r.Close()
+}

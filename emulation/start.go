@@ -1,0 +1,175 @@
+package emulation
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+)
+
+// ErrNoSubsystem is returned by Start for a subsystem the target lacks.
+var ErrNoSubsystem = errors.New("emulation: no such subsystem")
+
+// sftpServers are where distributions install OpenSSH's sftp-server.
+var sftpServers = []string{
+	"/usr/lib/openssh/sftp-server",
+	"/usr/libexec/openssh/sftp-server",
+	"/usr/libexec/sftp-server",
+	"/usr/lib/ssh/sftp-server",
+}
+
+// Request is what a session channel asked for.
+type Request struct {
+	// Command is the exec request's command; "" (with no Subsystem)
+	// means a shell request: the login shell reading stdin.
+	Command string
+	// Subsystem, if set, names the subsystem to run instead; only
+	// "sftp" exists.
+	Subsystem string
+	// Env holds the client's env requests, already filtered by the
+	// caller's AcceptEnv. As in sshd they never override a variable sshd
+	// sets itself (anything in the base environment, TERM).
+	Env map[string]string
+	// Term is the pty-req terminal type; only TERM is derived from it.
+	Term string
+}
+
+// Start runs req as sshd's do_child does and returns once it is running
+// (after ~/.ssh/rc or /etc/ssh/sshrc, which sshd runs first, has finished).
+// base must come from BaseEnv. Output is copied to stdout and stderr
+// (nil discards); stdin is copied to the process until it returns an error
+// or io.EOF, which the process then sees as end of file. A shell that
+// cannot be executed is not an error: like sshd, the process reports it on
+// stderr and exits with status 1.
+func Start(base []string, req Request, stdin io.Reader, stdout, stderr io.Writer) (*Process, error) {
+	return start(base, req, lookupAccount(), stdin, stdout, stderr)
+}
+
+func start(base []string, req Request, acct account, stdin io.Reader, stdout, stderr io.Writer) (*Process, error) {
+	command, login := req.Command, req.Command == "" && req.Subsystem == ""
+	if req.Subsystem != "" {
+		var err error
+		if command, err = subsystemCommand(req.Subsystem); err != nil {
+			return nil, err
+		}
+	}
+	// sshd sets SHELL from the passwd entry, so SHELL also covers users
+	// that /etc/passwd does not list (LDAP, ...).
+	shell := getenv(base, "SHELL")
+	if shell == "" {
+		shell = acct.shell
+	}
+	if shell == "" {
+		shell = "/bin/sh"
+	}
+	home := acct.dir
+	if home == "" {
+		home = getenv(base, "HOME")
+	}
+	env := sessionEnv(base, acct, shell, req)
+
+	p, child, err := newProcess(req.Subsystem != "", stdin, stdout, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer child.close()
+	dir := home
+	if err := chdirError(home); err != nil {
+		// sshd prints this and goes on in its own directory, "/".
+		fmt.Fprintf(child.stderr, "Could not chdir to home directory %s: %s\n", home, strerror(err))
+		dir = "/"
+	}
+	if req.Subsystem == "" {
+		runRC(home, shell, env, dir, child)
+	}
+	proc, err := os.StartProcess(shell, shellArgv(shell, command, login), &os.ProcAttr{
+		Dir:   dir,
+		Env:   env,
+		Files: []*os.File{child.stdin, child.stdout, child.stderr},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	if err != nil {
+		// What sshd's child prints when execve fails: perror(shell).
+		fmt.Fprintf(child.stderr, "%s: %s\n", shell, strerror(err))
+	}
+	p.run(proc)
+	return p, nil
+}
+
+// shellArgv is sshd's argv: what follows the shell's last "/", "-"
+// prefixed for a login shell.
+func shellArgv(shell, command string, login bool) []string {
+	argv0 := shell[strings.LastIndexByte(shell, '/')+1:]
+	if login {
+		return []string{"-" + argv0}
+	}
+	return []string{argv0, "-c", command}
+}
+
+func subsystemCommand(name string) (string, error) {
+	if name == "sftp" {
+		for _, p := range sftpServers {
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				return p, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("emulation: subsystem %q: %w", name, ErrNoSubsystem)
+}
+
+// chdirError predicts whether chdir(dir) would fail and why, without
+// changing the agent's own directory.
+func chdirError(dir string) error {
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		return err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+		return syscall.ENOTDIR
+	}
+	return syscall.Access(dir, 1) // X_OK: search permission
+}
+
+// runRC runs the user's ~/.ssh/rc, else /etc/ssh/sshrc, the way sshd's
+// do_rc_files does (through popen, hence /bin/sh -c), and waits for it.
+// PermitUserRC is assumed to be sshd's default, yes.
+func runRC(home, shell string, env []string, dir string, child *childFiles) {
+	rc := home + "/.ssh/rc"
+	cmd := shell + " -c '/bin/sh " + rc + "'"
+	if _, err := os.Stat(rc); err != nil {
+		rc = "/etc/ssh/sshrc"
+		cmd = "/bin/sh " + rc
+		if _, err := os.Stat(rc); err != nil {
+			return
+		}
+	}
+	null, err := os.Open(os.DevNull) // sshd writes nothing to it without X11
+	if err == nil {
+		defer null.Close()
+		var p *os.Process
+		p, err = os.StartProcess("/bin/sh", []string{"sh", "-c", cmd}, &os.ProcAttr{
+			Dir:   dir,
+			Env:   env,
+			Files: []*os.File{null, child.stdout, child.stderr},
+			Sys:   &syscall.SysProcAttr{Setsid: true},
+		})
+		if err == nil {
+			p.Wait()
+			return
+		}
+	}
+	fmt.Fprintf(child.stderr, "Could not run %s\n", rc)
+}
+
+// strerror renders an error as the C library would: Go's errno texts are
+// glibc's, uncapitalised.
+func strerror(err error) string {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return err.Error()
+	}
+	s := errno.Error()
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,157 @@
+package flagparse
+
+import (
+	"strings"
+)
+
+const linePrefix = "command-line line 0: "
+
+func lineErr(msg string) *Error { return fatalErr(linePrefix + msg) }
+
+// configLine is readconf.c's process_config_line for an -o argument.
+func (p *parser) configLine(line string) *Error {
+	if line == "" {
+		return nil
+	}
+	// ssh strips trailing whitespace but never the first character.
+	line = line[:1] + strings.TrimRight(line[1:], whitespace+"\f")
+	d := &delimState{s: line}
+	kw, ok := d.next()
+	if ok && kw == "" {
+		kw, ok = d.next()
+	}
+	if !ok || kw == "" || kw[0] == '\n' || kw[0] == '#' {
+		return nil
+	}
+	kw = asciiLower(kw)
+	str := skipSet(d.s, whitespace)
+	if d.done || str == "" {
+		return lineErr("no argument after keyword \"" + kw + "\"")
+	}
+	k, known := keywords[kw]
+	if !known {
+		if ig, ok := p.cfg.Get("ignoreunknown"); ok && matchPatternList(kw, ig, true) == 1 {
+			return nil
+		}
+		return fatalErr("command-line: line 0: Bad configuration option: " + kw)
+	}
+	args, ok := argvSplit(str)
+	if !ok {
+		return lineErr("invalid quotes")
+	}
+	key := k.name
+	if key == "" {
+		key = kw
+	}
+	l := &cline{p: p, kw: kw, key: key, args: args, raw: str}
+	if err := l.apply(k.kind); err != nil {
+		return err
+	}
+	if len(l.args) > 0 {
+		return lineErr("keyword " + kw + " extra arguments at end of line")
+	}
+	return nil
+}
+
+// cline is one -o line being applied: args are consumed as readconf.c's
+// argv_next does, and anything left over is an error.
+type cline struct {
+	p        *parser
+	kw, key  string
+	args     []string
+	raw      string
+	consumed bool
+}
+
+// next returns the next argument; ok is false when there is none.
+func (l *cline) next() (string, bool) {
+	if len(l.args) == 0 {
+		return "", false
+	}
+	a := l.args[0]
+	l.args = l.args[1:]
+	return a, true
+}
+
+// need returns the next argument or the "Missing argument." error.
+func (l *cline) need() (string, *Error) {
+	a, ok := l.next()
+	if !ok || a == "" {
+		return "", lineErr("Missing argument.")
+	}
+	return a, nil
+}
+
+func (l *cline) cfg() Config { return l.p.cfg }
+
+func (l *cline) apply(k kind) *Error {
+	switch k {
+	case kIgnore:
+		l.args = nil
+	case kUnsupported:
+		l.args = nil
+		l.p.o.Warnings = append(l.p.o.Warnings, linePrefix+"Unsupported option \""+l.kw+"\"")
+	case kHost:
+		return fatalErr("Host directive not supported as a command-line option")
+	case kInclude:
+		return fatalErr("Include directive not supported as a command-line option")
+	case kFlag:
+		return l.multi(multistates["flag"])
+	case kMulti:
+		return l.multi(multistates[l.key])
+	case kString:
+		a, err := l.need()
+		if err == nil {
+			l.cfg().setFirst(l.key, a)
+		}
+		return err
+	case kStrings, kKnownHosts:
+		return l.strings(k == kKnownHosts)
+	case kCommand:
+		// ProxyCommand is ignored after a ProxyJump, which set it to none.
+		l.args = nil
+		l.cfg().setFirst(l.key, skipSet(l.raw, whitespace+"="))
+	default:
+		return l.applyValue(k)
+	}
+	return nil
+}
+
+// multi parses a multistate value (readconf.c's parse_multistate).
+func (l *cline) multi(states map[string]string) *Error {
+	a, ok := l.next()
+	if !ok {
+		return lineErr("missing argument.\n" + linePrefix + "unsupported option \"(null)\".")
+	}
+	if a == "" {
+		return lineErr("missing argument.\n" + linePrefix + "unsupported option \"\".")
+	}
+	v, ok := states[asciiLower(a)]
+	if !ok {
+		return lineErr("unsupported option \"" + a + "\".")
+	}
+	l.cfg().setFirst(l.key, v)
+	return nil
+}
+
+// strings stores every argument, as readconf.c's parse_char_array.
+func (l *cline) strings(noneAlone bool) *Error {
+	var vals []string
+	for {
+		a, ok := l.next()
+		if !ok {
+			break
+		}
+		if a == "" {
+			return lineErr("keyword " + l.kw + " empty argument")
+		}
+		if noneAlone && strings.EqualFold(a, "none") && (len(vals) > 0 || len(l.args) > 0) {
+			return lineErr("keyword " + l.kw + " \"none\" argument must appear alone.")
+		}
+		vals = append(vals, a)
+	}
+	if len(vals) > 0 {
+		l.cfg().setFirst(l.key, vals...)
+	}
+	return nil
+}

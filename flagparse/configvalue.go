@@ -1,0 +1,354 @@
+package flagparse
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// applyValue handles the keywords whose single argument ssh validates.
+func (l *cline) applyValue(k kind) *Error {
+	switch k {
+	case kLocalFwd, kRemoteFwd, kDynamicFwd:
+		return l.forward(k)
+	case kIdentity:
+		a, err := l.need()
+		if err == nil && !l.p.idLine[a] {
+			l.p.idLine[a] = true
+			l.cfg().add(l.key, a)
+		}
+		return err
+	case kCertificate:
+		a, err := l.need()
+		if err == nil {
+			l.p.addUnique(l.key, a)
+		}
+		return err
+	case kSendEnv:
+		return l.sendEnv()
+	case kSetEnv:
+		return l.setEnv()
+	case kJump:
+		return l.jump()
+	case kForwardAgent:
+		a, ok := l.next()
+		if !ok || a == "" {
+			return lineErr("missing argument.")
+		}
+		if v, ok := multistates["flag"][asciiLower(a)]; ok {
+			a = v
+		}
+		l.cfg().setFirst(l.key, a)
+		return nil
+	case kAddKeys:
+		return l.addKeys()
+	case kUpTo2:
+		a, err := l.need()
+		if err != nil {
+			return err
+		}
+		vals := []string{a}
+		if b, ok := l.next(); ok {
+			vals = append(vals, b)
+		}
+		l.cfg().setFirst(l.key, vals...)
+		return nil
+	}
+	return l.scalar(k)
+}
+
+// scalar handles one-argument keywords with a checked value.
+func (l *cline) scalar(k kind) *Error {
+	a, ok := l.next()
+	var msg string
+	switch k {
+	case kInt:
+		if e := intErr(a, ok); e != "" {
+			msg = "integer value " + e + "."
+		}
+	case kTime:
+		if !ok || a == "" {
+			msg = "missing time value."
+		} else if a != "none" && convtime(a) < 0 {
+			msg = "invalid time value."
+		}
+	case kControlPersist:
+		if !ok || a == "" {
+			msg = "Missing ControlPersist argument."
+		} else if a == "true" || a == "false" {
+			a = multistates["flag"][a]
+		} else if a != "yes" && a != "no" && convtime(a) < 0 {
+			msg = "Bad ControlPersist argument."
+		}
+	default:
+		if !ok || a == "" {
+			msg = missingMsg(k)
+		} else {
+			return l.checked(k, a)
+		}
+	}
+	if msg != "" {
+		return lineErr(msg)
+	}
+	l.cfg().setFirst(l.key, a)
+	return nil
+}
+
+func missingMsg(k kind) string {
+	switch k {
+	case kLogLevel:
+		return "unsupported log level '<NONE>'"
+	case kFacility:
+		return "unsupported log facility '<NONE>'"
+	}
+	return "Missing argument."
+}
+
+// checked validates a present, non-empty argument and stores it.
+func (l *cline) checked(k kind, a string) *Error {
+	val := a
+	switch k {
+	case kPort:
+		n := a2port(a)
+		if n <= 0 {
+			return lineErr("Bad port '" + a + "'.")
+		}
+		val = strconv.Itoa(n)
+	case kEscape:
+		if !escapeValid(a) {
+			return lineErr("Bad escape character.")
+		}
+	case kTunDev:
+		if !tunValid(a) {
+			return lineErr("Bad tun device.")
+		}
+	case kMask:
+		// ssh ignores anything after the octal digits.
+		v, _, ok := strtol(a, 8)
+		if !ok || v < 0 || v > 0777 {
+			return lineErr("Bad mask.")
+		}
+	case kFingerprint:
+		val = asciiLower(a)
+		if !contains([]string{"md5", "sha1", "sha256", "sha384", "sha512"}, val) {
+			return lineErr("Invalid hash algorithm \"" + a + "\".")
+		}
+	case kLogLevel:
+		i := logLevelIndex(a)
+		if i < 0 {
+			return lineErr("unsupported log level '" + a + "'")
+		}
+		val = logLevels[i]
+	case kFacility:
+		val = asciiLower(a)
+		if !contains(logFacilities, val) {
+			return lineErr("unsupported log facility '" + a + "'")
+		}
+	default:
+		if err := l.algorithms(k, a); err != nil {
+			return err
+		}
+	}
+	l.cfg().setFirst(l.key, val)
+	return nil
+}
+
+// algorithms validates the algorithm-list keywords; a list starting with
+// '-' (removal) is not checked, '+' and '^' are skipped, as in readconf.c.
+func (l *cline) algorithms(k kind, a string) *Error {
+	list := a
+	if k != kGSSKex {
+		if a[0] == '-' {
+			return nil
+		}
+		if a[0] == '+' || a[0] == '^' {
+			list = a[1:]
+		}
+	}
+	switch k {
+	case kCiphers:
+		if !ciphersValid(list) {
+			return lineErr("Bad SSH2 cipher spec '" + a + "'.")
+		}
+	case kMACs:
+		if !macsValid(list) {
+			return lineErr("Bad SSH2 MAC spec '" + a + "'.")
+		}
+	case kKex:
+		if bad, ok := namesValid(list, kexAlgs); !ok {
+			return fatalErr(unsupportedKex(bad) + linePrefix + "Bad SSH2 KexAlgorithms '" + a + "'.")
+		}
+	case kGSSKex:
+		if bad, ok := gssKexValid(list); !ok {
+			return fatalErr(unsupportedKex(bad) + linePrefix + "Bad GSSAPI KexAlgorithms '" + a + "'.")
+		}
+	case kKeyTypes:
+		if !keyTypesValid(list) {
+			return lineErr("Bad key types '" + a + "'.")
+		}
+	}
+	return nil
+}
+
+func unsupportedKex(name string) string {
+	if name == "" {
+		return ""
+	}
+	if len(name) > 100 {
+		name = name[:100]
+	}
+	return "Unsupported KEX algorithm \"" + name + "\"\n"
+}
+
+// intErr is misc.c's atoi_err: the strtonum error for 0..INT_MAX.
+func intErr(a string, present bool) string {
+	if !present || a == "" {
+		return "missing"
+	}
+	v, rest, ok := strtol(a, 10)
+	switch {
+	case rest == a || rest != "":
+		return "invalid"
+	case !ok:
+		if strings.HasPrefix(strings.TrimLeft(a, " \t\n\v\f\r"), "-") {
+			return "too small"
+		}
+		return "too large"
+	case v < 0:
+		return "too small"
+	case v > math.MaxInt32:
+		return "too large"
+	}
+	return ""
+}
+
+func (l *cline) forward(k kind) *Error {
+	a, ok := l.next()
+	if !ok || a == "" {
+		return lineErr("Missing port argument.")
+	}
+	remote, dynamic := k == kRemoteFwd, k == kDynamicFwd
+	spec := a
+	if !dynamic {
+		b, ok := l.next()
+		if !ok || b == "" {
+			if !remote {
+				return lineErr("Missing target argument.")
+			}
+			dynamic = true
+		} else {
+			spec = a + ":" + b
+		}
+	}
+	s, ok := parseForward(spec, dynamic, remote)
+	if !ok {
+		return lineErr("Bad forwarding specification.")
+	}
+	l.p.addUnique(l.key, s)
+	return nil
+}
+
+// sendEnv appends names; "-pattern" removes the matching names so far.
+func (l *cline) sendEnv() *Error {
+	for {
+		a, ok := l.next()
+		if !ok {
+			return nil
+		}
+		if a == "" || strings.Contains(a, "=") {
+			return lineErr("Invalid environment name.")
+		}
+		if a[0] != '-' {
+			l.cfg().add(l.key, a)
+			continue
+		}
+		kept := l.cfg()[l.key][:0:0]
+		for _, v := range l.cfg()[l.key] {
+			if !matchPattern(v, a[1:]) {
+				kept = append(kept, v)
+			}
+		}
+		l.cfg()[l.key] = kept
+	}
+}
+
+// setEnv: the first SetEnv line wins; a line keeps the first of each name.
+func (l *cline) setEnv() *Error {
+	first := !l.cfg().has(l.key)
+	var vals []string
+	for {
+		a, ok := l.next()
+		if !ok {
+			break
+		}
+		if !strings.Contains(a, "=") {
+			return lineErr("Invalid SetEnv.")
+		}
+		if first && !hasEnvName(vals, a) {
+			vals = append(vals, a)
+		}
+	}
+	if first && len(vals) > 0 {
+		l.cfg().set(l.key, vals...)
+	}
+	return nil
+}
+
+func hasEnvName(list []string, kv string) bool {
+	name := kv[:strings.IndexByte(kv, '=')]
+	for _, v := range list {
+		if v[:strings.IndexByte(v, '=')] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// jump is ProxyJump, read from the raw line like a command. The syntax
+// is always checked; the value applies only while neither ProxyJump nor
+// ProxyCommand is set, and a real jump implies ProxyCommand none, as
+// parse_jump does.
+func (l *cline) jump() *Error {
+	l.args = nil
+	raw := skipSet(l.raw, whitespace+"=")
+	spec := jumpSpec(raw)
+	if msg, ok := checkJump(spec); !ok {
+		return fatalErr(msg + linePrefix + "Invalid ProxyJump \"" + raw + "\"")
+	}
+	c := l.cfg()
+	if c.has("proxyjump") || c.has("proxycommand") {
+		return nil
+	}
+	c.set("proxyjump", spec)
+	if !strings.EqualFold(spec, "none") {
+		c.set("proxycommand", "none")
+	}
+	return nil
+}
+
+// addKeys is AddKeysToAgent: yes/no/ask/confirm, "confirm TIME", or TIME.
+func (l *cline) addKeys() *Error {
+	a, _ := l.next()
+	b, hasB := l.next()
+	v, known := map[string]string{"yes": "yes", "true": "yes", "no": "no",
+		"false": "no", "ask": "ask", "confirm": "confirm"}[asciiLower(a)]
+	switch {
+	case a == "":
+		return lineErr("missing argument.\n" + linePrefix + "unsupported option")
+	case v == "confirm" && hasB:
+		if convtime(b) < 0 {
+			return lineErr("invalid time value.")
+		}
+		l.cfg().setFirst(l.key, v, b)
+	case !known && !hasB:
+		if convtime(a) < 0 {
+			return lineErr("unsupported option")
+		}
+		l.cfg().setFirst(l.key, a)
+	case !known || hasB:
+		return lineErr("unsupported option")
+	default:
+		l.cfg().setFirst(l.key, v)
+	}
+	return nil
+}

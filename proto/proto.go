@@ -1,0 +1,102 @@
+// Package proto names the services that contexts offer each other over package tunnel, and the
+// JSON bodies they exchange. It is shared by fakessh, the daemon and the agent, so it stays tiny
+// and imports nothing heavier than encoding/json's callers need.
+//
+// It is not a transport and holds no logic beyond encoding helpers.
+package proto
+
+import "github.com/mitogen-go/mitogend/router"
+
+// Service handles at the daemon (context 0). Only trusted contexts (local clients) may call them.
+const (
+	DaemonConnect uint32 = 1 // ConnectRequest -> ConnectReply
+	DaemonStatus  uint32 = 2 // nothing -> Status
+	DaemonStop    uint32 = 3 // nothing -> nothing; the daemon exits
+)
+
+// Service handles at an agent.
+const (
+	AgentExec   uint32 = 16 // stream; open payload ExecRequest
+	AgentStatus uint32 = 17 // nothing -> AgentStatus
+)
+
+// Root is the daemon's context id.
+const Root router.ID = 0
+
+// ConnectRequest asks the daemon for the context serving a destination, connecting on first use.
+type ConnectRequest struct {
+	Host       string              `json:"host"`
+	Config     map[string][]string `json:"config"`                // command-line options, lowercase keywords
+	ConfigFile string              `json:"config_file,omitempty"` // -F
+	Home       string              `json:"home"`
+	LocalUser  string              `json:"local_user"`
+	AuthSock   string              `json:"auth_sock,omitempty"`
+	Verbose    int                 `json:"verbose,omitempty"`
+}
+
+// ConnectReply names the context to open streams on.
+type ConnectReply struct {
+	Context router.ID `json:"context"`
+	Reused  bool      `json:"reused"`
+}
+
+// ExecRequest is the payload of an AgentExec open: what sshd's exec, shell or subsystem
+// request would carry.
+type ExecRequest struct {
+	Command   string            `json:"command,omitempty"`
+	Subsystem string            `json:"subsystem,omitempty"`
+	Env       map[string]string `json:"env,omitempty"`
+}
+
+// Stream request names, as in SSH.
+const (
+	ReqExitStatus = "exit-status" // payload: 4-byte big-endian status
+	ReqExitSignal = "exit-signal" // payload: JSON ExitSignal
+	ReqSignal     = "signal"      // payload: signal name without SIG
+)
+
+// ExitSignal reports death by a signal.
+type ExitSignal struct {
+	Signal     string `json:"signal"`
+	CoreDumped bool   `json:"core_dumped,omitempty"`
+	Message    string `json:"message,omitempty"`
+}
+
+// Status is the daemon's answer to DaemonStatus.
+type Status struct {
+	PID         int          `json:"pid"`
+	Socket      string       `json:"socket"`
+	Uptime      string       `json:"uptime"`
+	Connections []Connection `json:"connections"`
+	Links       []LinkStatus `json:"links"`
+}
+
+// Connection is one SSH connection and the context on it.
+type Connection struct {
+	Destination string    `json:"destination"`
+	Context     router.ID `json:"context"`
+	Agent       AgentInfo `json:"agent"`
+	Streams     int       `json:"streams"`
+	BytesIn     uint64    `json:"bytes_in"`
+	BytesOut    uint64    `json:"bytes_out"`
+	Since       string    `json:"since"`
+	Logins      int       `json:"logins"`
+}
+
+// LinkStatus is one router link's counters.
+type LinkStatus struct {
+	Name     string      `json:"name"`
+	Trusted  bool        `json:"trusted"`
+	Contexts []router.ID `json:"contexts"`
+	BytesIn  uint64      `json:"bytes_in"`
+	BytesOut uint64      `json:"bytes_out"`
+}
+
+// AgentInfo is what an agent says about itself in its Hello and status.
+type AgentInfo struct {
+	PID     int    `json:"pid"`
+	OS      string `json:"os"`
+	Arch    string `json:"arch"`
+	Exe     string `json:"exe"` // "memfd" or "deleted-file"
+	Streams int    `json:"streams"`
+}

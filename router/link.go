@@ -1,0 +1,188 @@
+package router
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrQueueOverflow ends a link whose peer stopped reading while others kept sending to it
+// beyond every window: a protocol error somewhere upstream.
+var ErrQueueOverflow = errors.New("router: link queue overflow")
+
+// ErrLinkClosed is returned for frames queued on a link that is gone.
+var ErrLinkClosed = errors.New("router: link closed")
+
+// LinkConfig describes a neighbour.
+type LinkConfig struct {
+	Name    string
+	Parent  bool // the link toward the root: the default route
+	Trusted bool // the controller side: frames from it may go anywhere
+	Routes  []ID // contexts reached through this link
+}
+
+// Link is one neighbour. All methods are safe for concurrent use.
+type Link struct {
+	r   *Router
+	cfg LinkConfig
+	rwc io.ReadWriteCloser
+
+	mu     sync.Mutex // protects queue, queued, err
+	queue  []*Message
+	queued int   // payload bytes in queue
+	err    error // set once when the link goes down
+	wake   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+
+	bytesIn, bytesOut   atomic.Uint64
+	framesIn, framesOut atomic.Uint64
+}
+
+// LinkStats is a snapshot of a link's counters.
+type LinkStats struct {
+	Name                string
+	Trusted             bool
+	Routes              []ID
+	BytesIn, BytesOut   uint64
+	FramesIn, FramesOut uint64
+	Queued              int
+}
+
+// Name is the link's name as configured.
+func (l *Link) Name() string { return l.cfg.Name }
+
+// Done is closed when the link is down.
+func (l *Link) Done() <-chan struct{} { return l.done }
+
+// Err is why the link went down, or nil while it is up.
+func (l *Link) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// Close takes the link down.
+func (l *Link) Close() { l.fail(ErrLinkClosed) }
+
+// enqueue hands m to the writer goroutine; it never blocks.
+func (l *Link) enqueue(m *Message) error {
+	l.mu.Lock()
+	if l.err != nil {
+		l.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrLinkClosed, l.cfg.Name)
+	}
+	l.queue = append(l.queue, m)
+	l.queued += len(m.Payload)
+	over := l.queued > l.r.cfg.MaxQueue
+	l.mu.Unlock()
+	if over {
+		l.fail(ErrQueueOverflow)
+		return ErrQueueOverflow
+	}
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// fail takes the link down once: the stream is closed, which also stops the reader,
+// and the router forgets the contexts behind it.
+func (l *Link) fail(err error) {
+	l.once.Do(func() {
+		l.mu.Lock()
+		l.err = err
+		l.queue = nil
+		l.mu.Unlock()
+		l.rwc.Close()
+		close(l.done)
+		l.r.linkDown(l, err)
+	})
+}
+
+func (l *Link) readLoop() {
+	br := bufio.NewReaderSize(l.rwc, 256<<10)
+	for {
+		m, err := ReadMessage(br, l.r.cfg.MaxPayload)
+		if err != nil {
+			if err == io.EOF {
+				err = fmt.Errorf("router: link %s: closed by peer", l.cfg.Name)
+			} else {
+				err = fmt.Errorf("router: link %s: %w", l.cfg.Name, err)
+			}
+			l.fail(err)
+			return
+		}
+		l.bytesIn.Add(uint64(HeaderSize + len(m.Payload)))
+		l.framesIn.Add(1)
+		l.r.fromLink(m, l)
+	}
+}
+
+// writeLoop is the link's only writer: it drains the queue in batches so that many small
+// frames cost one write.
+func (l *Link) writeLoop() {
+	const batchBytes = 256 << 10
+	buf := make([]byte, 0, batchBytes+HeaderSize)
+	for {
+		select {
+		case <-l.wake:
+		case <-l.done:
+			return
+		}
+		for {
+			l.mu.Lock()
+			batch := l.queue
+			l.queue = nil
+			l.queued = 0
+			l.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			for _, m := range batch {
+				var hdr [HeaderSize]byte
+				m.Header.encode(hdr[:], len(m.Payload))
+				buf = append(buf, hdr[:]...)
+				buf = append(buf, m.Payload...)
+				l.framesOut.Add(1)
+				if len(buf) >= batchBytes {
+					if !l.write(buf) {
+						return
+					}
+					buf = buf[:0]
+				}
+			}
+			if len(buf) > 0 {
+				if !l.write(buf) {
+					return
+				}
+				buf = buf[:0]
+			}
+		}
+	}
+}
+
+func (l *Link) write(b []byte) bool {
+	if _, err := l.rwc.Write(b); err != nil {
+		l.fail(fmt.Errorf("router: link %s: write: %w", l.cfg.Name, err))
+		return false
+	}
+	l.bytesOut.Add(uint64(len(b)))
+	return true
+}
+
+func (l *Link) stats() LinkStats {
+	l.mu.Lock()
+	q := l.queued
+	l.mu.Unlock()
+	return LinkStats{
+		Name: l.cfg.Name, Trusted: l.cfg.Trusted,
+		BytesIn: l.bytesIn.Load(), BytesOut: l.bytesOut.Load(),
+		FramesIn: l.framesIn.Load(), FramesOut: l.framesOut.Load(),
+		Queued: q,
+	}
+}

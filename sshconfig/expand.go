@@ -1,0 +1,65 @@
+package sshconfig
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os/user"
+	"strings"
+)
+
+// percentExpand replaces %x tokens from vals; "%%" is a literal '%'. An
+// unknown token is an error, as ssh's percent_expand is fatal on one.
+func percentExpand(s string, vals map[byte]string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		if i == len(s) {
+			return "", errors.New("percent_expand: invalid format")
+		}
+		if s[i] == '%' {
+			b.WriteByte('%')
+			continue
+		}
+		v, ok := vals[s[i]]
+		if !ok {
+			return "", fmt.Errorf("percent_expand: unknown key %%%c", s[i])
+		}
+		b.WriteString(v)
+	}
+	return b.String(), nil
+}
+
+// tildeExpand expands a leading "~" or "~/" to home and "~user/" to that
+// user's home directory.
+func tildeExpand(path, home string) (string, error) {
+	if !strings.HasPrefix(path, "~") {
+		return path, nil
+	}
+	name, rest, _ := strings.Cut(path[1:], "/")
+	dir := home
+	if name != "" {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return "", fmt.Errorf("tilde_expand_filename: No such user %s", name)
+		}
+		dir = u.HomeDir
+	}
+	if rest == "" && !strings.Contains(path, "/") {
+		return dir, nil
+	}
+	return strings.TrimSuffix(dir, "/") + "/" + rest, nil
+}
+
+// lowerHost lowercases a host name but leaves addresses alone, as ssh.c
+// does before using it.
+func lowerHost(h string) string {
+	if net.ParseIP(h) != nil {
+		return h
+	}
+	return strings.ToLower(h)
+}

@@ -1,0 +1,162 @@
+package sshconfig
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestSplitLine(t *testing.T) {
+	tests := []struct {
+		line, key, rest string
+	}{
+		{"User bob", "user", "bob"},
+		{"  USER   bob  ", "user", "bob"},
+		{"User=bob", "user", "bob"},
+		{"User = bob", "user", "bob"},
+		{"User =bob", "user", "bob"},
+		{"User\t=\tbob", "user", "bob"},
+		{"User==bob", "user", "=bob"},
+		{"# comment", "", ""},
+		{"   ", "", ""},
+		{"User", "user", ""},
+		{"ProxyCommand ssh -W %h:%p j # c", "proxycommand", "ssh -W %h:%p j # c"},
+	}
+	for _, tt := range tests {
+		key, rest := splitLine(tt.line)
+		if key != tt.key || rest != tt.rest {
+			t.Errorf("splitLine(%q) = %q, %q; want %q, %q", tt.line, key, rest, tt.key, tt.rest)
+		}
+	}
+}
+
+func TestSplitArgs(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []string
+		wantErr bool
+	}{
+		{"a b\tc", []string{"a", "b", "c"}, false},
+		{`"a b" c`, []string{"a b", "c"}, false},
+		{`'a "b"' c`, []string{`a "b"`, "c"}, false},
+		{`a\ b`, []string{"a b"}, false},
+		{`a\"b`, []string{`a"b`}, false},
+		{`a\xb`, []string{`a\xb`}, false},
+		{`a # rest`, []string{"a"}, false},
+		{`a#b`, []string{"a#b"}, false},
+		{`""`, []string{""}, false},
+		{`"unterminated`, nil, true},
+		{``, nil, false},
+	}
+	for _, tt := range tests {
+		got, err := splitArgs(tt.in)
+		if (err != nil) != tt.wantErr || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("splitArgs(%q) = %q, %v; want %q, err=%v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestMatchPattern(t *testing.T) {
+	tests := []struct {
+		s, pattern string
+		want       bool
+	}{
+		{"foo", "foo", true},
+		{"foo", "FOO", false},
+		{"foo.example.com", "*.example.com", true},
+		{"example.com", "*.example.com", false},
+		{"web1", "web?", true},
+		{"web12", "web?", false},
+		{"anything", "*", true},
+		{"", "*", true},
+		{"abc", "a*c", true},
+		{"abbbc", "a**c", true},
+		{"ab", "a*c", false},
+	}
+	for _, tt := range tests {
+		if got := matchPattern(tt.s, tt.pattern); got != tt.want {
+			t.Errorf("matchPattern(%q, %q) = %v", tt.s, tt.pattern, got)
+		}
+	}
+}
+
+func TestMatchList(t *testing.T) {
+	tests := []struct {
+		s, list string
+		lower   bool
+		want    int
+	}{
+		{"web1", "web*,db*", false, 1},
+		{"db1", "web*,db*", false, 1},
+		{"mail", "web*,db*", false, 0},
+		{"web1", "*,!web1", false, -1},
+		{"web2", "*,!web1", false, 1},
+		{"web1", "WEB*", true, 1},
+		{"web1", "WEB*", false, 0},
+	}
+	for _, tt := range tests {
+		if got := matchList(tt.s, tt.list, tt.lower); got != tt.want {
+			t.Errorf("matchList(%q, %q) = %d, want %d", tt.s, tt.list, got, tt.want)
+		}
+	}
+}
+
+func TestHostLine(t *testing.T) {
+	tests := []struct {
+		host     string
+		patterns []string
+		want     bool
+	}{
+		{"a", []string{"b", "a"}, true},
+		{"a", []string{"*", "!a"}, false},
+		{"a", []string{"!a", "*"}, false},
+		{"b", []string{"*", "!a"}, true},
+		{"b", []string{"!a"}, false},
+	}
+	for _, tt := range tests {
+		if got := hostLine(tt.host, tt.patterns); got != tt.want {
+			t.Errorf("hostLine(%q, %q) = %v", tt.host, tt.patterns, got)
+		}
+	}
+}
+
+func TestConvtime(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+	}{
+		{"90", 90}, {"1m30s", 90}, {"2h", 7200}, {"1d", 86400}, {"1w", 604800},
+		{"10S", 10}, {"", -1}, {"abc", -1}, {"1x", -1}, {"-5", -1}, {"99999999999", -1},
+	}
+	for _, tt := range tests {
+		if got := convtime(tt.in); got != tt.want {
+			t.Errorf("convtime(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestValidForward(t *testing.T) {
+	tests := []struct {
+		spec            string
+		dynamic, remote bool
+		want            bool
+	}{
+		{"8080:localhost:80", false, false, true},
+		{"127.0.0.1:8080:localhost:80", false, false, true},
+		{"[::1]:8080:[::1]:80", false, false, true},
+		{"/tmp/sock:localhost:80", false, false, true},
+		{"8080:/tmp/sock", false, false, true},
+		{"8080", true, false, true},
+		{"127.0.0.1:1080", true, false, true},
+		{"8080", true, true, true}, // remote dynamic (-R port)
+		{"8080:localhost", false, false, false},
+		{"0:localhost:80", false, false, false},
+		{"0:localhost:80", false, true, true},
+		{"8080:localhost:0", false, false, false},
+		{"x:y:z:w:v", false, false, false},
+	}
+	for _, tt := range tests {
+		if got := validForward(tt.spec, tt.dynamic, tt.remote); got != tt.want {
+			t.Errorf("validForward(%q, dyn=%v, remote=%v) = %v", tt.spec, tt.dynamic, tt.remote, got)
+		}
+	}
+}

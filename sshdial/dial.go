@@ -1,0 +1,158 @@
+package sshdial
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/mitogen-go/mitogend/sshconfig"
+)
+
+// Config says where and how to connect.
+type Config struct {
+	Target   sshconfig.Target
+	AuthSock string // SSH_AUTH_SOCK of the caller ("" = none)
+
+	// Logf receives debug logging (ssh -v material). May be nil.
+	Logf func(format string, args ...any)
+	// Warnf receives what ssh prints on stderr at its default log level
+	// while still connecting, e.g. "Warning: Permanently added ..." or the
+	// changed-host-key banner under StrictHostKeyChecking=no, and
+	// "Timeout, server HOST not responding.". Nil falls back to Logf.
+	Warnf func(format string, args ...any)
+
+	// DialContext, when set, opens the transport instead of a direct TCP
+	// connection, e.g. through a jump host's *ssh.Client. It is required
+	// when the Target has a ProxyJump or ProxyCommand.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Preferences put the fastest algorithms x/crypto has first.
+var (
+	kexAlgorithms = []string{
+		ssh.KeyExchangeCurve25519, ssh.KeyExchangeMLKEM768X25519,
+		ssh.KeyExchangeECDHP256, ssh.KeyExchangeECDHP384, ssh.KeyExchangeECDHP521,
+		ssh.KeyExchangeDH14SHA256, ssh.KeyExchangeDH16SHA512, ssh.KeyExchangeDHGEXSHA256,
+	}
+	ciphers = []string{
+		ssh.CipherAES128GCM, ssh.CipherChaCha20Poly1305, ssh.CipherAES256GCM,
+		ssh.CipherAES128CTR, ssh.CipherAES192CTR, ssh.CipherAES256CTR,
+	}
+)
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Logf != nil {
+		c.Logf(format, args...)
+	}
+}
+
+func (c *Config) warnf(format string, args ...any) {
+	if c.Warnf != nil {
+		c.Warnf(format, args...)
+		return
+	}
+	c.logf(format, args...)
+}
+
+// Dial connects, verifies the host key, authenticates and, when
+// ServerAliveInterval is set, starts keepalives. Errors are *Error.
+func Dial(ctx context.Context, c Config) (*ssh.Client, error) {
+	t := c.Target
+	if c.DialContext == nil && (t.ProxyJump != "" || t.ProxyCommand != "") {
+		return nil, &Error{Err: ErrUnsupported,
+			Message: "sshdial: ProxyJump and ProxyCommand need Config.DialContext"}
+	}
+	hk, err := newHostKeys(&c)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := c.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a := newAuth(&c)
+	defer a.close()
+	cfg := &ssh.ClientConfig{
+		User:              t.User,
+		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(a.signers)},
+		AuthCallback:      a.observe,
+		HostKeyCallback:   hk.check,
+		HostKeyAlgorithms: hk.algorithms(),
+		Config:            ssh.Config{KeyExchanges: kexAlgorithms, Ciphers: ciphers},
+	}
+	client, err := c.handshake(ctx, conn, cfg, hk, a)
+	if err != nil {
+		return nil, err
+	}
+	if t.ServerAliveInterval > 0 {
+		go keepalive(client, &c)
+	}
+	return client, nil
+}
+
+// connect resolves the name and tries each address in turn, as ssh does,
+// giving each attempt ConnectTimeout.
+func (c *Config) connect(ctx context.Context) (net.Conn, error) {
+	t := c.Target
+	port := strconv.Itoa(t.Port)
+	fail := func(err error) error {
+		sentinel := ErrConnect
+		if strerror(err) == "Connection timed out" {
+			sentinel = ErrTimeout
+		}
+		return &Error{Err: wrap(sentinel, err),
+			Message: fmt.Sprintf("ssh: connect to host %s port %d: %s", t.HostName, t.Port, strerror(err))}
+	}
+	if c.DialContext != nil {
+		conn, err := c.DialContext(ctx, "tcp", net.JoinHostPort(t.HostName, port))
+		if err != nil {
+			return nil, fail(err)
+		}
+		return conn, nil
+	}
+	ips, err := c.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := net.Dialer{Timeout: t.ConnectTimeout}
+	for _, ip := range ips {
+		addr := net.JoinHostPort(ip.String(), port)
+		conn, dialErr := d.DialContext(ctx, "tcp", addr)
+		if dialErr == nil {
+			c.logf("Connection established to %s", addr)
+			return conn, nil
+		}
+		c.logf("connect to address %s port %d: %s", ip, t.Port, strerror(dialErr))
+		err = dialErr
+	}
+	return nil, fail(err)
+}
+
+func (c *Config) resolve(ctx context.Context) ([]net.IP, error) {
+	t := c.Target
+	network := map[string]string{"inet": "ip4", "inet6": "ip6"}[t.AddressFamily]
+	if network == "" {
+		network = "ip"
+	}
+	if ip := net.ParseIP(t.HostName); ip != nil {
+		return []net.IP{ip}, nil
+	}
+	ips, err := net.DefaultResolver.LookupIP(ctx, network, t.HostName)
+	if err == nil && len(ips) > 0 {
+		return ips, nil
+	}
+	reason := "Name or service not known"
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && (dnsErr.IsTemporary || dnsErr.IsTimeout) {
+		reason = "Temporary failure in name resolution"
+	}
+	if err == nil {
+		err = errors.New("no addresses")
+	}
+	return nil, &Error{Err: wrap(ErrResolve, err),
+		Message: fmt.Sprintf("ssh: Could not resolve hostname %s: %s", t.HostName, reason)}
+}

@@ -1,0 +1,52 @@
+package sshdial
+
+import (
+	"errors"
+	"strings"
+	"syscall"
+)
+
+// Error is a connection failure. Message is what ssh(1) would print on
+// stderr (possibly several lines, without a trailing newline).
+type Error struct {
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string { return e.Message }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Sentinels wrapped by Error, for callers that branch on the kind of failure.
+var (
+	ErrResolve          = errors.New("sshdial: could not resolve host name")
+	ErrConnect          = errors.New("sshdial: could not connect")
+	ErrTimeout          = errors.New("sshdial: connection timed out")
+	ErrHostKeyUnknown   = errors.New("sshdial: host key unknown")
+	ErrHostKeyChanged   = errors.New("sshdial: host key changed")
+	ErrHostKeyRevoked   = errors.New("sshdial: host key revoked")
+	ErrPermissionDenied = errors.New("sshdial: permission denied")
+	ErrUnsupported      = errors.New("sshdial: unsupported option")
+	ErrProtocol         = errors.New("sshdial: protocol error")
+)
+
+// wrap joins a sentinel with the underlying cause so both match errors.Is.
+func wrap(sentinel, cause error) error {
+	if cause == nil {
+		return sentinel
+	}
+	return errors.Join(sentinel, cause)
+}
+
+// strerror renders a network error the way C's strerror(errno) would.
+func strerror(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		s := errno.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	var te interface{ Timeout() bool }
+	if errors.As(err, &te) && te.Timeout() {
+		return "Connection timed out"
+	}
+	return err.Error()
+}

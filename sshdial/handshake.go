@@ -1,0 +1,131 @@
+package sshdial
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// countingConn remembers whether the server said anything, which is how
+// ssh tells a banner-exchange failure from a later one.
+type countingConn struct {
+	net.Conn
+	read atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+// handshake runs the SSH handshake and authentication under ConnectTimeout
+// and ctx, translating failures into ssh's messages.
+func (c *Config) handshake(ctx context.Context, conn net.Conn, cfg *ssh.ClientConfig, hk *hostKeys, a *auth) (*ssh.Client, error) {
+	cc := &countingConn{Conn: conn}
+	var timedOut atomic.Bool
+	var timer *time.Timer
+	if d := c.Target.ConnectTimeout; d > 0 {
+		timer = time.AfterFunc(d, func() {
+			timedOut.Store(true)
+			conn.Close()
+		})
+	}
+	stopCtx := context.AfterFunc(ctx, func() { conn.Close() })
+
+	sc, chans, reqs, err := ssh.NewClientConn(cc, conn.RemoteAddr().String(), cfg)
+
+	// Whichever of the watchers already fired has closed conn; a success
+	// racing with them is still a failure.
+	ctxFired := !stopCtx()
+	if timer != nil && !timer.Stop() {
+		timedOut.Store(true)
+	}
+	if err == nil && (ctxFired || timedOut.Load()) {
+		sc.Close()
+		err = net.ErrClosed
+	}
+	if err != nil {
+		conn.Close()
+		return nil, c.handshakeError(ctx, err, cc, timedOut.Load(), hk, a)
+	}
+	return ssh.NewClient(sc, chans, reqs), nil
+}
+
+func (c *Config) handshakeError(ctx context.Context, err error, cc *countingConn, timedOut bool, hk *hostKeys, a *auth) error {
+	t := c.Target
+	ip, port := remoteIPPort(cc.Conn, t.Port)
+	banner := cc.read.Load() == 0
+	switch {
+	case hk.failure != nil:
+		return hk.failure
+	case timedOut:
+		msg := fmt.Sprintf("Connection to %s port %d timed out", ip, port)
+		if banner {
+			msg = "Connection timed out during banner exchange\n" + msg
+		}
+		return &Error{Message: msg, Err: wrap(ErrTimeout, err)}
+	case ctx.Err() != nil:
+		return &Error{Message: fmt.Sprintf("ssh: connect to host %s port %d: %v", t.HostName, t.Port, ctx.Err()),
+			Err: ctx.Err()}
+	case hk.accepted && strings.Contains(err.Error(), "unable to authenticate"):
+		return &Error{Err: wrap(ErrPermissionDenied, err),
+			Message: fmt.Sprintf("%s@%s: Permission denied (%s).", t.User, t.HostName, a.allowedMethods())}
+	case errors.Is(err, io.EOF):
+		msg := fmt.Sprintf("Connection closed by %s port %d", ip, port)
+		if banner {
+			msg = "kex_exchange_identification: Connection closed by remote host\n" + msg
+		}
+		return &Error{Message: msg, Err: wrap(ErrProtocol, err)}
+	case errors.Is(err, syscall.ECONNRESET):
+		msg := fmt.Sprintf("Connection reset by %s port %d", ip, port)
+		if banner {
+			msg = "kex_exchange_identification: read: Connection reset by peer\n" + msg
+		}
+		return &Error{Message: msg, Err: wrap(ErrProtocol, err)}
+	}
+	var neg *ssh.AlgorithmNegotiationError
+	if errors.As(err, &neg) {
+		return &Error{Err: wrap(ErrProtocol, err), Message: fmt.Sprintf(
+			"Unable to negotiate with %s port %d: no matching %s found. Their offer: %s",
+			ip, port, negotiationWhat(neg.What), strings.Join(neg.RequestedAlgorithms, ","))}
+	}
+	return &Error{Err: wrap(ErrProtocol, err),
+		Message: fmt.Sprintf("ssh_dispatch_run_fatal: Connection to %s port %d: %v", ip, port, err)}
+}
+
+// negotiationWhat maps x/crypto's algorithm class to ssh's wording.
+func negotiationWhat(what string) string {
+	switch {
+	case strings.Contains(what, "key exchange"):
+		return "key exchange method"
+	case strings.Contains(what, "host key"):
+		return "host key type"
+	case strings.Contains(what, "cipher"):
+		return "cipher"
+	case strings.Contains(what, "MAC"):
+		return "MAC"
+	}
+	return what
+}
+
+// remoteIPPort is what ssh prints for post-connect failures: the peer's
+// address, not the name.
+func remoteIPPort(conn net.Conn, fallback int) (string, int) {
+	if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		return tcp.IP.String(), tcp.Port
+	}
+	host, _, err := net.SplitHostPort(conn.RemoteAddr().String())
+	if err != nil {
+		return conn.RemoteAddr().String(), fallback
+	}
+	return host, fallback
+}

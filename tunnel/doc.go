@@ -1,0 +1,15 @@
+// Package tunnel is the endpoint layer on top of package router: flow-controlled byte streams
+// (the tunnels that carry a command's stdin, stdout and stderr) and one-shot calls between
+// contexts.
+//
+// Flow control follows x/crypto/ssh channels and yamux: each direction of a stream has a window;
+// a writer blocks on its own goroutine until the peer grants room; the reader grants consumed
+// bytes back in batches (once half a window is read); a peer that sends beyond its window has
+// broken the protocol and the stream is reset. A stalled reader therefore stalls only its own
+// stream, and a stream never holds more than one window of unread data in memory.
+//
+// Streams are end to end: routers in between see frames, not streams.
+//
+// tunnel is not a transport: it never touches a socket. It sends through a Sender (a
+// *router.Router) and is fed by the router through HandleMessage.
+package tunnel

@@ -1,0 +1,325 @@
+package tunnel
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/mitogen-go/mitogend/router"
+)
+
+// DefaultWindow is each direction's receive window unless configured otherwise.
+const DefaultWindow = 2 << 20
+
+// maxChunk bounds one data frame: big enough to amortise headers, small enough to interleave.
+const maxChunk = 64 << 10
+
+// FirstDynamicHandle is the first handle an endpoint allocates for its streams and calls;
+// handles below it name services.
+const FirstDynamicHandle = 1024
+
+// Errors a caller may branch on.
+var (
+	ErrWindowExceeded = errors.New("tunnel: window exceeded")
+	ErrClosed         = errors.New("tunnel: stream closed")
+	ErrDisconnected   = errors.New("tunnel: context disconnected")
+	ErrNoService      = errors.New("tunnel: no such service")
+)
+
+// RemoteError is an error reported by the peer (a failed call, a refused open, a reset).
+type RemoteError struct{ Msg string }
+
+func (e *RemoteError) Error() string { return e.Msg }
+
+// Sender is what an Endpoint sends through: a *router.Router.
+type Sender interface {
+	ID() router.ID
+	Send(m *router.Message) error
+	Reachable(id router.ID) bool
+}
+
+// StreamHandler serves a stream opened by a peer; payload is what the opener sent with it.
+// It runs on its own goroutine and owns the stream.
+type StreamHandler func(s *Stream, payload []byte)
+
+// CallHandler answers a call from context src. It runs on its own goroutine.
+type CallHandler func(ctx context.Context, src router.ID, payload []byte) ([]byte, error)
+
+// Endpoint is one context's set of streams, calls and services.
+// All methods are safe for concurrent use.
+type Endpoint struct {
+	out    Sender
+	window uint32
+	logf   router.Logf
+
+	mu       sync.Mutex // protects the fields below; never held while taking a Stream.mu or sending
+	next     uint32
+	streams  map[uint32]*Stream
+	calls    map[uint32]*call
+	services map[uint32]StreamHandler
+	handlers map[uint32]CallHandler
+}
+
+type call struct {
+	dst   router.ID
+	reply chan *router.Message
+}
+
+// NewEndpoint returns an endpoint with no sender; call Attach before use. (The router needs the
+// endpoint as its Handler and the endpoint needs the router to send: two steps.)
+func NewEndpoint(logf router.Logf) *Endpoint {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return &Endpoint{
+		window:   DefaultWindow,
+		logf:     logf,
+		next:     FirstDynamicHandle,
+		streams:  map[uint32]*Stream{},
+		calls:    map[uint32]*call{},
+		services: map[uint32]StreamHandler{},
+		handlers: map[uint32]CallHandler{},
+	}
+}
+
+// Attach sets the sender. It must be called once, before any message flows.
+func (e *Endpoint) Attach(s Sender) { e.out = s }
+
+// Listen serves streams opened on handle.
+func (e *Endpoint) Listen(handle uint32, h StreamHandler) {
+	e.mu.Lock()
+	e.services[handle] = h
+	e.mu.Unlock()
+}
+
+// HandleCall serves calls to handle.
+func (e *Endpoint) HandleCall(handle uint32, h CallHandler) {
+	e.mu.Lock()
+	e.handlers[handle] = h
+	e.mu.Unlock()
+}
+
+// Streams is the number of open streams.
+func (e *Endpoint) Streams() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.streams)
+}
+
+func (e *Endpoint) allocLocked() uint32 {
+	for {
+		e.next++
+		if e.next < FirstDynamicHandle {
+			e.next = FirstDynamicHandle
+		}
+		if _, ok := e.streams[e.next]; ok {
+			continue
+		}
+		if _, ok := e.calls[e.next]; ok {
+			continue
+		}
+		return e.next
+	}
+}
+
+func (e *Endpoint) send(kind router.Kind, flags uint8, dst router.ID, handle, replyTo uint32, payload []byte) error {
+	return e.out.Send(&router.Message{
+		Header:  router.Header{Kind: kind, Flags: flags, Dst: dst, Src: e.out.ID(), Handle: handle, ReplyTo: replyTo},
+		Payload: payload,
+	})
+}
+
+// Call sends payload to handle at dst and waits for the reply.
+func (e *Endpoint) Call(ctx context.Context, dst router.ID, handle uint32, payload []byte) ([]byte, error) {
+	c := &call{dst: dst, reply: make(chan *router.Message, 1)}
+	e.mu.Lock()
+	id := e.allocLocked()
+	e.calls[id] = c
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.calls, id)
+		e.mu.Unlock()
+	}()
+	if err := e.send(router.KindRequest, 0, dst, handle, id, payload); err != nil {
+		return nil, err
+	}
+	select {
+	case m := <-c.reply:
+		switch {
+		case m.Kind == router.KindDead:
+			return nil, fmt.Errorf("%w: %s", ErrDisconnected, m.Payload)
+		case m.Kind == router.KindDisconnect:
+			return nil, fmt.Errorf("%w: context %d", ErrDisconnected, dst)
+		case m.Flags&router.FlagError != 0:
+			return nil, &RemoteError{Msg: string(m.Payload)}
+		}
+		return m.Payload, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// Open opens a stream to the service at handle on dst, sending payload with the request,
+// and waits for the peer to accept it.
+func (e *Endpoint) Open(ctx context.Context, dst router.ID, handle uint32, payload []byte) (*Stream, error) {
+	e.mu.Lock()
+	s := newStream(e, e.allocLocked(), dst)
+	e.streams[s.id] = s
+	e.mu.Unlock()
+	msg := make([]byte, 4+len(payload))
+	binary.BigEndian.PutUint32(msg, e.window)
+	copy(msg[4:], payload)
+	if err := e.send(router.KindOpen, 0, dst, handle, s.id, msg); err != nil {
+		e.forget(s)
+		return nil, err
+	}
+	select {
+	case <-s.opened:
+	case <-ctx.Done():
+		s.Close()
+		return nil, context.Cause(ctx)
+	}
+	if err := s.openErr; err != nil {
+		e.forget(s)
+		return nil, err
+	}
+	return s, nil
+}
+
+func (e *Endpoint) forget(s *Stream) {
+	e.mu.Lock()
+	if e.streams[s.id] == s {
+		delete(e.streams, s.id)
+	}
+	e.mu.Unlock()
+}
+
+// HandleMessage implements router.Handler. It never blocks.
+func (e *Endpoint) HandleMessage(m *router.Message) {
+	switch m.Kind {
+	case router.KindRequest:
+		e.serveCall(m)
+	case router.KindReply, router.KindDead:
+		e.mu.Lock()
+		c := e.calls[m.Handle]
+		s := e.streams[m.Handle]
+		e.mu.Unlock()
+		switch {
+		case c != nil:
+			select {
+			case c.reply <- m:
+			default: // a duplicate answer; the first one counts
+			}
+		case s != nil && m.Kind == router.KindDead:
+			s.fail(&RemoteError{Msg: string(m.Payload)})
+		}
+	case router.KindDisconnect:
+		if m.Src == router.Unreachable {
+			e.disconnectUnreachable()
+		} else {
+			e.disconnect(m.Src)
+		}
+	case router.KindOpen:
+		e.accept(m)
+	default:
+		e.mu.Lock()
+		s := e.streams[m.Handle]
+		e.mu.Unlock()
+		if s == nil || s.peer != m.Src {
+			if m.Kind == router.KindOpenOK {
+				// The opener gave up; close the stream the peer just made.
+				e.send(router.KindClose, 0, m.Src, m.ReplyTo, 0, nil)
+			}
+			return
+		}
+		s.handle(m)
+	}
+}
+
+func (e *Endpoint) serveCall(m *router.Message) {
+	e.mu.Lock()
+	h := e.handlers[m.Handle]
+	e.mu.Unlock()
+	if h == nil {
+		e.send(router.KindReply, router.FlagError, m.Src, m.ReplyTo, 0, []byte(fmt.Sprintf("%v %d", ErrNoService, m.Handle)))
+		return
+	}
+	go func() {
+		resp, err := h(context.Background(), m.Src, m.Payload)
+		if err != nil {
+			e.send(router.KindReply, router.FlagError, m.Src, m.ReplyTo, 0, []byte(err.Error()))
+			return
+		}
+		if err := e.send(router.KindReply, 0, m.Src, m.ReplyTo, 0, resp); err != nil {
+			e.logf("tunnel: reply to context %d: %v", m.Src, err)
+		}
+	}()
+}
+
+func (e *Endpoint) accept(m *router.Message) {
+	if len(m.Payload) < 4 {
+		e.send(router.KindOpenFail, router.FlagError, m.Src, m.ReplyTo, 0, []byte("tunnel: open without window"))
+		return
+	}
+	e.mu.Lock()
+	h := e.services[m.Handle]
+	if h == nil {
+		e.mu.Unlock()
+		e.send(router.KindOpenFail, router.FlagError, m.Src, m.ReplyTo, 0, []byte(fmt.Sprintf("%v %d", ErrNoService, m.Handle)))
+		return
+	}
+	s := newStream(e, e.allocLocked(), m.Src)
+	s.remote = m.ReplyTo
+	s.sendWin = binary.BigEndian.Uint32(m.Payload)
+	e.streams[s.id] = s
+	e.mu.Unlock()
+	s.markOpened(nil)
+	var win [4]byte
+	binary.BigEndian.PutUint32(win[:], e.window)
+	// OpenOK is queued before the handler can write, so the peer learns our handle first.
+	if err := e.send(router.KindOpenOK, 0, m.Src, m.ReplyTo, s.id, win[:]); err != nil {
+		e.forget(s)
+		return
+	}
+	go h(s, m.Payload[4:])
+}
+
+// disconnect fails everything that depended on context id.
+func (e *Endpoint) disconnect(id router.ID) {
+	e.failPeers(func(peer router.ID) bool { return peer == id }, fmt.Errorf("%w: context %d", ErrDisconnected, id))
+}
+
+// disconnectUnreachable fails everything whose peer no route leads to any more: the parent
+// link is gone, and with it every context beyond it.
+func (e *Endpoint) disconnectUnreachable() {
+	e.failPeers(func(peer router.ID) bool { return !e.out.Reachable(peer) }, fmt.Errorf("%w: parent link lost", ErrDisconnected))
+}
+
+func (e *Endpoint) failPeers(gone func(router.ID) bool, err error) {
+	e.mu.Lock()
+	var streams []*Stream
+	for _, s := range e.streams {
+		if gone(s.peer) {
+			streams = append(streams, s)
+		}
+	}
+	var calls []*call
+	for _, c := range e.calls {
+		if gone(c.dst) {
+			calls = append(calls, c)
+		}
+	}
+	e.mu.Unlock()
+	for _, s := range streams {
+		s.fail(err)
+	}
+	for _, c := range calls {
+		select {
+		case c.reply <- &router.Message{Header: router.Header{Kind: router.KindDisconnect, Src: c.dst}}:
+		default:
+		}
+	}
+}
