@@ -52,17 +52,28 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 		}
 		return &Error{Msg: err.Error(), Err: err}
 	}
-	if opts.Version {
+	switch {
+	case opts.Version:
 		fmt.Fprintln(stdio.Stderr, versionText)
 		return nil
+	case opts.DumpConfig:
+		return dumpConfig(opts, stdio)
+	case opts.ControlCommand != "":
+		return control(ctx, opts, stdio)
 	}
 	s, err := newSession(ctx, opts, stdio)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	if opts.NoCommand {
-		<-ctx.Done() // -N: hold the tunnel until interrupted, as ssh -N does
+	if err := s.startForwards(ctx, opts); err != nil {
+		return err
+	}
+	switch {
+	case opts.StdioForward != "":
+		return s.stdioForward(ctx, opts)
+	case opts.NoCommand:
+		<-ctx.Done() // -N: hold the tunnel (and its forwards) until interrupted, as ssh -N does
 		return nil
 	}
 	return s.exec(ctx, opts)
@@ -136,6 +147,12 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	if opts.Subsystem {
 		req = proto.ExecRequest{Subsystem: opts.Command, Env: req.Env}
 	}
+	pty, restore, err := s.ttySetup(opts)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	req.PTY = pty
 	payload, _ := json.Marshal(req)
 	st, err := s.ep.Open(ctx, s.target, proto.AgentExec, payload)
 	if err != nil {
@@ -144,6 +161,9 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	defer st.Close()
 	stop := context.AfterFunc(ctx, func() { st.SendRequest(proto.ReqSignal, []byte("TERM")) })
 	defer stop()
+	if pty != nil {
+		go s.watchWindow(ctx, st)
+	}
 
 	stdin := s.stdio.Stdin
 	if opts.NoStdin || stdin == nil {

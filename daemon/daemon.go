@@ -67,6 +67,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	d.ep.HandleCall(proto.DaemonConnect, d.trusted(d.handleConnect))
 	d.ep.HandleCall(proto.DaemonStatus, d.trusted(d.handleStatus))
 	d.ep.HandleCall(proto.DaemonStop, d.trusted(d.handleStop))
+	d.registerControl()
 
 	ln, err := listen(cfg.Socket)
 	if errors.Is(err, errAlreadyServing) {

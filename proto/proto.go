@@ -46,6 +46,7 @@ type ExecRequest struct {
 	Command   string            `json:"command,omitempty"`
 	Subsystem string            `json:"subsystem,omitempty"`
 	Env       map[string]string `json:"env,omitempty"`
+	PTY       *PTYRequest       `json:"pty,omitempty"`
 }
 
 // Stream request names, as in SSH.

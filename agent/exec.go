@@ -1,0 +1,68 @@
+package agent
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/mitogen-go/mitogend/emulation"
+	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/router"
+	"github.com/mitogen-go/mitogend/tunnel"
+)
+
+// serveExec runs one command for one stream, as sshd runs one session channel.
+func serveExec(base []string, s *tunnel.Stream, payload []byte, logf router.Logf) {
+	defer s.Close()
+	var req proto.ExecRequest
+	if err := json.Unmarshal(payload, &req); err != nil {
+		fail(s, fmt.Sprintf("agent: bad exec request: %v", err))
+		return
+	}
+	p, err := emulation.Start(base, emulation.Request{Command: req.Command, Subsystem: req.Subsystem, Env: req.Env}, s, s, s.StderrWriter())
+	if err != nil {
+		if errors.Is(err, emulation.ErrNoSubsystem) && req.Subsystem == "sftp" {
+			// No sftp-server on this target: serve SFTP ourselves so that scp and sftp work.
+			serveBuiltinSFTP(s, logf)
+			return
+		}
+		if errors.Is(err, emulation.ErrNoSubsystem) {
+			err = fmt.Errorf("subsystem request failed on channel 0")
+		}
+		fail(s, err.Error())
+		return
+	}
+	go func() {
+		for r := range s.Requests() {
+			if r.Name == proto.ReqSignal {
+				if err := p.Signal(string(r.Payload)); err != nil {
+					logf("agent: signal %s: %v", r.Payload, err)
+				}
+			}
+		}
+	}()
+	res := p.Wait()
+	p.Close()
+	if res.Signal != "" {
+		b, _ := json.Marshal(proto.ExitSignal{Signal: res.Signal, CoreDumped: res.CoreDumped})
+		s.SendRequest(proto.ReqExitSignal, b)
+	} else {
+		sendStatus(s, res.Status)
+	}
+	s.CloseWrite()
+}
+
+// fail reports a session that could not start the way sshd would: a message and status 255.
+func fail(s *tunnel.Stream, msg string) {
+	io.WriteString(s.StderrWriter(), msg+"\n")
+	sendStatus(s, 255)
+	s.CloseWrite()
+}
+
+func sendStatus(s *tunnel.Stream, status int) {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(status))
+	s.SendRequest(proto.ReqExitStatus, b[:])
+}
