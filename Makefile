@@ -18,6 +18,7 @@ agents:
 	@for p in $(AGENTS); do \
 		echo "agent $$p"; \
 		GOOS=$${p%-*} GOARCH=$${p#*-} $(GOBUILD) -o $(BIN)/mitogen-agent.$$p ./cmd/mitogen-agent || exit 1; \
+		gzip -9 -n -c $(BIN)/mitogen-agent.$$p >$(BIN)/mitogen-agent.$$p.gz || exit 1; \
 	done
 
 vet:

@@ -135,6 +135,11 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*ses
 		return nil, &Error{Msg: "fakessh: daemon: bad reply: " + err.Error(), Err: err}
 	}
 	s.target = cr.Context
+	if !opts.Quiet {
+		for _, w := range cr.Warnings {
+			fmt.Fprintln(stdio.Stderr, w)
+		}
+	}
 	return s, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 )
 
@@ -29,6 +30,12 @@ func (a *agentBinaries) get(goos, goarch string, compressed bool) ([]byte, error
 		return b, nil
 	}
 	path := filepath.Join(a.dir, agentFile(goos, goarch))
+	if compressed {
+		// `make` ships a gzip -9 copy; without it, compress here (once per daemon).
+		if b, err := os.ReadFile(path + ".gz"); err == nil {
+			return a.keep(key, b), nil
+		}
+	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: no agent for %s/%s: %w", goos, goarch, err)
@@ -36,16 +43,26 @@ func (a *agentBinaries) get(goos, goarch string, compressed bool) ([]byte, error
 	b := raw
 	if compressed {
 		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 		zw.Write(raw)
 		zw.Close()
 		b = buf.Bytes()
 	}
+	return a.keep(key, b), nil
+}
+
+func (a *agentBinaries) keep(key string, b []byte) []byte {
 	if a.cache == nil {
 		a.cache = map[string][]byte{}
 	}
 	a.cache[key] = b
-	return b, nil
+	return b
+}
+
+// warm loads (and if need be compresses) the agent for this machine's platform ahead of the
+// first connection, while that connection is still dialling.
+func (a *agentBinaries) warm() {
+	a.get(runtime.GOOS, runtime.GOARCH, true)
 }
 
 // platform maps `uname -s` and `uname -m` to Go's names.

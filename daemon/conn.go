@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -20,10 +21,11 @@ import (
 // conn is one SSH connection with its agent. Fields other than ready/err are set before ready
 // is closed and read-only after.
 type conn struct {
-	key   string
-	dest  string
-	ready chan struct{}
-	err   error
+	key      string
+	dest     string
+	ready    chan struct{}
+	err      error
+	warnings []string // what ssh would have printed while connecting, for the first caller
 
 	id     router.ID
 	client *ssh.Client
@@ -81,7 +83,11 @@ func (d *Daemon) handleConnect(ctx context.Context, _ router.ID, p []byte) ([]by
 	if c.err != nil {
 		return nil, c.err
 	}
-	return json.Marshal(proto.ConnectReply{Context: c.id, Reused: reused})
+	reply := proto.ConnectReply{Context: c.id, Reused: reused}
+	if !reused {
+		reply.Warnings = c.warnings
+	}
+	return json.Marshal(reply)
 }
 
 // open dials and bootstraps c; concurrent connects for the same key wait on c.ready.
@@ -94,7 +100,21 @@ func (d *Daemon) open(c *conn, t sshconfig.Target, authSock string) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	start := time.Now()
-	client, err := sshdial.Dial(ctx, sshdial.Config{Target: t, AuthSock: authSock, Logf: d.logf})
+	var early []string // warnings before the connection is ready go to its first caller
+	var mu sync.Mutex  // protects early against the keepalive goroutine
+	warnf := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		d.logf("daemon: %s: %s", c.dest, msg)
+		mu.Lock()
+		early = append(early, msg)
+		mu.Unlock()
+	}
+	defer func() {
+		mu.Lock()
+		c.warnings, early = early, nil
+		mu.Unlock()
+	}()
+	client, err := sshdial.Dial(ctx, sshdial.Config{Target: t, AuthSock: authSock, Logf: d.logf, Warnf: warnf})
 	if err != nil {
 		d.fail(c, err)
 		return

@@ -83,6 +83,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	d.stop = cancel
+	go d.agents.warm()
 	go d.acceptLoop(ctx, ln)
 	go d.idleLoop(ctx)
 	d.logf("daemon: pid %d serving %s", os.Getpid(), cfg.Socket)

@@ -36,8 +36,9 @@ type ConnectRequest struct {
 
 // ConnectReply names the context to open streams on.
 type ConnectReply struct {
-	Context router.ID `json:"context"`
-	Reused  bool      `json:"reused"`
+	Context  router.ID `json:"context"`
+	Reused   bool      `json:"reused"`
+	Warnings []string  `json:"warnings,omitempty"` // for the caller's stderr, as ssh prints them
 }
 
 // ExecRequest is the payload of an AgentExec open: what sshd's exec, shell or subsystem
