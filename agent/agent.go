@@ -87,4 +87,3 @@ type pipe struct {
 	io.Reader
 	io.WriteCloser
 }
-
