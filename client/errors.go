@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ExitError is a remote command's end: its exit status, or the signal that killed it.
@@ -30,8 +31,9 @@ type Error struct {
 func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.Err }
 
-// ExitCode maps Run's result to the status ssh would exit with, and the message to print
-// on stderr first ("" for none).
+// ExitCode maps Run's result to the status ssh would exit with, and the text to print on
+// stderr first ("" for none), with ssh's line endings: its log lines end in "\r\n", while the
+// usage text (printed with fprintf) ends in "\n".
 func ExitCode(err error) (int, string) {
 	var ee *ExitError
 	var ce *Error
@@ -44,15 +46,23 @@ func ExitCode(err error) (int, string) {
 		}
 		return ee.Status, ""
 	case errors.As(err, &ce):
-		msg := ce.Msg
 		if ce.Usage {
-			if msg != "" {
-				msg += "\n"
+			msg := usageText + "\n"
+			if ce.Msg != "" {
+				msg = ce.Msg + "\n" + msg
 			}
-			msg += usageText
+			return 255, msg
 		}
-		return 255, msg
+		return 255, logLines(ce.Msg)
 	default:
-		return 255, err.Error()
+		return 255, logLines(err.Error())
 	}
+}
+
+// logLines ends every line of msg as ssh's log does.
+func logLines(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "\r\n") + "\r\n"
 }

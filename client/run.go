@@ -52,6 +52,9 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 		}
 		return &Error{Msg: err.Error(), Err: err}
 	}
+	if err := checkSupported(opts); err != nil {
+		return err
+	}
 	switch {
 	case opts.Version:
 		fmt.Fprintln(stdio.Stderr, versionText)
@@ -137,7 +140,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*ses
 	s.target = cr.Context
 	if !opts.Quiet {
 		for _, w := range cr.Warnings {
-			fmt.Fprintln(stdio.Stderr, w)
+			fmt.Fprint(stdio.Stderr, logLines(w))
 		}
 	}
 	return s, nil
@@ -148,7 +151,7 @@ func (s *session) close() {
 }
 
 func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
-	req := proto.ExecRequest{Command: opts.Command, Env: s.sendEnv(opts.Config.All("sendenv"))}
+	req := proto.ExecRequest{Command: opts.Command, Env: s.remoteEnv(opts.Config)}
 	if opts.Subsystem {
 		req = proto.ExecRequest{Subsystem: opts.Command, Env: req.Env}
 	}
@@ -218,24 +221,34 @@ func waitExit(st *tunnel.Stream) *ExitError {
 	return exit
 }
 
-// sendEnv picks the variables that SendEnv patterns name, as ssh forwards them.
-func (s *session) sendEnv(patterns []string) map[string]string {
-	if len(patterns) == 0 {
-		return nil
-	}
+// remoteEnv is what ssh sends as "env" requests: the local variables that SendEnv patterns
+// name, then the SetEnv assignments.
+func (s *session) remoteEnv(c flagparse.Config) map[string]string {
 	env := map[string]string{}
+	patterns := c.All("sendenv")
 	for _, kv := range s.stdio.Environ {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			continue
+		if ok && matchesAny(k, patterns) {
+			env[k] = v
 		}
-		for _, line := range patterns {
-			for _, pat := range strings.Fields(line) {
-				if m, _ := path.Match(pat, k); m && !strings.HasPrefix(pat, "-") {
-					env[k] = v
-				}
+	}
+	for _, line := range c.All("setenv") {
+		for _, kv := range strings.Fields(line) {
+			if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+				env[k] = v
 			}
 		}
 	}
 	return env
+}
+
+func matchesAny(name string, patterns []string) bool {
+	for _, line := range patterns {
+		for _, pat := range strings.Fields(line) {
+			if m, _ := path.Match(pat, name); m {
+				return true
+			}
+		}
+	}
+	return false
 }

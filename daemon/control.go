@@ -1,4 +1,103 @@
 package daemon
 
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/router"
+	"github.com/mitogen-go/mitogend/sshconfig"
+)
+
 // registerControl offers the services behind fakessh -O (check, exit, stop) for one destination.
-func (d *Daemon) registerControl() {}
+// They resolve the destination as a connect would but never dial.
+func (d *Daemon) registerControl() {
+	d.ep.HandleCall(proto.DaemonCheck, d.trusted(d.handleCheck))
+	d.ep.HandleCall(proto.DaemonExit, d.trusted(d.handleExit))
+}
+
+// resolveKey resolves a connect request to the key its connection is shared under, and the
+// destination as user@host:port, without dialing.
+func resolveKey(req proto.ConnectRequest) (key, dest string, err error) {
+	opts, err := sshconfig.Resolve(sshconfig.Input{
+		Host: req.Host, Cmdline: sshconfig.Options(req.Config), ConfigFile: req.ConfigFile,
+		Home: req.Home, LocalUser: req.LocalUser,
+	})
+	if err != nil {
+		return "", "", err
+	}
+	t, err := opts.Target(req.Host, req.Home, req.LocalUser)
+	if err != nil {
+		return "", "", err
+	}
+	return targetKey(t), fmt.Sprintf("%s@%s", t.User, net.JoinHostPort(t.HostName, strconv.Itoa(t.Port))), nil
+}
+
+// liveConn finds the destination's connection if it is up; one still connecting is not up,
+// as ssh has no master until authentication is done.
+func (d *Daemon) liveConn(p []byte) (*conn, proto.ControlReply, error) {
+	var req proto.ConnectRequest
+	if err := json.Unmarshal(p, &req); err != nil {
+		return nil, proto.ControlReply{}, fmt.Errorf("daemon: bad control request: %w", err)
+	}
+	key, dest, err := resolveKey(req)
+	if err != nil {
+		return nil, proto.ControlReply{}, err
+	}
+	reply := proto.ControlReply{PID: os.Getpid(), Destination: dest}
+	d.mu.Lock()
+	c := d.conns[key]
+	d.mu.Unlock()
+	if c == nil {
+		return nil, reply, nil
+	}
+	select {
+	case <-c.ready:
+	default:
+		return nil, reply, nil
+	}
+	if c.err != nil || c.link == nil {
+		return nil, reply, nil
+	}
+	select {
+	case <-c.link.Done():
+		return nil, reply, nil
+	default:
+	}
+	reply.Up = true
+	return c, reply, nil
+}
+
+func (d *Daemon) handleCheck(_ context.Context, _ router.ID, p []byte) ([]byte, error) {
+	_, reply, err := d.liveConn(p)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(reply)
+}
+
+// handleExit closes the destination's connection. The entry moves to a key of its own first, so
+// a connect that follows the reply dials afresh while linkDown still finds (and forgets) it when
+// the link goes down. Closing the SSH client, not the link, takes the link down from its own read
+// loop: linkDown closes the conn again, which must not run inside the handler's call.
+func (d *Daemon) handleExit(_ context.Context, _ router.ID, p []byte) ([]byte, error) {
+	c, reply, err := d.liveConn(p)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		d.mu.Lock()
+		if d.conns[c.key] == c {
+			delete(d.conns, c.key)
+			d.conns[fmt.Sprintf("%s\x00exiting-%d", c.key, c.id)] = c
+		}
+		d.mu.Unlock()
+		d.logf("daemon: %s: closing on request (-O exit)", c.dest)
+		c.client.Close()
+	}
+	return json.Marshal(reply)
+}

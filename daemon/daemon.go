@@ -207,7 +207,9 @@ func (d *Daemon) linkDown(l *router.Link, lost []router.ID, err error) {
 	d.mu.Unlock()
 	if gone != nil {
 		d.logf("daemon: %s: connection lost: %v", gone.dest, err)
-		gone.close()
+		if gone.client != nil {
+			gone.client.Close() // the link is already down: closing it again would re-enter it
+		}
 		return
 	}
 	d.clientCount(-1)

@@ -182,6 +182,10 @@ func (p *parser) forward(src source, key string, args []string, active bool) ([]
 		return bad("Missing argument.")
 	}
 	remote, dynamic := key == "remoteforward", key == "dynamicforward"
+	if f := strings.Fields(args[0]); src.cmdline && len(args) == 1 && len(f) == 2 {
+		// flagparse stores -L/-R as `ssh -G` prints them: "listen target", two words in one.
+		args = f
+	}
 	spec, used := args[0], 1
 	if src.cmdline && len(args) == 1 && !dynamic {
 		// -L and -R give the whole spec as one word; -R port is dynamic.

@@ -17,8 +17,6 @@ func main() {
 	err := client.Run(ctx, os.Args[1:], client.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()})
 	stop()
 	code, msg := client.ExitCode(err)
-	if msg != "" {
-		fmt.Fprintln(os.Stderr, msg)
-	}
+	fmt.Fprint(os.Stderr, msg)
 	os.Exit(code)
 }

@@ -1,4 +1,4 @@
-// Package cli is mitogend's command line (urfave/cli/v2): serve, stop and status. It parses
+// Package cli is mitogend's command line (urfave/cli/v2): serve, stop, status and shim. It parses
 // flags and calls package daemon; it holds no daemon logic itself.
 package cli
 
@@ -66,6 +66,7 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 				Flags:  []ucli.Flag{socketFlag, &ucli.BoolFlag{Name: "json", Usage: "print JSON"}},
 				Action: func(c *ucli.Context) error { return status(ctx, c, stdio.Stdout) },
 			},
+			shimCommand(stdio, home),
 		},
 	}
 	return app.RunContext(ctx, args)

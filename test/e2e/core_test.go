@@ -188,9 +188,9 @@ func TestBadOptionsAndUnreachableHosts(t *testing.T) {
 		stderr string
 	}{
 		{"unknown option", []string{"-z", "target", "true"}, "unknown option -- z\nusage: ssh"},
-		{"bad -o key", []string{"-o", "bogus=1", "target", "true"}, "command-line: line 0: Bad configuration option: bogus\n"},
+		{"bad -o key", []string{"-o", "bogus=1", "target", "true"}, "command-line: line 0: Bad configuration option: bogus\r\n"},
 		{"no destination", nil, "usage: ssh"},
-		{"refused", []string{"-p", fmt.Sprint(port), "127.0.0.1", "true"}, fmt.Sprintf("ssh: connect to host 127.0.0.1 port %d: Connection refused\n", port)},
+		{"refused", []string{"-p", fmt.Sprint(port), "127.0.0.1", "true"}, fmt.Sprintf("ssh: connect to host 127.0.0.1 port %d: Connection refused\r\n", port)},
 		{"unresolvable", []string{"nosuchhost.invalid", "true"}, "ssh: Could not resolve hostname nosuchhost.invalid"},
 	}
 	for _, c := range cases {
@@ -224,5 +224,25 @@ func TestHostKeyChangedIsRefused(t *testing.T) {
 	}
 	if r.srv.Logins() != 0 {
 		t.Fatalf("logged in despite a changed host key")
+	}
+}
+
+// No command: the login shell reads its commands from stdin, as with ssh when stdin is not a
+// terminal.
+func TestNoCommandRunsLoginShell(t *testing.T) {
+	r := newRig(t)
+	res := r.fakessh(strings.NewReader("echo \"shell:$0\"\nexit 7\n"), "target")
+	if res.code != 7 || !strings.Contains(res.stdout, "shell:-") {
+		t.Fatalf("exit %d stdout %q stderr %q: want a login shell ($0 starting with -) exiting 7", res.code, res.stdout, res.stderr)
+	}
+}
+
+// SendEnv forwards matching local variables and SetEnv sets more, as ssh's env requests do.
+func TestSendEnvAndSetEnv(t *testing.T) {
+	r := newRig(t)
+	r.env = append(r.env, "MG_ONE=1", "MG_TWO=2", "OTHER=x")
+	res := r.must(r.fakessh(nil, "-o", "SendEnv=MG_*", "-o", "SetEnv=MG_THREE=3", "target", `echo "$MG_ONE$MG_TWO$MG_THREE${OTHER:-unset}"`))
+	if trim(res.stdout) != "123unset" {
+		t.Fatalf("remote saw %q, want 123unset", res.stdout)
 	}
 }
