@@ -21,7 +21,7 @@ func serveExec(base []string, s *tunnel.Stream, payload []byte, logf router.Logf
 		fail(s, fmt.Sprintf("agent: bad exec request: %v", err))
 		return
 	}
-	p, err := emulation.Start(base, emulation.Request{Command: req.Command, Subsystem: req.Subsystem, Env: req.Env}, s, s, s.StderrWriter())
+	p, err := emulation.Start(base, execRequest(req), s, s, s.StderrWriter())
 	if err != nil {
 		if errors.Is(err, emulation.ErrNoSubsystem) && req.Subsystem == "sftp" {
 			// No sftp-server on this target: serve SFTP ourselves so that scp and sftp work.
@@ -36,10 +36,13 @@ func serveExec(base []string, s *tunnel.Stream, payload []byte, logf router.Logf
 	}
 	go func() {
 		for r := range s.Requests() {
-			if r.Name == proto.ReqSignal {
+			switch r.Name {
+			case proto.ReqSignal:
 				if err := p.Signal(string(r.Payload)); err != nil {
 					logf("agent: signal %s: %v", r.Payload, err)
 				}
+			case proto.ReqWindowChange:
+				windowChange(p, r.Payload, logf)
 			}
 		}
 	}()
@@ -52,6 +55,30 @@ func serveExec(base []string, s *tunnel.Stream, payload []byte, logf router.Logf
 		sendStatus(s, res.Status)
 	}
 	s.CloseWrite()
+}
+
+// execRequest is what sshd's session would hold after the client's requests.
+func execRequest(req proto.ExecRequest) emulation.Request {
+	er := emulation.Request{Command: req.Command, Subsystem: req.Subsystem, Env: req.Env}
+	if t := req.PTY; t != nil {
+		er.Term = t.Term
+		er.PTY = &emulation.PTY{Rows: t.Rows, Cols: t.Cols, Width: t.Width, Height: t.Height, Modes: t.Modes}
+	}
+	return er
+}
+
+// windowChange applies a client's new terminal size; like sshd it ignores one for a session
+// without a pty.
+func windowChange(p *emulation.Process, payload []byte, logf router.Logf) {
+	var w proto.WindowChange
+	if err := json.Unmarshal(payload, &w); err != nil {
+		logf("agent: bad window-change: %v", err)
+		return
+	}
+	err := p.Resize(emulation.PTY{Rows: w.Rows, Cols: w.Cols, Width: w.Width, Height: w.Height})
+	if err != nil && !errors.Is(err, emulation.ErrNoPTY) {
+		logf("agent: window-change: %v", err)
+	}
 }
 
 // fail reports a session that could not start the way sshd would: a message and status 255.

@@ -2,17 +2,253 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/mitogen-go/mitogend/emulation"
 	"github.com/mitogen-go/mitogend/flagparse"
 	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/sshconfig"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
 
+const noTTYMessage = "Pseudo-terminal will not be allocated because stdin is not a terminal."
+
 // ttySetup decides, as ssh does, whether the command gets a pty, and returns the request and a
 // function that restores the local terminal.
+//
+// Like ssh's client_loop, with a pty it puts a local terminal in raw mode (ssh's enter_raw_mode,
+// not cfmakeraw) and the returned function restores it and prints "Connection to HOST closed."
+// at LogLevel INFO and above. A termination signal restores the terminal at once, since the
+// session may take a while to end after it, and suppresses that message as in ssh.
 func (s *session) ttySetup(opts *flagparse.Options) (*proto.PTYRequest, func(), error) {
-	return nil, func() {}, nil
+	cfg := s.ttyConfig(opts)
+	fd, isTerm := terminalFD(s.stdio.Stdin)
+	want, msg := wantTTY(cfg, opts.Command != "", isTerm)
+	if msg && cfg.info {
+		fmt.Fprint(s.stdio.Stderr, logLines(noTTYMessage)) // ssh's logit
+	}
+	if !want {
+		return nil, func() {}, nil
+	}
+	req := &proto.PTYRequest{Term: cfg.term}
+	if req.Term == "" {
+		req.Term = s.stdio.getenv("TERM")
+	}
+	var saved *unix.Termios
+	if isTerm {
+		if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil {
+			req.Cols, req.Rows, req.Width, req.Height = int(ws.Col), int(ws.Row), int(ws.Xpixel), int(ws.Ypixel)
+		}
+		saved = s.enterRawMode(cfg, fd, req)
+	}
+	return req, s.restorer(cfg, fd, saved), nil
+}
+
+// ttyOptions are the settings, from the command line or else the configuration files, that
+// decide about a pty.
+type ttyOptions struct {
+	mode      flagparse.TTYMode
+	remoteCmd bool   // RemoteCommand set: a command even when the command line has none
+	stdinNull bool   // -n, StdinNull
+	noSession bool   // -N, SessionType none
+	info      bool   // LogLevel INFO or more: logit messages are shown
+	term      string // TERM from SetEnv
+	host      string // ssh's "host": the resolved HostName, which "Connection to %s closed." names
+}
+
+// ttyConfig resolves the configuration as ssh has it when it decides about the pty. If the files
+// cannot be read (the daemon, which read them already, would have said so) the command line
+// alone decides.
+func (s *session) ttyConfig(opts *flagparse.Options) ttyOptions {
+	get := func(k string) string { v, _ := opts.Config.Get(k); return v }
+	all := opts.Config.All
+	host := opts.Host
+	home, name := localAccount(s.stdio)
+	cmdline := sshconfig.Options{}
+	for k, v := range opts.Config {
+		switch k {
+		case "localforward", "remoteforward", "dynamicforward", "proxyjump", "proxycommand":
+		default:
+			cmdline[k] = v
+		}
+	}
+	o, err := sshconfig.Resolve(sshconfig.Input{Host: opts.Host, Cmdline: cmdline, ConfigFile: opts.ConfigFile, Home: home, LocalUser: name})
+	if err == nil {
+		get, all = o.Get, o.All
+		if t, err := o.Target(opts.Host, home, name); err == nil && t.HostName != "" {
+			host = t.HostName
+		}
+	}
+	c := ttyOptions{
+		mode:      opts.TTY,
+		remoteCmd: get("remotecommand") != "" && !strings.EqualFold(get("remotecommand"), "none"),
+		stdinNull: opts.NoStdin || strings.EqualFold(get("stdinnull"), "yes"),
+		noSession: opts.NoCommand || strings.EqualFold(get("sessiontype"), "none"),
+		host:      host,
+	}
+	switch strings.ToLower(get("requesttty")) {
+	case "no":
+		c.mode = flagparse.TTYNo
+	case "yes":
+		c.mode = flagparse.TTYYes
+	case "force":
+		c.mode = flagparse.TTYForce
+	}
+	switch strings.ToLower(get("loglevel")) {
+	case "quiet", "fatal", "error":
+	default:
+		c.info = !opts.Quiet
+	}
+	for _, line := range all("setenv") {
+		for _, kv := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(kv, "TERM="); ok && v != "" && c.term == "" {
+				c.term = v
+			}
+		}
+	}
+	return c
+}
+
+// wantTTY is ssh.c's tty_flag logic: whether to request a pty, and whether to say that none
+// will be allocated because stdin is not a terminal.
+func wantTTY(c ttyOptions, haveCommand, stdinIsTerm bool) (want, msg bool) {
+	want = c.mode == flagparse.TTYYes || c.mode == flagparse.TTYForce
+	if !haveCommand && !c.remoteCmd {
+		want = c.mode != flagparse.TTYNo // a login shell gets a pty by default
+	}
+	if c.mode == flagparse.TTYNo || c.noSession {
+		want = false
+	}
+	if (!stdinIsTerm || c.stdinNull) && c.mode != flagparse.TTYForce {
+		return false, want
+	}
+	return want, false
+}
+
+// terminalFD returns stdin's descriptor and whether it is a terminal. It reads the descriptor
+// through SyscallConn rather than Fd, which would switch a pollable stdin to blocking mode.
+func terminalFD(r io.Reader) (int, bool) {
+	sc, ok := r.(syscall.Conn)
+	if !ok {
+		return -1, false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1, false
+	}
+	fd := -1
+	if rc.Control(func(u uintptr) { fd = int(u) }) != nil {
+		return -1, false
+	}
+	_, err = unix.IoctlGetTermios(fd, unix.TCGETS)
+	return fd, err == nil
+}
+
+// enterRawMode is ssh's enter_raw_mode: it saves the terminal's modes, which also go in the
+// pty-req (ssh sends get_saved_tio()), and switches the terminal to rawTermios. It returns the
+// modes to restore, nil if the terminal could not be switched.
+func (s *session) enterRawMode(cfg ttyOptions, fd int, req *proto.PTYRequest) *unix.Termios {
+	saved, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return nil
+	}
+	req.Modes, _ = emulation.TerminalModes(fd)
+	raw := rawTermios(*saved)
+	if err := unix.IoctlSetTermios(fd, unix.TCSETSW, &raw); err != nil {
+		if cfg.mode != flagparse.TTYForce {
+			fmt.Fprintf(s.stdio.Stderr, "tcsetattr: %s\n", strerror(err))
+		}
+		return nil
+	}
+	return saved
+}
+
+// rawTermios is ssh's enter_raw_mode: no signals, echo, line editing, flow control or output
+// processing, so that every key reaches the remote pty, which does all of that itself.
+func rawTermios(t unix.Termios) unix.Termios {
+	t.Iflag |= unix.IGNPAR
+	t.Iflag &^= unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXANY | unix.IXOFF | unix.IUCLC
+	t.Lflag &^= unix.ISIG | unix.ICANON | unix.ECHO | unix.ECHOE | unix.ECHOK | unix.ECHONL | unix.IEXTEN
+	t.Oflag &^= unix.OPOST
+	t.Cc[unix.VMIN] = 1
+	t.Cc[unix.VTIME] = 0
+	return t
+}
+
+// restorer returns the function that ends a pty session locally: ssh's leave_raw_mode and its
+// "Connection to HOST closed." line. A termination signal restores the terminal at once.
+func (s *session) restorer(cfg ttyOptions, fd int, saved *unix.Termios) func() {
+	var once sync.Once
+	var mu sync.Mutex
+	signalled := false
+	leave := func() {
+		once.Do(func() {
+			if saved != nil {
+				// TCSETSW is tcsetattr(TCSADRAIN): output already written is shown first.
+				if err := unix.IoctlSetTermios(fd, unix.TCSETSW, saved); err != nil && cfg.mode != flagparse.TTYForce {
+					fmt.Fprintf(s.stdio.Stderr, "tcsetattr: %s\n", strerror(err))
+				}
+			}
+		})
+	}
+	sigs := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		select {
+		case <-sigs:
+			mu.Lock()
+			signalled = true
+			mu.Unlock()
+			leave()
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+		leave()
+		mu.Lock()
+		quiet := signalled
+		mu.Unlock()
+		if !quiet && cfg.info {
+			// ssh's quit_message ends the line with "\r\n" whatever the terminal mode.
+			fmt.Fprintf(s.stdio.Stderr, "Connection to %s closed.\r\n", cfg.host)
+		}
+	}
 }
 
 // watchWindow forwards local window-size changes to the remote pty.
-func (s *session) watchWindow(ctx context.Context, st *tunnel.Stream) {}
+func (s *session) watchWindow(ctx context.Context, st *tunnel.Stream) {
+	fd, isTerm := terminalFD(s.stdio.Stdin)
+	if !isTerm {
+		return // ssh -tt without a terminal: no size to follow
+	}
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	defer signal.Stop(winch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-winch:
+		}
+		ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ)
+		if err != nil {
+			continue
+		}
+		b, _ := json.Marshal(proto.WindowChange{Cols: int(ws.Col), Rows: int(ws.Row), Width: int(ws.Xpixel), Height: int(ws.Ypixel)})
+		if st.SendRequest(proto.ReqWindowChange, b) != nil {
+			return // the stream is gone
+		}
+	}
+}

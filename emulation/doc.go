@@ -1,6 +1,6 @@
 // Package emulation runs a command on the target exactly as OpenSSH's sshd
-// would for an exec, shell or subsystem request on a session channel
-// without a pty.
+// would for an exec, shell or subsystem request on a session channel, with
+// or without a pty.
 //
 // The agent that uses it was itself started by sshd, so its initial
 // environment is sshd's session environment; BaseEnv cleans that up once and
@@ -10,7 +10,6 @@
 // stdin/stdout/stderr pipes, exit-status or exit-signal on exit.
 //
 // It is not an SSH server: it parses no SSH messages, applies no AcceptEnv
-// filter (the caller does), allocates no pty, and does not switch users or
-// open PAM sessions (the agent already runs as the user, inside sshd's
+// filter (the caller does), and does not switch users or open PAM sessions (the agent already runs as the user, inside sshd's
 // PAM session).
 package emulation

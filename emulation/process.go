@@ -26,7 +26,9 @@ type Process struct {
 	proc      *os.Process // nil when the shell could not be executed
 	subsystem bool
 	stdin     *os.File    // our end of the child's stdin
-	outputs   [2]*os.File // our ends of the child's stdout and stderr
+	outputs   [2]*os.File // our ends of the child's stdout and stderr; with a pty, the master and nil
+	tty       *os.File    // the pty master, nil without a pty
+	ttyName   string
 	copyErr   [2]error
 	copies    sync.WaitGroup
 
@@ -96,6 +98,9 @@ func (p *Process) copyOut(i int, w io.Writer) {
 		w = io.Discard
 	}
 	_, err := io.Copy(w, p.outputs[i])
+	if ptyEnd(err) {
+		err = nil
+	}
 	// Closing our end makes a writer that we no longer drain fail with
 	// EPIPE instead of blocking forever.
 	p.outputs[i].Close()
@@ -166,11 +171,14 @@ func (p *Process) Wait() Result {
 // Close abandons the session as sshd does when its channel goes away: it
 // closes our ends of the pipes so that Wait returns once the process has
 // exited. It sends no signal: processes of a session without a pty outlive
-// it under sshd as well.
+// it under sshd as well. With a pty, closing the master hangs the terminal
+// up, which sends SIGHUP to its session, as sshd's session_pty_cleanup does.
 func (p *Process) Close() error {
 	p.stdin.Close()
 	for _, f := range p.outputs {
-		f.Close()
+		if f != nil {
+			f.Close()
+		}
 	}
 	return nil
 }

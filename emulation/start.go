@@ -32,8 +32,11 @@ type Request struct {
 	// caller's AcceptEnv. As in sshd they never override a variable sshd
 	// sets itself (anything in the base environment, TERM).
 	Env map[string]string
-	// Term is the pty-req terminal type; only TERM is derived from it.
+	// Term is the pty-req terminal type, TERM's value when not empty (an
+	// empty one sets nothing, as in sshd). sshd has it only with PTY.
 	Term string
+	// PTY, if set, gives the session a pseudo-terminal, as a pty-req does.
+	PTY *PTY
 }
 
 // Start runs req as sshd's do_child does and returns once it is running
@@ -70,11 +73,16 @@ func start(base []string, req Request, acct account, stdin io.Reader, stdout, st
 	}
 	env := sessionEnv(base, acct, shell, req)
 
-	p, child, err := newProcess(req.Subsystem != "", stdin, stdout, stderr)
+	p, child, err := newSessionProcess(req, stdin, stdout, stderr)
 	if err != nil {
 		return nil, err
 	}
 	defer child.close()
+	attr := &syscall.SysProcAttr{Setsid: true}
+	if p.tty != nil {
+		env = withTTY(env, p.ttyName)
+		attr = ptyAttr()
+	}
 	dir := home
 	if err := chdirError(home); err != nil {
 		// sshd prints this and goes on in its own directory, "/".
@@ -88,7 +96,7 @@ func start(base []string, req Request, acct account, stdin io.Reader, stdout, st
 		Dir:   dir,
 		Env:   env,
 		Files: []*os.File{child.stdin, child.stdout, child.stderr},
-		Sys:   &syscall.SysProcAttr{Setsid: true},
+		Sys:   attr,
 	})
 	if err != nil {
 		// What sshd's child prints when execve fails: perror(shell).
