@@ -1,0 +1,11 @@
+// Package sftpserver is a minimal SFTP version 3 server (draft-ietf-secsh-filexfer-02) that
+// behaves like OpenSSH's sftp-server: the same requests, the same OpenSSH extensions, the same
+// errno-to-status mapping and the same `ls -l` long names, so that scp (SFTP mode) and sftp work
+// against a target that has no sftp-server.
+//
+// It serves one session on a reader/writer pair (a subsystem's stdin and stdout) and processes
+// requests one at a time, in order. It only uses the standard library and golang.org/x/sys, so
+// it stays small enough for the agent; it does NOT do SSH, authentication, chroot, access
+// control beyond the process's own permissions, or SFTP versions other than 3, and it is
+// Linux only, like the agent.
+package sftpserver
