@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,21 +11,28 @@ import (
 	"time"
 )
 
-// dialDaemon connects to the daemon's socket, starting the daemon first when nothing answers
-// there, as ssh's ControlMaster=auto with ControlPersist does.
-func dialDaemon(sock string, env func(string) string) (net.Conn, error) {
-	c, err := net.Dial("unix", sock)
-	if err == nil {
-		return c, nil
+// dialDaemon is DialDaemon, starting the daemon first when nothing answers on sock, as ssh's
+// ControlMaster=auto with ControlPersist does.
+func dialDaemon(sock string, env func(string) string) (*DaemonConn, error) {
+	d, err := DialDaemon(sock)
+	if !isDialError(err) {
+		return d, err
 	}
 	if err := startDaemon(sock, env); err != nil {
 		return nil, err
 	}
-	c, err = net.Dial("unix", sock)
-	if err != nil {
-		return nil, fmt.Errorf("client: daemon started but %s does not answer: %w", sock, err)
+	d, err = DialDaemon(sock)
+	if isDialError(err) {
+		return nil, fmt.Errorf("client: daemon started but %s does not answer: %w", sock, errors.Unwrap(err))
 	}
-	return c, nil
+	return d, err
+}
+
+// isDialError reports whether nothing answered on the socket (as opposed to a daemon that
+// answered badly, which starting another would not fix).
+func isDialError(err error) bool {
+	var de *DaemonError
+	return errors.As(err, &de) && de.Step == StepDial
 }
 
 // startDaemon runs `mitogend serve` detached and waits until it says it is ready: it closes the

@@ -85,52 +85,26 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 // session is fakessh's connection to the daemon and the destination's context.
 type session struct {
 	stdio  Stdio
-	conn   io.Closer
-	ep     *tunnel.Endpoint
-	r      *router.Router
+	daemon *DaemonConn
+	ep     *tunnel.Endpoint // daemon.Endpoint()
 	target router.ID
 }
 
 func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*session, error) {
-	home := stdio.getenv("HOME")
-	localUser := stdio.getenv("USER")
-	if u, err := user.Current(); err == nil {
-		localUser = u.Username
-		if home == "" {
-			home = u.HomeDir
-		}
-	}
-	sock := proto.SocketPath(stdio.getenv, home)
-	c, err := dialDaemon(sock, stdio.getenv)
+	home, localUser := localAccount(stdio)
+	d, err := dialDaemon(proto.SocketPath(stdio.getenv, home), stdio.getenv)
 	if err != nil {
-		return nil, &Error{Msg: "fakessh: " + err.Error(), Err: err}
+		return nil, reachError(err)
 	}
-	if err := router.WriteHello(c, router.Hello{}); err != nil {
-		c.Close()
-		return nil, &Error{Msg: "fakessh: " + err.Error(), Err: err}
-	}
-	h, err := router.ReadHello(c)
-	if err != nil {
-		c.Close()
-		return nil, &Error{Msg: "fakessh: daemon: " + err.Error(), Err: err}
-	}
-	s := &session{stdio: stdio, conn: c, ep: tunnel.NewEndpoint(nil)}
-	s.r = router.New(router.Config{ID: h.ID, Handler: s.ep})
-	s.ep.Attach(s.r)
-	s.r.AddLink(c, router.LinkConfig{Name: "daemon", Parent: true, Trusted: true, Routes: []router.ID{proto.Root}})
-
+	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint()}
 	req, _ := json.Marshal(proto.ConnectRequest{
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile,
 		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: opts.Verbose,
 	})
-	resp, err := s.ep.Call(ctx, proto.Root, proto.DaemonConnect, req)
+	resp, err := d.Call(ctx, proto.DaemonConnect, req)
 	if err != nil {
 		s.close()
-		var re *tunnel.RemoteError
-		if errors.As(err, &re) {
-			return nil, &Error{Msg: re.Msg, Err: err}
-		}
-		return nil, &Error{Msg: "fakessh: daemon: " + err.Error(), Err: err}
+		return nil, callError(err)
 	}
 	var cr proto.ConnectReply
 	if err := json.Unmarshal(resp, &cr); err != nil {
@@ -147,7 +121,20 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*ses
 }
 
 func (s *session) close() {
-	s.r.Close()
+	s.daemon.Close()
+}
+
+// localAccount is the HOME and login name fakessh resolves configuration with: $HOME wins
+// (tests and callers set it), the password database fills in.
+func localAccount(stdio Stdio) (home, name string) {
+	home, name = stdio.getenv("HOME"), stdio.getenv("USER")
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+		if home == "" {
+			home = u.HomeDir
+		}
+	}
+	return home, name
 }
 
 func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {

@@ -3,7 +3,8 @@
 // command-line options first, then the user file (-F, else ~/.ssh/config),
 // then /etc/ssh/ssh_config; the first value obtained for a keyword wins,
 // except for the keywords that accumulate (IdentityFile, CertificateFile,
-// LocalForward, RemoteForward, DynamicForward, SendEnv).
+// LocalForward, RemoteForward, DynamicForward, SendEnv). Dump prints the
+// result as `ssh -G` does.
 //
 // It is pure: it reads the files it is told to read and nothing else, it
 // neither dials nor looks at the environment, and it does not import

@@ -11,25 +11,39 @@ import (
 // percentExpand replaces %x tokens from vals; "%%" is a literal '%'. An
 // unknown token is an error, as ssh's percent_expand is fatal on one.
 func percentExpand(s string, vals map[byte]string) (string, error) {
+	return expandTokens(s, vals, true)
+}
+
+// expandTokens is percentExpand; when strict is false an unknown token or a
+// trailing '%' is kept as written instead of failing, for Dump, which prints
+// what the daemon refuses later, when it connects.
+func expandTokens(s string, vals map[byte]string, strict bool) (string, error) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if s[i] != '%' {
 			b.WriteByte(s[i])
 			continue
 		}
-		i++
-		if i == len(s) {
-			return "", errors.New("percent_expand: invalid format")
-		}
-		if s[i] == '%' {
+		if i+1 == len(s) {
+			if strict {
+				return "", errors.New("percent_expand: invalid format")
+			}
 			b.WriteByte('%')
 			continue
 		}
-		v, ok := vals[s[i]]
+		v, ok := vals[s[i+1]]
+		if s[i+1] == '%' {
+			v, ok = "%", true
+		}
 		if !ok {
-			return "", fmt.Errorf("percent_expand: unknown key %%%c", s[i])
+			if strict {
+				return "", fmt.Errorf("percent_expand: unknown key %%%c", s[i+1])
+			}
+			b.WriteByte('%') // the next byte follows as itself
+			continue
 		}
 		b.WriteString(v)
+		i++
 	}
 	return b.String(), nil
 }

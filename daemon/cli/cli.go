@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,9 +17,9 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/mitogen-go/mitogend/client"
 	"github.com/mitogen-go/mitogend/daemon"
 	"github.com/mitogen-go/mitogend/proto"
-	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
 
@@ -95,26 +94,14 @@ func serve(ctx context.Context, c *ucli.Context, stdio Stdio) error {
 
 // call makes one call to the daemon as a client context.
 func call(ctx context.Context, sock string, handle uint32) ([]byte, error) {
-	conn, err := net.Dial("unix", sock)
-	if err != nil {
-		return nil, fmt.Errorf("no daemon at %s: %w", sock, err)
-	}
-	defer conn.Close()
-	if err := router.WriteHello(conn, router.Hello{}); err != nil {
-		return nil, err
-	}
-	h, err := router.ReadHello(conn)
+	d, err := client.DialDaemon(sock)
 	if err != nil {
 		return nil, err
 	}
-	ep := tunnel.NewEndpoint(nil)
-	r := router.New(router.Config{ID: h.ID, Handler: ep})
-	ep.Attach(r)
-	r.AddLink(conn, router.LinkConfig{Name: "daemon", Parent: true, Trusted: true, Routes: []router.ID{proto.Root}})
-	defer r.Close()
+	defer d.Close()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	b, err := ep.Call(ctx, proto.Root, handle, nil)
+	b, err := d.Call(ctx, handle, nil)
 	if errors.Is(err, tunnel.ErrDisconnected) && handle == proto.DaemonStop {
 		return nil, nil // it stopped before answering
 	}

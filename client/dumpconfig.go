@@ -1,0 +1,51 @@
+package client
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/sshconfig"
+)
+
+// dumpConfig is -G: print the resolved configuration as ssh -G does and exit without connecting.
+// Callers (git) only need status 0 and a plausible listing, but the keys fakessh acts on carry
+// the values the daemon will use.
+func dumpConfig(opts *flagparse.Options, stdio Stdio) error {
+	home, name := localAccount(stdio)
+	// flagparse keeps forwards in the form -G prints, which sshconfig's command-line input does
+	// not take: resolve without them; Dump puts them back first, where ssh has them.
+	cmdline, fwds := sshconfig.Options{}, map[string][]string{}
+	for k, v := range opts.Config {
+		switch k {
+		case "localforward", "remoteforward", "dynamicforward":
+			fwds[k] = v
+		default:
+			cmdline[k] = v
+		}
+	}
+	if _, ok := cmdline["proxyjump"]; ok && sameValue(cmdline.Get("proxycommand"), "none") {
+		// -J also sets ProxyCommand none, as ssh.c does; sshconfig would let that block the jump.
+		delete(cmdline, "proxycommand")
+	}
+	err := sshconfig.Dump(stdio.Stdout, sshconfig.DumpInput{
+		Input: sshconfig.Input{
+			Host: opts.Host, Cmdline: cmdline, ConfigFile: opts.ConfigFile, Home: home, LocalUser: name,
+		},
+		Forwards: fwds,
+	})
+	if err != nil {
+		return configError(err)
+	}
+	return nil
+}
+
+// configError shows a configuration error with the lines ssh prints, anything else (a bad
+// port, a failed write) as fakessh's own.
+func configError(err error) error {
+	var ce *sshconfig.ConfigError
+	if errors.As(err, &ce) && len(ce.Messages) > 0 {
+		return &Error{Msg: strings.Join(ce.Messages, "\n"), Err: err}
+	}
+	return &Error{Msg: "fakessh: " + err.Error(), Err: err}
+}
