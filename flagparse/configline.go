@@ -2,6 +2,8 @@ package flagparse
 
 import (
 	"strings"
+
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 )
 
 const linePrefix = "command-line line 0: "
@@ -10,32 +12,21 @@ func lineErr(msg string) *Error { return fatalErr(linePrefix + msg) }
 
 // configLine is readconf.c's process_config_line for an -o argument.
 func (p *parser) configLine(line string) *Error {
-	if line == "" {
+	kw, str := sshopt.SplitLine(line)
+	if kw == "" {
 		return nil
 	}
-	// ssh strips trailing whitespace but never the first character.
-	line = line[:1] + strings.TrimRight(line[1:], whitespace+"\f")
-	d := &delimState{s: line}
-	kw, ok := d.next()
-	if ok && kw == "" {
-		kw, ok = d.next()
-	}
-	if !ok || kw == "" || kw[0] == '\n' || kw[0] == '#' {
-		return nil
-	}
-	kw = asciiLower(kw)
-	str := skipSet(d.s, whitespace)
-	if d.done || str == "" {
+	if str == "" {
 		return lineErr("no argument after keyword \"" + kw + "\"")
 	}
 	k, known := keywords[kw]
 	if !known {
-		if ig, ok := p.cfg.Get("ignoreunknown"); ok && matchPatternList(kw, ig, true) == 1 {
+		if ig, ok := p.cfg.Get("ignoreunknown"); ok && sshopt.MatchPatternList(kw, ig, true) == 1 {
 			return nil
 		}
 		return fatalErr("command-line: line 0: Bad configuration option: " + kw)
 	}
-	args, ok := argvSplit(str)
+	args, ok := sshopt.SplitArgs(str)
 	if !ok {
 		return lineErr("invalid quotes")
 	}
@@ -96,21 +87,21 @@ func (l *cline) apply(k kind) *Error {
 	case kInclude:
 		return fatalErr("Include directive not supported as a command-line option")
 	case kFlag:
-		return l.multi(multistates["flag"])
+		return l.multi(sshopt.Multistates["flag"])
 	case kMulti:
-		return l.multi(multistates[l.key])
+		return l.multi(sshopt.Multistates[l.key])
 	case kString:
 		a, err := l.need()
 		if err == nil {
 			l.cfg().setFirst(l.key, a)
 		}
 		return err
-	case kStrings, kKnownHosts:
-		return l.strings(k == kKnownHosts)
+	case kStrings:
+		return l.strings()
 	case kCommand:
 		// ProxyCommand is ignored after a ProxyJump, which set it to none.
 		l.args = nil
-		l.cfg().setFirst(l.key, skipSet(l.raw, whitespace+"="))
+		l.cfg().setFirst(l.key, sshopt.SkipSet(l.raw, sshopt.Whitespace+"="))
 	default:
 		return l.applyValue(k)
 	}
@@ -126,7 +117,7 @@ func (l *cline) multi(states map[string]string) *Error {
 	if a == "" {
 		return lineErr("missing argument.\n" + linePrefix + "unsupported option \"\".")
 	}
-	v, ok := states[asciiLower(a)]
+	v, ok := states[sshopt.ASCIILower(a)]
 	if !ok {
 		return lineErr("unsupported option \"" + a + "\".")
 	}
@@ -135,7 +126,7 @@ func (l *cline) multi(states map[string]string) *Error {
 }
 
 // strings stores every argument, as readconf.c's parse_char_array.
-func (l *cline) strings(noneAlone bool) *Error {
+func (l *cline) strings() *Error {
 	var vals []string
 	for {
 		a, ok := l.next()
@@ -145,7 +136,7 @@ func (l *cline) strings(noneAlone bool) *Error {
 		if a == "" {
 			return lineErr("keyword " + l.kw + " empty argument")
 		}
-		if noneAlone && strings.EqualFold(a, "none") && (len(vals) > 0 || len(l.args) > 0) {
+		if strings.EqualFold(a, "none") && (len(vals) > 0 || len(l.args) > 0) {
 			return lineErr("keyword " + l.kw + " \"none\" argument must appear alone.")
 		}
 		vals = append(vals, a)

@@ -1,9 +1,10 @@
 package flagparse
 
 import (
-	"math"
 	"strconv"
 	"strings"
+
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 )
 
 // applyValue handles the keywords whose single argument ssh validates.
@@ -35,7 +36,7 @@ func (l *cline) applyValue(k kind) *Error {
 		if !ok || a == "" {
 			return lineErr("missing argument.")
 		}
-		if v, ok := multistates["flag"][asciiLower(a)]; ok {
+		if v, ok := sshopt.Multistates["flag"][sshopt.ASCIILower(a)]; ok {
 			a = v
 		}
 		l.cfg().setFirst(l.key, a)
@@ -63,21 +64,21 @@ func (l *cline) scalar(k kind) *Error {
 	var msg string
 	switch k {
 	case kInt:
-		if e := intErr(a, ok); e != "" {
+		if _, e := sshopt.AtoiErr(a); e != "" {
 			msg = "integer value " + e + "."
 		}
 	case kTime:
 		if !ok || a == "" {
 			msg = "missing time value."
-		} else if a != "none" && convtime(a) < 0 {
+		} else if a != "none" && sshopt.Convtime(a) < 0 {
 			msg = "invalid time value."
 		}
 	case kControlPersist:
 		if !ok || a == "" {
 			msg = "Missing ControlPersist argument."
 		} else if a == "true" || a == "false" {
-			a = multistates["flag"][a]
-		} else if a != "yes" && a != "no" && convtime(a) < 0 {
+			a = sshopt.Multistates["flag"][a]
+		} else if a != "yes" && a != "no" && sshopt.Convtime(a) < 0 {
 			msg = "Bad ControlPersist argument."
 		}
 	default:
@@ -109,39 +110,39 @@ func (l *cline) checked(k kind, a string) *Error {
 	val := a
 	switch k {
 	case kPort:
-		n := a2port(a)
+		n := sshopt.A2port(a)
 		if n <= 0 {
 			return lineErr("Bad port '" + a + "'.")
 		}
 		val = strconv.Itoa(n)
 	case kEscape:
-		if !escapeValid(a) {
+		if !sshopt.EscapeValid(a) {
 			return lineErr("Bad escape character.")
 		}
 	case kTunDev:
-		if !tunValid(a) {
+		if !sshopt.TunValid(a) {
 			return lineErr("Bad tun device.")
 		}
 	case kMask:
 		// ssh ignores anything after the octal digits.
-		v, _, ok := strtol(a, 8)
+		v, _, ok := sshopt.Strtol(a, 8)
 		if !ok || v < 0 || v > 0777 {
 			return lineErr("Bad mask.")
 		}
 	case kFingerprint:
-		val = asciiLower(a)
-		if !contains([]string{"md5", "sha1", "sha256", "sha384", "sha512"}, val) {
+		val = sshopt.ASCIILower(a)
+		if !contains(sshopt.FingerprintHashes, val) {
 			return lineErr("Invalid hash algorithm \"" + a + "\".")
 		}
 	case kLogLevel:
-		i := logLevelIndex(a)
+		i := sshopt.LogLevelIndex(a)
 		if i < 0 {
 			return lineErr("unsupported log level '" + a + "'")
 		}
-		val = logLevels[i]
+		val = sshopt.LogLevels[i]
 	case kFacility:
-		val = asciiLower(a)
-		if !contains(logFacilities, val) {
+		val = sshopt.ASCIILower(a)
+		if !contains(sshopt.LogFacilities, val) {
 			return lineErr("unsupported log facility '" + a + "'")
 		}
 	default:
@@ -200,28 +201,6 @@ func unsupportedKex(name string) string {
 	return "Unsupported KEX algorithm \"" + name + "\"\n"
 }
 
-// intErr is misc.c's atoi_err: the strtonum error for 0..INT_MAX.
-func intErr(a string, present bool) string {
-	if !present || a == "" {
-		return "missing"
-	}
-	v, rest, ok := strtol(a, 10)
-	switch {
-	case rest == a || rest != "":
-		return "invalid"
-	case !ok:
-		if strings.HasPrefix(strings.TrimLeft(a, " \t\n\v\f\r"), "-") {
-			return "too small"
-		}
-		return "too large"
-	case v < 0:
-		return "too small"
-	case v > math.MaxInt32:
-		return "too large"
-	}
-	return ""
-}
-
 func (l *cline) forward(k kind) *Error {
 	a, ok := l.next()
 	if !ok || a == "" {
@@ -240,7 +219,7 @@ func (l *cline) forward(k kind) *Error {
 			spec = a + ":" + b
 		}
 	}
-	s, ok := parseForward(spec, dynamic, remote)
+	s, ok := sshopt.ParseForward(spec, dynamic, remote)
 	if !ok {
 		return lineErr("Bad forwarding specification.")
 	}
@@ -264,7 +243,7 @@ func (l *cline) sendEnv() *Error {
 		}
 		kept := l.cfg()[l.key][:0:0]
 		for _, v := range l.cfg()[l.key] {
-			if !matchPattern(v, a[1:]) {
+			if !sshopt.MatchPattern(v, a[1:]) {
 				kept = append(kept, v)
 			}
 		}
@@ -310,7 +289,7 @@ func hasEnvName(list []string, kv string) bool {
 // parse_jump does.
 func (l *cline) jump() *Error {
 	l.args = nil
-	raw := skipSet(l.raw, whitespace+"=")
+	raw := sshopt.SkipSet(l.raw, sshopt.Whitespace+"=")
 	spec := jumpSpec(raw)
 	if msg, ok := checkJump(spec); !ok {
 		return fatalErr(msg + linePrefix + "Invalid ProxyJump \"" + raw + "\"")
@@ -331,17 +310,17 @@ func (l *cline) addKeys() *Error {
 	a, _ := l.next()
 	b, hasB := l.next()
 	v, known := map[string]string{"yes": "yes", "true": "yes", "no": "no",
-		"false": "no", "ask": "ask", "confirm": "confirm"}[asciiLower(a)]
+		"false": "no", "ask": "ask", "confirm": "confirm"}[sshopt.ASCIILower(a)]
 	switch {
 	case a == "":
 		return lineErr("missing argument.\n" + linePrefix + "unsupported option")
 	case v == "confirm" && hasB:
-		if convtime(b) < 0 {
+		if sshopt.Convtime(b) < 0 {
 			return lineErr("invalid time value.")
 		}
 		l.cfg().setFirst(l.key, v, b)
 	case !known && !hasB:
-		if convtime(a) < 0 {
+		if sshopt.Convtime(a) < 0 {
 			return lineErr("unsupported option")
 		}
 		l.cfg().setFirst(l.key, a)

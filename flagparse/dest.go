@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 )
 
 // destination takes ssh's destination argument: an ssh:// URI, else
@@ -91,7 +93,7 @@ func parseURI(s string) (user, host string, port int, hasPath bool, r uriResult)
 			if j := strings.IndexByte(portStr, '/'); j >= 0 {
 				portStr, tail = portStr[:j], portStr[j+1:]
 			}
-			if port = a2port(portStr); port <= 0 {
+			if port = sshopt.A2port(portStr); port <= 0 {
 				return "", "", 0, false, uriBad
 			}
 		}
@@ -193,7 +195,7 @@ func validHostname(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if strings.IndexByte("'`\"$\\;&<>|(){},", s[i]) >= 0 || isSpace(s[i]) || isCntrl(s[i]) {
+		if strings.IndexByte("'`\"$\\;&<>|(){},", s[i]) >= 0 || sshopt.IsSpace(s[i]) || isCntrl(s[i]) {
 			return false
 		}
 	}
@@ -202,7 +204,7 @@ func validHostname(s string) bool {
 
 // validRuser is ssh.c's valid_ruser as Debian's 9.2 behaves (measured
 // against the binary): an empty user is accepted; a leading '-', shell
-// metacharacters, control characters other than newline, whitespace
+// metacharacters, control characters other than newline, sshopt.Whitespace
 // before '-' and a trailing '\' are refused.
 func validRuser(s string) bool {
 	if strings.HasPrefix(s, "-") {
@@ -213,7 +215,7 @@ func validRuser(s string) bool {
 		switch {
 		case strings.IndexByte("'`\";&<>|(){}", c) >= 0,
 			isCntrl(c) && c != '\n',
-			isSpace(c) && i+1 < len(s) && s[i+1] == '-',
+			sshopt.IsSpace(c) && i+1 < len(s) && s[i+1] == '-',
 			c == '\\' && i+1 == len(s):
 			return false
 		}
@@ -250,14 +252,14 @@ func userHostPort(s string) (user, host string, ok bool) {
 	if !ok || h == "" {
 		return "", "", false
 	}
-	if rest != "" && a2port(rest) <= 0 {
+	if rest != "" && sshopt.A2port(rest) <= 0 {
 		return "", "", false
 	}
 	return user, cleanHostname(h), true
 }
 
 // jumpSpec is the part of a -J or ProxyJump value that parse_jump
-// reads: up to the first whitespace or '#'.
+// reads: up to the first sshopt.Whitespace or '#'.
 func jumpSpec(s string) string {
 	if i := strings.IndexAny(s, " \t\n\v\f\r#"); i >= 0 {
 		return s[:i]
@@ -304,10 +306,6 @@ func isAlnum(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
-}
-
 func isCntrl(c byte) bool { return c < 0x20 || c == 0x7f }
 
 func toLower(c byte) byte {
@@ -315,13 +313,4 @@ func toLower(c byte) byte {
 		return c + 'a' - 'A'
 	}
 	return c
-}
-
-// asciiLower lowercases ASCII letters only, as C's tolower in the C locale.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		b[i] = toLower(c)
-	}
-	return string(b)
 }

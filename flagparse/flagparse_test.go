@@ -191,7 +191,7 @@ var parseCases = []parseCase{
 	{name: "o unmatched keyword quote ignored", args: []string{"-o", `"Port`, "h"}, cfg: map[string][]string{"port": absent}},
 	{name: "o value comment", args: []string{"-o", "Port=#x", "h"}, wantErr: "command-line line 0: Missing argument."},
 	{name: "o first wins", args: []string{"-o", "HostName=a", "-o", "HostName=b", "h"}, cfg: map[string][]string{"hostname": {"a"}}},
-	{name: "o alias shares key", args: []string{"-o", "SetupTimeOut=5", "-o", "ConnectTimeout=10", "-o", "PubkeyAcceptedKeyTypes=ssh-ed25519", "h"}, cfg: map[string][]string{"connecttimeout": {"5"}, "pubkeyacceptedalgorithms": {"ssh-ed25519"}}},
+	{name: "o alias shares key", args: []string{"-o", "SetupTimeOut=5", "-o", "ServerAliveInterval=10", "-o", "PubkeyAcceptedKeyTypes=ssh-ed25519", "h"}, cfg: map[string][]string{"serveraliveinterval": {"5"}, "pubkeyacceptedalgorithms": {"ssh-ed25519"}}},
 	{name: "o deprecated accepted", args: []string{"-o", "Protocol=1", "-o", "UseRoaming=no", "-o", "Cipher=3des", "h"}, host: "h", cfg: map[string][]string{"protocol": absent}},
 	{name: "o unsupported warns", args: []string{"-o", "RSAAuthentication=yes", "h"}, check: func(o *Options) bool { return len(o.Warnings) == 1 }},
 	{name: "o tag", args: []string{"-o", "Tag=x", "h"}, cfg: map[string][]string{"tag": {"x"}}},

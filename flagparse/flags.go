@@ -3,6 +3,8 @@ package flagparse
 import (
 	"strconv"
 	"strings"
+
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 )
 
 // flag applies one option as ssh.c's getopt switch does. Options that
@@ -104,7 +106,7 @@ func (p *parser) flagArg(opt byte, arg string) *Error {
 	switch opt {
 	case 'p':
 		if !c.has("port") {
-			port := a2port(arg)
+			port := sshopt.A2port(arg)
 			if port <= 0 {
 				return fatalErr("Bad port '" + arg + "'")
 			}
@@ -125,12 +127,12 @@ func (p *parser) flagArg(opt byte, arg string) *Error {
 		}
 		c.set("macs", arg)
 	case 'e':
-		if !escapeValid(arg) {
+		if !sshopt.EscapeValid(arg) {
 			return fatalErr("Bad escape character '" + arg + "'.")
 		}
 		c.set("escapechar", arg)
 	case 'w':
-		if !tunValid(arg) {
+		if !sshopt.TunValid(arg) {
 			return fatalErr("Bad tun device '" + arg + "'")
 		}
 		c.setFirst("tunnel", "yes")
@@ -161,10 +163,10 @@ func (p *parser) verbose() {
 		return
 	}
 	cur, _ := p.cfg.Get("loglevel")
-	i := logLevelIndex(cur)
-	if i >= 0 && i < len(logLevels)-1 {
+	i := sshopt.LogLevelIndex(cur)
+	if i >= 0 && i < len(sshopt.LogLevels)-1 {
 		p.debugFlag++
-		p.cfg.set("loglevel", logLevels[i+1])
+		p.cfg.set("loglevel", sshopt.LogLevels[i+1])
 	}
 }
 
@@ -175,21 +177,21 @@ func (p *parser) forwardFlag(opt byte, arg string) *Error {
 	)
 	switch opt {
 	case 'L':
-		s, ok = parseForward(arg, false, false)
+		s, ok = sshopt.ParseForward(arg, false, false)
 		if !ok {
 			return fatalErr("Bad local forwarding specification '" + arg + "'")
 		}
 		p.addUnique("localforward", s)
 	case 'R':
-		if s, ok = parseForward(arg, false, true); !ok {
-			s, ok = parseForward(arg, true, true)
+		if s, ok = sshopt.ParseForward(arg, false, true); !ok {
+			s, ok = sshopt.ParseForward(arg, true, true)
 		}
 		if !ok {
 			return fatalErr("Bad remote forwarding specification '" + arg + "'")
 		}
 		p.addUnique("remoteforward", s)
 	case 'D':
-		s, ok = parseForward(arg, true, false)
+		s, ok = sshopt.ParseForward(arg, true, false)
 		if !ok {
 			return fatalErr("Bad dynamic forwarding specification '" + arg + "'")
 		}
@@ -249,13 +251,13 @@ func (p *parser) stdioFlag(arg string) *Error {
 	if p.o.ControlCommand != "" {
 		return fatalErr("Cannot specify stdio forward with -O")
 	}
-	fw, ok := parseForwardSpec(arg, true, false)
+	fw, ok := sshopt.ParseForwardSpec(arg, true, false)
 	if !ok {
 		return fatalErr("Bad stdio forwarding specification '" + arg + "'")
 	}
 	// ssh.c takes only listen_host: "-W port" or "-W /path" leave no
 	// stdio forward, though they still imply -N -T.
-	if fw.hasListenHost {
+	if fw.HasListenHost {
 		p.stdioSet = true
 		p.o.StdioForward = arg
 	}

@@ -7,12 +7,11 @@ const (
 	kIgnore      kind = iota // accepted and ignored (deprecated, removed)
 	kUnsupported             // accepted with a warning
 	kFlag                    // yes/no
-	kMulti                   // one of multistates[keyword]
+	kMulti                   // one of sshopt.Multistates[keyword]
 	kInt                     // 0..INT_MAX
 	kTime                    // convtime or "none"
 	kString                  // one argument
-	kStrings                 // one or more arguments, stored together
-	kKnownHosts              // like kStrings, "none" only alone
+	kStrings                 // one or more arguments, stored together; "none" only alone
 	kCommand                 // the raw rest of the line
 	kPort
 	kIdentity
@@ -89,10 +88,10 @@ var keywords = map[string]keyword{
 	"remoteforward": {kRemoteFwd, ""}, "localforward": {kLocalFwd, ""},
 	"permitremoteopen": {kStrings, ""}, "user": {kString, ""},
 	"host": {kHost, ""}, "match": {kHost, ""}, "escapechar": {kEscape, ""},
-	"globalknownhostsfile": {kKnownHosts, ""}, "userknownhostsfile": {kKnownHosts, ""},
+	"globalknownhostsfile": {kStrings, ""}, "userknownhostsfile": {kStrings, ""},
 	"connectionattempts": {kInt, ""}, "batchmode": {kFlag, ""},
 	"checkhostip": {kFlag, ""}, "stricthostkeychecking": {kMulti, ""},
-	"compression": {kFlag, ""}, "tcpkeepalive": {kFlag, ""},
+	"compression": {kMulti, ""}, "tcpkeepalive": {kFlag, ""},
 	"keepalive": {kFlag, "tcpkeepalive"}, "numberofpasswordprompts": {kInt, ""},
 	"syslogfacility": {kFacility, ""}, "loglevel": {kLogLevel, ""},
 	"logverbose": {kStrings, ""}, "dynamicforward": {kDynamicFwd, ""},
@@ -126,22 +125,6 @@ var keywords = map[string]keyword{
 	"securitykeyprovider": {kString, ""}, "knownhostscommand": {kCommand, ""},
 	"requiredrsasize": {kInt, ""}, "enableescapecommandline": {kFlag, ""},
 	"protocolkeepalives": {kTime, "serveraliveinterval"},
-	"setuptimeout":       {kTime, "connecttimeout"},
+	"setuptimeout":       {kTime, "serveraliveinterval"},
 	"tag":                {kString, ""},
-}
-
-// multistates are readconf.c's multistate tables: accepted word (any
-// case) -> stored value.
-var multistates = map[string]map[string]string{
-	"pubkeyauthentication":  {"yes": "yes", "true": "yes", "no": "no", "false": "no", "unbound": "unbound", "host-bound": "host-bound"},
-	"stricthostkeychecking": {"yes": "yes", "true": "yes", "no": "no", "false": "no", "off": "no", "ask": "ask", "accept-new": "accept-new"},
-	"verifyhostkeydns":      {"yes": "yes", "true": "yes", "no": "no", "false": "no", "ask": "ask"},
-	"updatehostkeys":        {"yes": "yes", "true": "yes", "no": "no", "false": "no", "ask": "ask"},
-	"addressfamily":         {"inet": "inet", "inet6": "inet6", "any": "any"},
-	"controlmaster":         {"yes": "yes", "true": "yes", "no": "no", "false": "no", "auto": "auto", "ask": "ask", "autoask": "autoask"},
-	"tunnel":                {"yes": "yes", "true": "yes", "no": "no", "false": "no", "ethernet": "ethernet", "point-to-point": "point-to-point"},
-	"requesttty":            {"yes": "yes", "true": "yes", "no": "no", "false": "no", "force": "force", "auto": "auto"},
-	"sessiontype":           {"none": "none", "subsystem": "subsystem", "default": "default"},
-	"canonicalizehostname":  {"yes": "yes", "true": "yes", "no": "no", "false": "no", "always": "always"},
-	"flag":                  {"yes": "yes", "true": "yes", "no": "no", "false": "no"},
 }

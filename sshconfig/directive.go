@@ -3,6 +3,8 @@ package sshconfig
 import (
 	"slices"
 	"strings"
+
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 )
 
 // directive applies one keyword to p.opts when *active, after checking its
@@ -49,14 +51,14 @@ func (p *parser) directive(src source, name string, kw keyword, args []string, r
 		}
 		set(first)
 	case kFlag, kMulti:
-		states := kw.states
+		table := key
 		if kw.kind == kFlag {
-			states = flagStates
+			table = "flag"
 		}
 		if len(args) == 0 {
 			return append(bad("missing argument."), bad("unsupported option \"(null)\".")...)
 		}
-		if !slices.ContainsFunc(states, func(s string) bool { return strings.EqualFold(s, first) }) {
+		if _, ok := sshopt.Multistate(table, first); !ok {
 			return bad("unsupported option %q.", first)
 		}
 		set(first)
@@ -64,12 +66,12 @@ func (p *parser) directive(src source, name string, kw keyword, args []string, r
 		if first == "" {
 			return bad("missing time value.")
 		}
-		if first != "none" && convtime(first) < 0 {
+		if first != "none" && sshopt.Convtime(first) < 0 {
 			return bad("invalid time value.")
 		}
 		set(first)
 	case kInt:
-		if _, msg := atoiErr(first); msg != "" {
+		if _, msg := sshopt.AtoiErr(first); msg != "" {
 			return bad("integer value %s.", msg)
 		}
 		set(first)
@@ -77,7 +79,7 @@ func (p *parser) directive(src source, name string, kw keyword, args []string, r
 		if first == "" {
 			return bad("Missing argument.")
 		}
-		if a2port(first) <= 0 {
+		if sshopt.A2port(first) <= 0 {
 			return bad("Bad port '%s'.", first)
 		}
 		set(first)
@@ -95,7 +97,7 @@ func (p *parser) directive(src source, name string, kw keyword, args []string, r
 		}
 		maxArgs = len(args)
 	case kCommand:
-		cmd := strings.TrimLeft(rest, whitespace+"=")
+		cmd := strings.TrimLeft(rest, sshopt.Whitespace+"=")
 		if cmd == "" {
 			return bad("Missing argument.")
 		}
@@ -104,16 +106,16 @@ func (p *parser) directive(src source, name string, kw keyword, args []string, r
 		}
 		maxArgs = len(args)
 	case kJump:
-		jump := strings.TrimLeft(rest, whitespace+"=")
+		jump := strings.TrimLeft(rest, sshopt.Whitespace+"=")
 		if i := strings.IndexByte(jump, '#'); i >= 0 {
 			jump = jump[:i]
 		}
-		jump = strings.TrimRight(jump, whitespace)
+		jump = strings.TrimRight(jump, sshopt.Whitespace)
 		if jump == "" {
 			return bad("Missing argument.")
 		}
 		if !validJump(jump) {
-			return bad("Invalid ProxyJump \"%s\"", strings.TrimLeft(rest, whitespace+"="))
+			return bad("Invalid ProxyJump \"%s\"", strings.TrimLeft(rest, sshopt.Whitespace+"="))
 		}
 		if !p.opts.has("proxycommand") {
 			set(jump)
@@ -189,7 +191,8 @@ func (p *parser) forward(src source, key string, args []string, active bool) ([]
 	spec, used := args[0], 1
 	if src.cmdline && len(args) == 1 && !dynamic {
 		// -L and -R give the whole spec as one word; -R port is dynamic.
-		dynamic = remote && !validForward(spec, false, true)
+		_, asRemote := sshopt.ParseForward(spec, false, true)
+		dynamic = remote && !asRemote
 	} else if !dynamic {
 		if len(args) < 2 || args[1] == "" {
 			if !remote {
@@ -200,7 +203,7 @@ func (p *parser) forward(src source, key string, args []string, active bool) ([]
 			spec, used = args[0]+":"+args[1], 2
 		}
 	}
-	if !validForward(spec, dynamic, remote) {
+	if _, ok := sshopt.ParseForward(spec, dynamic, remote); !ok {
 		return bad("Bad forwarding specification.")
 	}
 	p.appendUnique(key, spec, active)
@@ -214,7 +217,7 @@ func (p *parser) sendEnv(a string, active bool) {
 	}
 	if strings.HasPrefix(a, "-") {
 		p.opts["sendenv"] = slices.DeleteFunc(p.opts["sendenv"], func(v string) bool {
-			return matchPattern(v, a[1:])
+			return sshopt.MatchPattern(v, a[1:])
 		})
 		return
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 )
 
 // DumpInput is what Dump needs: Resolve's input, and the command line's forwards.
@@ -69,7 +71,7 @@ var (
 	tunnelNames  = map[string]string{"yes": "point-to-point", "true": "point-to-point", "point-to-point": "point-to-point", "ethernet": "ethernet", "no": "false", "false": "false"}
 	familyNames  = map[string]string{"any": "any", "inet": "inet", "inet6": "inet6"}
 	sessionNames = map[string]string{"none": "none", "subsystem": "subsystem", "default": "default"}
-	hashNames    = map[string]string{"md5": "MD5", "sha256": "SHA256"}
+	hashNames    = map[string]string{"md5": "MD5", "sha1": "SHA1", "sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
 	logNames     = map[string]string{"quiet": "SILENT", "fatal": "FATAL", "error": "ERROR", "info": "INFO", "verbose": "VERBOSE",
 		"debug": "DEBUG", "debug1": "DEBUG", "debug2": "DEBUG2", "debug3": "DEBUG3"}
 )
@@ -105,7 +107,7 @@ func (d dumper) str(key, def string) {
 
 // seconds prints a time option in seconds, def when unset or not a time.
 func (d dumper) seconds(key string, def int64) {
-	if n := convtime(d.o.Get(key)); n >= 0 {
+	if n := sshopt.Convtime(d.o.Get(key)); n >= 0 {
 		def = n
 	}
 	d.line(key, fmt.Sprint(def))
@@ -326,7 +328,7 @@ func controlPersist(v string) string {
 	case "yes", "true":
 		return "yes"
 	}
-	if n := convtime(v); n > 0 {
+	if n := sshopt.Convtime(v); n > 0 {
 		return fmt.Sprint(n)
 	}
 	return "yes" // ControlPersist 0: forever
@@ -365,7 +367,7 @@ func dumpForwards(vals []string, dynamic bool) []string {
 	for _, v := range vals {
 		f, ok := fwdFields(v)
 		if !ok {
-			out = append(out, v) // validForward accepted it when it was read
+			out = append(out, v) // ParseForward accepted it when it was read
 			continue
 		}
 		var listen, connect []fwdField
@@ -431,7 +433,7 @@ func assembleAlgos(v, def string) string {
 		}
 		list = head
 	case '-':
-		list = slices.DeleteFunc(list, func(a string) bool { return matchList(a, v[1:], false) == 1 })
+		list = slices.DeleteFunc(list, func(a string) bool { return sshopt.MatchPatternList(a, v[1:], false) == 1 })
 	default:
 		return v
 	}

@@ -27,17 +27,12 @@ const (
 	kUnsupported // accepted, ssh prints an error but carries on
 )
 
+// keyword is an entry of the table; a kMulti keyword's accepted words are
+// sshopt.Multistates[name], a kFlag keyword's sshopt.Multistates["flag"].
 type keyword struct {
-	name   string // canonical name used as the Options key
-	kind   kind
-	states []string // kMulti: accepted values
+	name string // canonical name used as the Options key
+	kind kind
 }
-
-var (
-	flagStates   = []string{"true", "false", "yes", "no"}
-	askStates    = []string{"true", "false", "yes", "no", "ask"}
-	strictStates = []string{"true", "false", "yes", "no", "ask", "off", "accept-new"}
-)
 
 // keywords is OpenSSH 9.2's table plus the Debian additions (GSSAPI key
 // exchange, ProtocolKeepAlives, SetupTimeOut, UseBlacklistedKeys), keyed by
@@ -51,10 +46,7 @@ func init() {
 		}
 	}
 	alias := func(a, canonical string) {
-		keywords[a] = keyword{name: canonical, kind: keywords[canonical].kind, states: keywords[canonical].states}
-	}
-	multi := func(n string, states ...string) {
-		keywords[n] = keyword{name: n, kind: kMulti, states: states}
+		keywords[a] = keyword{name: canonical, kind: keywords[canonical].kind}
 	}
 
 	add(kFlag, "forwardx11", "forwardx11trusted", "gatewayports", "exitonforwardfailure",
@@ -66,17 +58,9 @@ func init() {
 		"stdinnull", "forkafterauthentication", "proxyusefdpass",
 		"canonicalizefallbacklocal", "streamlocalbindunlink", "clearallforwardings",
 		"enableescapecommandline")
-	multi("pubkeyauthentication", "true", "false", "yes", "no", "unbound", "host-bound")
-	multi("verifyhostkeydns", askStates...)
-	multi("updatehostkeys", askStates...)
-	multi("stricthostkeychecking", strictStates...)
-	multi("compression", "yes", "no")
-	multi("addressfamily", "inet", "inet6", "any")
-	multi("controlmaster", "true", "yes", "false", "no", "auto", "ask", "autoask")
-	multi("tunnel", "ethernet", "point-to-point", "true", "yes", "false", "no")
-	multi("requesttty", "true", "yes", "false", "no", "force", "auto")
-	multi("sessiontype", "none", "subsystem", "default")
-	multi("canonicalizehostname", "true", "false", "yes", "no", "always")
+	add(kMulti, "pubkeyauthentication", "verifyhostkeydns", "updatehostkeys",
+		"stricthostkeychecking", "compression", "addressfamily", "controlmaster",
+		"tunnel", "requesttty", "sessiontype", "canonicalizehostname")
 	add(kTime, "connecttimeout", "forwardx11timeout", "serveraliveinterval")
 	add(kInt, "numberofpasswordprompts", "connectionattempts", "serveralivecountmax",
 		"canonicalizemaxdots", "requiredrsasize")

@@ -3,6 +3,8 @@ package sshconfig
 import (
 	"fmt"
 	"strings"
+
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 )
 
 // matchLine evaluates the criteria of a Match line like readconf.c's
@@ -55,9 +57,9 @@ func (p *parser) matchLine(src source, args []string) (int, []string) {
 		case "originalhost":
 			r = matchHostname(p.in.Host, arg)
 		case "user":
-			r = matchList(ruser, arg, false) == 1
+			r = sshopt.MatchPatternList(ruser, arg, false) == 1
 		case "localuser":
-			r = matchList(p.in.LocalUser, arg, false) == 1
+			r = sshopt.MatchPatternList(p.in.LocalUser, arg, false) == 1
 		case "exec":
 			// Running commands is out of scope: never matches.
 			p.logf("%s line %d: Match exec %q treated as not matching", src.file, src.line, arg)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 )
 
 // DefaultSystemConfig is where ssh reads its system-wide configuration.
@@ -220,7 +222,7 @@ func (p *parser) cmdline() error {
 // line processes one line of a file. It returns the messages of a bad line
 // and, separately, errors that stop ssh at once (bad includes).
 func (p *parser) line(src source, text string, active *bool, depth int) ([]string, error) {
-	name, rest := splitLine(text)
+	name, rest := sshopt.SplitLine(text)
 	if name == "" {
 		return nil, nil
 	}
@@ -229,13 +231,13 @@ func (p *parser) line(src source, text string, active *bool, depth int) ([]strin
 	}
 	kw, ok := keywords[name]
 	if !ok {
-		if ig := p.opts.Get("ignoreunknown"); ig != "" && matchList(name, ig, true) == 1 {
+		if ig := p.opts.Get("ignoreunknown"); ig != "" && sshopt.MatchPatternList(name, ig, true) == 1 {
 			return nil, nil
 		}
 		return []string{fmt.Sprintf("%s: line %d: Bad configuration option: %s", src.file, src.line, name)}, nil
 	}
-	args, err := splitArgs(rest)
-	if err != nil {
+	args, ok := sshopt.SplitArgs(rest)
+	if !ok {
 		return []string{lineMsg(src.file, src.line, "invalid quotes")}, nil
 	}
 	if kw.kind == kInclude && !src.cmdline {

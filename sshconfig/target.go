@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 )
 
 // Target is what a connection needs, with OpenSSH's defaults applied and
@@ -76,10 +78,10 @@ func (o Options) Target(host, home, localUser string) (Target, error) {
 		t.AddressFamily = "any"
 	}
 	if v := o.Get("serveralivecountmax"); v != "" {
-		t.ServerAliveCountMax, _ = atoiErr(v)
+		t.ServerAliveCountMax, _ = sshopt.AtoiErr(v)
 	}
 	if v := o.Get("port"); v != "" {
-		if t.Port = a2port(v); t.Port <= 0 {
+		if t.Port = sshopt.A2port(v); t.Port <= 0 {
 			return Target{}, fmt.Errorf("sshconfig: bad port %q", v)
 		}
 	}

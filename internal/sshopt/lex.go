@@ -1,8 +1,35 @@
-package flagparse
+package sshopt
 
 import "strings"
 
-const whitespace = " \t\r\n"
+// Whitespace is readconf.c's WHITESPACE.
+const Whitespace = " \t\r\n"
+
+// SplitLine is the start of readconf.c's process_config_line: it strips
+// trailing whitespace (never the first byte), takes the keyword with
+// strdelim and lowercases it, and returns the rest with leading
+// whitespace removed. keyword is "" for a blank or comment line, or when
+// the keyword has an unmatched quote (ssh ignores such lines); rest is ""
+// when no argument follows the keyword.
+func SplitLine(line string) (keyword, rest string) {
+	if line == "" {
+		return "", ""
+	}
+	line = line[:1] + strings.TrimRight(line[1:], Whitespace+"\f")
+	d := &delimState{s: line}
+	kw, ok := d.next()
+	if ok && kw == "" {
+		// Leading whitespace: ssh calls strdelim once more.
+		kw, ok = d.next()
+	}
+	if !ok || kw == "" || kw[0] == '\n' || kw[0] == '#' {
+		return "", ""
+	}
+	if d.done {
+		return ASCIILower(kw), ""
+	}
+	return ASCIILower(kw), SkipSet(d.s, Whitespace)
+}
 
 // delimState is misc.c's strdelim over a line: next returns the next
 // token and skips its delimiter, following whitespace and at most one '='.
@@ -18,7 +45,7 @@ func (d *delimState) next() (tok string, ok bool) {
 	if d.done {
 		return "", false
 	}
-	i := strings.IndexAny(d.s, whitespace+"\"=")
+	i := strings.IndexAny(d.s, Whitespace+"\"=")
 	if i < 0 {
 		tok, d.s, d.done = d.s, "", true
 		return tok, true
@@ -32,30 +59,31 @@ func (d *delimState) next() (tok string, ok bool) {
 		}
 		j += i
 		tok = rest[:j]
-		d.s = skipSet(rest[j+1:], whitespace)
+		d.s = SkipSet(rest[j+1:], Whitespace)
 		return tok, true
 	}
 	wasEq := d.s[i] == '='
 	tok = d.s[:i]
-	d.s = skipSet(d.s[i+1:], whitespace)
+	d.s = SkipSet(d.s[i+1:], Whitespace)
 	if !wasEq && strings.HasPrefix(d.s, "=") {
-		d.s = skipSet(d.s[1:], whitespace)
+		d.s = SkipSet(d.s[1:], Whitespace)
 	}
 	return tok, true
 }
 
-func skipSet(s, set string) string {
+// SkipSet drops the leading bytes of s that are in set, as strspn does.
+func SkipSet(s, set string) string {
 	for s != "" && strings.IndexByte(set, s[0]) >= 0 {
 		s = s[1:]
 	}
 	return s
 }
 
-// argvSplit is misc.c's argv_split with terminate_on_comment: words are
+// SplitArgs is misc.c's argv_split with terminate_on_comment: words are
 // separated by spaces and tabs, single and double quotes group, '\'
 // escapes quotes, backslash and (outside quotes) space, and a word
 // starting with '#' ends the line. ok is false for an unterminated quote.
-func argvSplit(s string) (args []string, ok bool) {
+func SplitArgs(s string) (args []string, ok bool) {
 	i := 0
 	for i < len(s) {
 		if s[i] == ' ' || s[i] == '\t' {
@@ -75,9 +103,6 @@ func argvSplit(s string) (args []string, ok bool) {
 				i++
 				b.WriteByte(s[i])
 				continue
-			case c == '\\':
-				b.WriteByte(c)
-				continue
 			case quote == 0 && (c == ' ' || c == '\t'):
 			case quote == 0 && (c == '"' || c == '\''):
 				quote = c
@@ -89,12 +114,12 @@ func argvSplit(s string) (args []string, ok bool) {
 				b.WriteByte(c)
 				continue
 			}
-			break
+			break // an unquoted blank ends the word
 		}
-		args = append(args, b.String())
-		if i >= len(s) && quote != 0 {
+		if quote != 0 {
 			return nil, false
 		}
+		args = append(args, b.String())
 	}
 	return args, true
 }

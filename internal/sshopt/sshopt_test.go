@@ -1,4 +1,4 @@
-package sshconfig
+package sshopt
 
 import (
 	"reflect"
@@ -22,9 +22,9 @@ func TestSplitLine(t *testing.T) {
 		{"ProxyCommand ssh -W %h:%p j # c", "proxycommand", "ssh -W %h:%p j # c"},
 	}
 	for _, tt := range tests {
-		key, rest := splitLine(tt.line)
+		key, rest := SplitLine(tt.line)
 		if key != tt.key || rest != tt.rest {
-			t.Errorf("splitLine(%q) = %q, %q; want %q, %q", tt.line, key, rest, tt.key, tt.rest)
+			t.Errorf("SplitLine(%q) = %q, %q; want %q, %q", tt.line, key, rest, tt.key, tt.rest)
 		}
 	}
 }
@@ -48,9 +48,9 @@ func TestSplitArgs(t *testing.T) {
 		{``, nil, false},
 	}
 	for _, tt := range tests {
-		got, err := splitArgs(tt.in)
-		if (err != nil) != tt.wantErr || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("splitArgs(%q) = %q, %v; want %q, err=%v", tt.in, got, err, tt.want, tt.wantErr)
+		got, ok := SplitArgs(tt.in)
+		if ok == tt.wantErr || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("SplitArgs(%q) = %q, %v; want %q, ok=%v", tt.in, got, ok, tt.want, !tt.wantErr)
 		}
 	}
 }
@@ -73,13 +73,13 @@ func TestMatchPattern(t *testing.T) {
 		{"ab", "a*c", false},
 	}
 	for _, tt := range tests {
-		if got := matchPattern(tt.s, tt.pattern); got != tt.want {
-			t.Errorf("matchPattern(%q, %q) = %v", tt.s, tt.pattern, got)
+		if got := MatchPattern(tt.s, tt.pattern); got != tt.want {
+			t.Errorf("MatchPattern(%q, %q) = %v", tt.s, tt.pattern, got)
 		}
 	}
 }
 
-func TestMatchList(t *testing.T) {
+func TestMatchPatternList(t *testing.T) {
 	tests := []struct {
 		s, list string
 		lower   bool
@@ -94,27 +94,8 @@ func TestMatchList(t *testing.T) {
 		{"web1", "WEB*", false, 0},
 	}
 	for _, tt := range tests {
-		if got := matchList(tt.s, tt.list, tt.lower); got != tt.want {
-			t.Errorf("matchList(%q, %q) = %d, want %d", tt.s, tt.list, got, tt.want)
-		}
-	}
-}
-
-func TestHostLine(t *testing.T) {
-	tests := []struct {
-		host     string
-		patterns []string
-		want     bool
-	}{
-		{"a", []string{"b", "a"}, true},
-		{"a", []string{"*", "!a"}, false},
-		{"a", []string{"!a", "*"}, false},
-		{"b", []string{"*", "!a"}, true},
-		{"b", []string{"!a"}, false},
-	}
-	for _, tt := range tests {
-		if got := hostLine(tt.host, tt.patterns); got != tt.want {
-			t.Errorf("hostLine(%q, %q) = %v", tt.host, tt.patterns, got)
+		if got := MatchPatternList(tt.s, tt.list, tt.lower); got != tt.want {
+			t.Errorf("MatchPatternList(%q, %q) = %d, want %d", tt.s, tt.list, got, tt.want)
 		}
 	}
 }
@@ -128,35 +109,8 @@ func TestConvtime(t *testing.T) {
 		{"10S", 10}, {"", -1}, {"abc", -1}, {"1x", -1}, {"-5", -1}, {"99999999999", -1},
 	}
 	for _, tt := range tests {
-		if got := convtime(tt.in); got != tt.want {
-			t.Errorf("convtime(%q) = %d, want %d", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestValidForward(t *testing.T) {
-	tests := []struct {
-		spec            string
-		dynamic, remote bool
-		want            bool
-	}{
-		{"8080:localhost:80", false, false, true},
-		{"127.0.0.1:8080:localhost:80", false, false, true},
-		{"[::1]:8080:[::1]:80", false, false, true},
-		{"/tmp/sock:localhost:80", false, false, true},
-		{"8080:/tmp/sock", false, false, true},
-		{"8080", true, false, true},
-		{"127.0.0.1:1080", true, false, true},
-		{"8080", true, true, true}, // remote dynamic (-R port)
-		{"8080:localhost", false, false, false},
-		{"0:localhost:80", false, false, false},
-		{"0:localhost:80", false, true, true},
-		{"8080:localhost:0", false, false, false},
-		{"x:y:z:w:v", false, false, false},
-	}
-	for _, tt := range tests {
-		if got := validForward(tt.spec, tt.dynamic, tt.remote); got != tt.want {
-			t.Errorf("validForward(%q, dyn=%v, remote=%v) = %v", tt.spec, tt.dynamic, tt.remote, got)
+		if got := Convtime(tt.in); got != tt.want {
+			t.Errorf("Convtime(%q) = %d, want %d", tt.in, got, tt.want)
 		}
 	}
 }

@@ -1,6 +1,6 @@
 // Code generated from Debian 12 /etc/services (netbase); DO NOT EDIT.
 
-package flagparse
+package sshopt
 
 // tcpServices maps service names to ports for getservbyname(name, "tcp"),
 // which ssh's a2port consults for a non-numeric port.

@@ -1,18 +1,18 @@
-package flagparse
+package sshopt
 
 import (
 	"strconv"
 	"strings"
 )
 
-// forward is misc.c's struct Forward; port -2 (PORT_STREAMLOCAL) marks a
+// Forward is misc.c's struct Forward; port -2 (PORT_STREAMLOCAL) marks a
 // Unix socket path.
-type forward struct {
-	hasListenHost            bool // listen_host is non-NULL, maybe ""
-	listenHost, listenPath   string
-	listenPort               int
-	connectHost, connectPath string
-	connectPort              int
+type Forward struct {
+	HasListenHost            bool // listen_host is non-NULL, maybe ""
+	ListenHost, ListenPath   string
+	ListenPort               int
+	ConnectHost, ConnectPath string
+	ConnectPort              int
 }
 
 const (
@@ -26,19 +26,20 @@ type fwdField struct {
 	isPath bool
 }
 
-// parseForward is readconf.c's parse_forward. It returns the forward in
+// ParseForward is readconf.c's parse_forward. It returns the forward in
 // the form "ssh -G" prints (which ssh_config accepts again), except that a
 // dynamic remote forward is just its listen address. ${VAR} is not
 // expanded: the parser reads no environment.
-func parseForward(spec string, dynamic, remote bool) (string, bool) {
-	fw, ok := parseForwardSpec(spec, dynamic, remote)
+func ParseForward(spec string, dynamic, remote bool) (string, bool) {
+	fw, ok := ParseForwardSpec(spec, dynamic, remote)
 	if !ok {
 		return "", false
 	}
 	return fw.String(dynamic), true
 }
 
-func parseForwardSpec(spec string, dynamic, remote bool) (forward, bool) {
+// ParseForwardSpec is ParseForward returning the parsed fields.
+func ParseForwardSpec(spec string, dynamic, remote bool) (Forward, bool) {
 	cp := strings.TrimLeft(spec, " \t\n\v\f\r")
 	var f [4]fwdField
 	n := 0
@@ -54,75 +55,75 @@ func parseForwardSpec(spec string, dynamic, remote bool) (forward, bool) {
 	}
 	fw, ok := buildForward(f, n)
 	if !ok || !forwardOK(fw, n, dynamic, remote) {
-		return forward{}, false
+		return Forward{}, false
 	}
 	return fw, true
 }
 
-func buildForward(f [4]fwdField, n int) (forward, bool) {
-	var fw forward
+func buildForward(f [4]fwdField, n int) (Forward, bool) {
+	var fw Forward
 	switch n {
 	case 1:
 		if f[0].isPath {
-			fw.listenPath, fw.listenPort = f[0].arg, portStreamLocal
+			fw.ListenPath, fw.ListenPort = f[0].arg, portStreamLocal
 		} else {
-			fw.listenPort = a2port(f[0].arg)
+			fw.ListenPort = A2port(f[0].arg)
 		}
-		fw.connectHost = "socks"
+		fw.ConnectHost = "socks"
 	case 2:
 		switch {
 		case f[0].isPath && f[1].isPath:
-			fw.listenPath, fw.listenPort = f[0].arg, portStreamLocal
-			fw.connectPath, fw.connectPort = f[1].arg, portStreamLocal
+			fw.ListenPath, fw.ListenPort = f[0].arg, portStreamLocal
+			fw.ConnectPath, fw.ConnectPort = f[1].arg, portStreamLocal
 		case f[1].isPath:
-			fw.listenPort = a2port(f[0].arg)
-			fw.connectPath, fw.connectPort = f[1].arg, portStreamLocal
+			fw.ListenPort = A2port(f[0].arg)
+			fw.ConnectPath, fw.ConnectPort = f[1].arg, portStreamLocal
 		default:
-			fw.listenHost, fw.listenPort = f[0].arg, a2port(f[1].arg)
-			fw.hasListenHost = true
-			fw.connectHost = "socks"
+			fw.ListenHost, fw.ListenPort = f[0].arg, A2port(f[1].arg)
+			fw.HasListenHost = true
+			fw.ConnectHost = "socks"
 		}
 	case 3:
 		switch {
 		case f[0].isPath:
-			fw.listenPath, fw.listenPort = f[0].arg, portStreamLocal
-			fw.connectHost, fw.connectPort = f[1].arg, a2port(f[2].arg)
+			fw.ListenPath, fw.ListenPort = f[0].arg, portStreamLocal
+			fw.ConnectHost, fw.ConnectPort = f[1].arg, A2port(f[2].arg)
 		case f[2].isPath:
-			fw.listenHost, fw.listenPort = f[0].arg, a2port(f[1].arg)
-			fw.hasListenHost = true
-			fw.connectPath, fw.connectPort = f[2].arg, portStreamLocal
+			fw.ListenHost, fw.ListenPort = f[0].arg, A2port(f[1].arg)
+			fw.HasListenHost = true
+			fw.ConnectPath, fw.ConnectPort = f[2].arg, portStreamLocal
 		default:
-			fw.listenPort = a2port(f[0].arg)
-			fw.connectHost, fw.connectPort = f[1].arg, a2port(f[2].arg)
+			fw.ListenPort = A2port(f[0].arg)
+			fw.ConnectHost, fw.ConnectPort = f[1].arg, A2port(f[2].arg)
 		}
 	case 4:
-		fw.listenHost, fw.listenPort = f[0].arg, a2port(f[1].arg)
-		fw.hasListenHost = true
-		fw.connectHost, fw.connectPort = f[2].arg, a2port(f[3].arg)
+		fw.ListenHost, fw.ListenPort = f[0].arg, A2port(f[1].arg)
+		fw.HasListenHost = true
+		fw.ConnectHost, fw.ConnectPort = f[2].arg, A2port(f[3].arg)
 	default:
 		return fw, false
 	}
 	return fw, true
 }
 
-func forwardOK(fw forward, n int, dynamic, remote bool) bool {
+func forwardOK(fw Forward, n int, dynamic, remote bool) bool {
 	if dynamic {
 		if n != 1 && n != 2 {
 			return false
 		}
 	} else {
-		if n != 3 && n != 4 && fw.connectPath == "" && fw.listenPath == "" {
+		if n != 3 && n != 4 && fw.ConnectPath == "" && fw.ListenPath == "" {
 			return false
 		}
-		if fw.connectPort <= 0 && fw.connectPath == "" {
+		if fw.ConnectPort <= 0 && fw.ConnectPath == "" {
 			return false
 		}
 	}
-	if fw.listenPort < 0 && fw.listenPath == "" || !remote && fw.listenPort == 0 {
+	if fw.ListenPort < 0 && fw.ListenPath == "" || !remote && fw.ListenPort == 0 {
 		return false
 	}
-	return len(fw.connectHost) < niMaxHost && len(fw.listenHost) < niMaxHost &&
-		len(fw.connectPath) < pathMaxSun && len(fw.listenPath) < pathMaxSun
+	return len(fw.ConnectHost) < niMaxHost && len(fw.ListenHost) < niMaxHost &&
+		len(fw.ConnectPath) < pathMaxSun && len(fw.ListenPath) < pathMaxSun
 }
 
 // parseFwdField is misc.c's parse_fwd_field: a field ends at ':', may be
@@ -166,12 +167,12 @@ func parseFwdField(s string) (fwdField, string, bool) {
 }
 
 // String formats fw as readconf.c's dump_cfg_forwards does.
-func (fw forward) String(listenOnly bool) string {
-	s := fwdAddr(fw.listenHost, fw.listenPath, fw.listenPort)
+func (fw Forward) String(listenOnly bool) string {
+	s := fwdAddr(fw.ListenHost, fw.ListenPath, fw.ListenPort)
 	if listenOnly {
 		return s
 	}
-	return s + " " + fwdAddr(fw.connectHost, fw.connectPath, fw.connectPort)
+	return s + " " + fwdAddr(fw.ConnectHost, fw.ConnectPath, fw.ConnectPort)
 }
 
 func fwdAddr(host, path string, port int) string {
