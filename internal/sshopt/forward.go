@@ -169,6 +169,10 @@ func parseFwdField(s string) (fwdField, string, bool) {
 // String formats fw as readconf.c's dump_cfg_forwards does.
 func (fw Forward) String(listenOnly bool) string {
 	s := fwdAddr(fw.ListenHost, fw.ListenPath, fw.ListenPort)
+	if fw.HasListenHost && fw.ListenHost == "" && fw.ListenPort != portStreamLocal {
+		// "-L :8080:h:80" binds every address, unlike "-L 8080:h:80": keep them apart, as -G does.
+		s = "[]:" + strconv.Itoa(fw.ListenPort)
+	}
 	if listenOnly {
 		return s
 	}
@@ -180,8 +184,6 @@ func fwdAddr(host, path string, port int) string {
 	case port == portStreamLocal:
 		return path
 	case host == "":
-		// ssh -G prints "[]:port" for an empty bind address; a bare port
-		// means the same to parse_forward.
 		return strconv.Itoa(port)
 	}
 	return "[" + host + "]:" + strconv.Itoa(port)
