@@ -1,0 +1,13 @@
+// Package bench measures fakessh and mitogend against OpenSSH on this machine and prints one
+// table: warm per-call latency, latency at 50 ms RTT, first-call (bootstrap) cost, bulk
+// throughput, rsync, and concurrency and memory. Each row interleaves its contenders (A B A B)
+// over several runs and reports the median, the spread (min..max) and the ratio of medians.
+//
+// Everything runs on loopback against a real sshd (package sshdtest); the 50 ms rows go through
+// DelayProxy, an in-process TCP proxy that delays each direction by 25 ms. The table is the
+// benchmark BenchmarkTable (`make bench`); BenchmarkInner* time the router and tunnel layers
+// alone over Unix socketpairs.
+//
+// It is NOT a regression test: it asserts only that commands succeed, never that a figure is
+// reached, because the figures depend on the machine and on whatever else runs on it.
+package bench
