@@ -23,7 +23,7 @@ z=; command -v gzip >/dev/null 2>&1 && z=gzip
 echo "MITOGEN0 $u $p $z"
 read n || exit 1
 exec 4<&0
-case $(uname -m) in x86_64) s=319;; aarch64) s=279;; *) s=;; esac
+case $u in *x86_64) s=319;; *aarch64) s=279;; *) s=;; esac
 d=cat; [ -n "$z" ] && d="gzip -dc"
 if [ -n "$p" ] && [ -n "$s" ]; then
 head -c "$n" | $d | exec perl -e 'my $n="mitogen-agent"; my $f=syscall($ARGV[0],$n,0); die "memfd: $!\n" if $f<0; open(my $o,">&=",$f) or die "open: $!\n"; binmode STDIN; while(my $r=sysread(STDIN,my $b,65536)){syswrite($o,$b)==$r or die "write: $!\n"} open(STDIN,"<&4") or die "stdin: $!\n"; exec {"/proc/self/fd/$f"} "mitogen-agent" or die "exec: $!\n"' "$s"
@@ -36,36 +36,37 @@ fi`
 // shellQuote quotes s for any Bourne-like login shell.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// bootstrapped is an agent running on the far end of one SSH session.
+// bootstrapped is an agent running on the far end of one SSH session channel.
 type bootstrapped struct {
-	session *ssh.Session
-	link    io.ReadWriteCloser
-	hello   router.Hello
-	sent    int // agent bytes sent
+	link  io.ReadWriteCloser
+	hello router.Hello
+	sent  int // agent bytes sent
 }
 
 // bootstrap starts the agent on client as context id. The session's stderr goes to logf.
 func (d *Daemon) bootstrap(ctx context.Context, client *ssh.Client, id router.ID, dest string) (*bootstrapped, error) {
-	sess, err := client.NewSession()
+	ch, reqs, err := client.OpenChannel("session", nil)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %s: new session: %w", dest, err)
 	}
+	go ssh.DiscardRequests(reqs)
 	ok := false
 	defer func() {
 		if !ok {
-			sess.Close()
+			ch.Close()
 		}
 	}()
-	stop := context.AfterFunc(ctx, func() { sess.Close() })
+	stop := context.AfterFunc(ctx, func() { ch.Close() })
 	defer stop()
-	stdin, _ := sess.StdinPipe()
-	stdout, _ := sess.StdoutPipe()
-	stderr, _ := sess.StderrPipe()
-	go logLines(stderr, func(line string) { d.logf("%s: agent: %s", dest, line) })
-	if err := sess.Start("exec /bin/sh -c " + shellQuote(stage0)); err != nil {
+	go logLines(ch.Stderr(), func(line string) { d.logf("%s: agent: %s", dest, line) })
+	// exec without waiting for sshd's reply (ssh.Session.Start would): the platform line
+	// answers anyway, and a refused exec shows as the channel closing. One round trip saved.
+	exec := struct{ Command string }{"exec /bin/sh -c " + shellQuote(stage0)}
+	if _, err := ch.SendRequest("exec", false, ssh.Marshal(&exec)); err != nil {
 		return nil, fmt.Errorf("daemon: %s: starting bootstrap: %w", dest, err)
 	}
-	br := bufio.NewReaderSize(stdout, 64<<10)
+	stdin := ch
+	br := bufio.NewReaderSize(ch, 64<<10)
 	line, err := br.ReadString('\n')
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %s: bootstrap: no platform line: %w", dest, err)
@@ -97,18 +98,18 @@ func (d *Daemon) bootstrap(ctx context.Context, client *ssh.Client, id router.ID
 		return nil, fmt.Errorf("daemon: %s: %w", dest, err)
 	}
 	ok = true
-	return &bootstrapped{session: sess, link: sessionLink{br, stdin, sess}, hello: hello, sent: len(bin)}, nil
+	return &bootstrapped{link: channelLink{br, ch}, hello: hello, sent: len(bin)}, nil
 }
 
-// sessionLink is an SSH session's stdio as one stream; closing it closes the session.
-type sessionLink struct {
+// channelLink is the agent's link: reads go through the buffer that read the platform line,
+// writes and Close straight to the channel.
+type channelLink struct {
 	io.Reader
-	stdin io.WriteCloser
-	sess  *ssh.Session
+	ch ssh.Channel
 }
 
-func (s sessionLink) Write(p []byte) (int, error) { return s.stdin.Write(p) }
-func (s sessionLink) Close() error                { s.stdin.Close(); return s.sess.Close() }
+func (c channelLink) Write(p []byte) (int, error) { return c.ch.Write(p) }
+func (c channelLink) Close() error                { return c.ch.Close() }
 
 func logLines(r io.Reader, f func(string)) {
 	sc := bufio.NewScanner(r)

@@ -29,7 +29,6 @@ type conn struct {
 
 	id     router.ID
 	client *ssh.Client
-	sess   *ssh.Session
 	link   *router.Link
 	info   proto.AgentInfo
 	since  time.Time
@@ -126,7 +125,7 @@ func (d *Daemon) open(c *conn, t sshconfig.Target, authSock string) {
 		d.fail(c, err)
 		return
 	}
-	c.client, c.sess, c.since = client, b.session, time.Now()
+	c.client, c.since = client, time.Now()
 	c.info = proto.AgentInfo{OS: b.hello.Info["os"], Arch: b.hello.Info["arch"], Exe: b.hello.Info["exe"]}
 	fmt.Sscan(b.hello.Info["pid"], &c.info.PID)
 	c.link = d.r.AddLink(b.link, router.LinkConfig{Name: fmt.Sprintf("target-%d(%s)", c.id, c.dest), Routes: []router.ID{c.id}})

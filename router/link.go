@@ -105,7 +105,9 @@ func (l *Link) fail(err error) {
 }
 
 func (l *Link) readLoop() {
-	br := bufio.NewReaderSize(l.rwc, 256<<10)
+	// Small: large payloads bypass the buffer, and a short-lived client link (one fakessh call)
+	// should not fault in pages it never uses.
+	br := bufio.NewReaderSize(l.rwc, 16<<10)
 	for {
 		m, err := ReadMessage(br, l.r.cfg.MaxPayload)
 		if err != nil {
@@ -127,7 +129,7 @@ func (l *Link) readLoop() {
 // frames cost one write.
 func (l *Link) writeLoop() {
 	const batchBytes = 256 << 10
-	buf := make([]byte, 0, batchBytes+HeaderSize)
+	var buf []byte // grows to what the link's traffic needs, at most about batchBytes plus a frame
 	for {
 		select {
 		case <-l.wake:
