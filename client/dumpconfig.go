@@ -24,10 +24,6 @@ func dumpConfig(opts *flagparse.Options, stdio Stdio) error {
 			cmdline[k] = v
 		}
 	}
-	if _, ok := cmdline["proxyjump"]; ok && sameValue(cmdline.Get("proxycommand"), "none") {
-		// -J also sets ProxyCommand none, as ssh.c does; sshconfig would let that block the jump.
-		delete(cmdline, "proxycommand")
-	}
 	err := sshconfig.Dump(stdio.Stdout, sshconfig.DumpInput{
 		Input: sshconfig.Input{
 			Host: opts.Host, Cmdline: cmdline, ConfigFile: opts.ConfigFile, Home: home, LocalUser: name,

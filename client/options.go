@@ -33,7 +33,6 @@ var refused = map[string]refusal{
 	"forwardx11":        unless("no", "fakessh: X11 forwarding (-X, -Y, ForwardX11) is not supported"),
 	"remotecommand":     unless("none", "fakessh: RemoteCommand is not supported; give the command on the command line"),
 	"proxycommand":      unless("none", "fakessh: ProxyCommand is not supported yet"),
-	"proxyjump":         unless("none", "fakessh: ProxyJump is not supported yet"),
 	"tunnel":            unless("no", "fakessh: tun device forwarding (-w, Tunnel) is not supported"),
 	"localcommand":      always("fakessh: LocalCommand is not supported"),
 	"pkcs11provider":    unless("none", "fakessh: PKCS#11 (-I, PKCS11Provider) is not supported"),

@@ -15,7 +15,6 @@ import (
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/sshconfig"
-	"github.com/mitogen-go/mitogend/sshdial"
 )
 
 // conn is one SSH connection with its agent. Fields other than ready/err are set before ready
@@ -72,7 +71,7 @@ func (d *Daemon) handleConnect(ctx context.Context, _ router.ID, p []byte) ([]by
 	}
 	d.mu.Unlock()
 	if !reused {
-		d.open(c, t, req.AuthSock)
+		d.open(c, t, req)
 	}
 	select {
 	case <-c.ready:
@@ -90,7 +89,7 @@ func (d *Daemon) handleConnect(ctx context.Context, _ router.ID, p []byte) ([]by
 }
 
 // open dials and bootstraps c; concurrent connects for the same key wait on c.ready.
-func (d *Daemon) open(c *conn, t sshconfig.Target, authSock string) {
+func (d *Daemon) open(c *conn, t sshconfig.Target, req proto.ConnectRequest) {
 	defer close(c.ready)
 	timeout := connectTimeout
 	if t.ConnectTimeout > 0 {
@@ -113,7 +112,7 @@ func (d *Daemon) open(c *conn, t sshconfig.Target, authSock string) {
 		c.warnings, early = early, nil
 		mu.Unlock()
 	}()
-	client, err := sshdial.Dial(ctx, sshdial.Config{Target: t, AuthSock: authSock, Logf: d.logf, Warnf: warnf})
+	client, err := d.dialChain(ctx, t, req, warnf)
 	if err != nil {
 		d.fail(c, err)
 		return

@@ -344,7 +344,7 @@ func dumpJump(spec string) string {
 	if i := strings.LastIndexByte(spec, ','); i >= 0 {
 		extra, last = spec[:i+1], spec[i+1:]
 	}
-	user, host, port, ok := splitDestination(last)
+	user, host, port, ok := SplitDestination(last)
 	if !ok {
 		return spec // validJump accepted it when it was read
 	}

@@ -181,13 +181,20 @@ func firstBadLine(msgs []string) int {
 // lines, as ssh does for -o. Values are words already split and unquoted
 // (flagparse.Config's shape): a keyword's values form one line, except for
 // accumulating keywords, where each value is a line of its own. Keys are
-// visited in sorted order so that errors are deterministic.
+// visited in sorted order so that errors are deterministic, except that
+// ProxyJump goes first: -J also sets ProxyCommand none (as ssh.c does), and
+// of the two, the first one seen wins.
 func (p *parser) cmdline() error {
 	keys := make([]string, 0, len(p.in.Cmdline))
 	for k := range p.in.Cmdline {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	sort.Slice(keys, func(i, j int) bool {
+		if (keys[i] == "proxyjump") != (keys[j] == "proxyjump") {
+			return keys[i] == "proxyjump"
+		}
+		return keys[i] < keys[j]
+	})
 	on := true
 	src := source{file: "command-line", cmdline: true, user: true}
 	for _, k := range keys {

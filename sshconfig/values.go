@@ -72,15 +72,15 @@ func validJump(s string) bool {
 		return true
 	}
 	for _, d := range strings.Split(s, ",") {
-		if _, _, _, ok := splitDestination(d); !ok {
+		if _, _, _, ok := SplitDestination(d); !ok {
 			return false
 		}
 	}
 	return true
 }
 
-// splitDestination parses [ssh://][user@]host[:port].
-func splitDestination(d string) (user, host, port string, ok bool) {
+// SplitDestination parses [ssh://][user@]host[:port], as a ProxyJump hop is written.
+func SplitDestination(d string) (user, host, port string, ok bool) {
 	d = strings.TrimPrefix(d, "ssh://")
 	if i := strings.LastIndexByte(d, '@'); i >= 0 {
 		user, d = d[:i], d[i+1:]

@@ -411,8 +411,6 @@ func TestCallersOptionPolicy(t *testing.T) {
 		{"-X"},
 		{"-Y"},
 		{"-o", "ForwardX11=yes"},
-		{"-J", "bastion"},
-		{"-o", "ProxyJump=bastion"},
 		{"-o", "ProxyCommand=nc %h %p"},
 		{"-o", "RemoteCommand=echo hi"},
 		{"-w", "0"},
