@@ -116,6 +116,9 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*ses
 		for _, w := range cr.Warnings {
 			fmt.Fprint(stdio.Stderr, logLines(w))
 		}
+		if opts.Verbose > 0 {
+			fmt.Fprint(stdio.Stderr, logLines(strings.Join(cr.Debug, "\n")))
+		}
 	}
 	return s, nil
 }

@@ -85,6 +85,13 @@ func (d *Daemon) handleConnect(ctx context.Context, _ router.ID, p []byte) ([]by
 	if !reused {
 		reply.Warnings = c.warnings
 	}
+	if req.Verbose > 0 {
+		how := "opened the connection to"
+		if reused {
+			how = "reusing the connection to"
+		}
+		reply.Debug = append(reply.Debug, fmt.Sprintf("debug1: mitogend: %s %s (context %d, agent pid %d)", how, c.dest, c.id, c.info.PID))
+	}
 	return json.Marshal(reply)
 }
 

@@ -39,6 +39,7 @@ type ConnectReply struct {
 	Context  router.ID `json:"context"`
 	Reused   bool      `json:"reused"`
 	Warnings []string  `json:"warnings,omitempty"` // for the caller's stderr, as ssh prints them
+	Debug    []string  `json:"debug,omitempty"`    // with ConnectRequest.Verbose: what the daemon did
 }
 
 // ExecRequest is the payload of an AgentExec open: what sshd's exec, shell or subsystem

@@ -246,3 +246,17 @@ func TestSendEnvAndSetEnv(t *testing.T) {
 		t.Fatalf("remote saw %q, want 123unset", res.stdout)
 	}
 }
+
+// -v says what the daemon did for this call; -q silences fakessh's own messages.
+func TestVerboseAndQuiet(t *testing.T) {
+	r := newRig(t)
+	first := r.must(r.fakessh(nil, "-v", "target", "true"))
+	second := r.must(r.fakessh(nil, "-v", "target", "true"))
+	quiet := r.must(r.fakessh(nil, "-q", "target", "true"))
+	if !strings.Contains(first.stderr, "debug1: mitogend: opened the connection to") || !strings.Contains(second.stderr, "debug1: mitogend: reusing the connection to") {
+		t.Errorf("-v: first %q, second %q", first.stderr, second.stderr)
+	}
+	if quiet.stderr != "" {
+		t.Errorf("-q printed %q", quiet.stderr)
+	}
+}
