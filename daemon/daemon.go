@@ -196,6 +196,10 @@ func (d *Daemon) idleLoop(ctx context.Context) {
 }
 
 func (d *Daemon) linkDown(l *router.Link, lost []router.ID, err error) {
+	if l.Trusted() { // a local client
+		d.clientCount(-1)
+		return
+	}
 	d.mu.Lock()
 	var gone *conn
 	for k, c := range d.conns {
@@ -210,9 +214,7 @@ func (d *Daemon) linkDown(l *router.Link, lost []router.ID, err error) {
 		if gone.client != nil {
 			gone.client.Close() // the link is already down: closing it again would re-enter it
 		}
-		return
 	}
-	d.clientCount(-1)
 }
 
 func (d *Daemon) handleStop(context.Context, router.ID, []byte) ([]byte, error) {

@@ -55,6 +55,9 @@ type LinkStats struct {
 // Name is the link's name as configured.
 func (l *Link) Name() string { return l.cfg.Name }
 
+// Trusted reports whether the link leads to the controller side.
+func (l *Link) Trusted() bool { return l.cfg.Trusted }
+
 // Done is closed when the link is down.
 func (l *Link) Done() <-chan struct{} { return l.done }
 
