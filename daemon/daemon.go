@@ -47,7 +47,7 @@ type Daemon struct {
 	mu      sync.Mutex // protects conns, clients
 	conns   map[string]*conn
 	clients int
-	idle    chan int // client count changes, for the idle timer
+	idle    chan struct{} // the client count changed, for the idle timer
 }
 
 // ErrStopped is the cause when a client asked the daemon to stop.
@@ -60,7 +60,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		cfg.Logf = func(string, ...any) {}
 	}
 	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: &agentBinaries{dir: cfg.AgentDir}, started: time.Now(),
-		conns: map[string]*conn{}, idle: make(chan int, 16)}
+		conns: map[string]*conn{}, idle: make(chan struct{}, 1)}
 	d.ep = tunnel.NewEndpoint(cfg.Logf)
 	d.r = router.New(router.Config{ID: proto.Root, Handler: d.ep, Logf: cfg.Logf, OnLinkDown: d.linkDown})
 	d.ep.Attach(d.r)
@@ -154,12 +154,17 @@ func (d *Daemon) admit(c *net.UnixConn) {
 func (d *Daemon) clientCount(delta int) {
 	d.mu.Lock()
 	d.clients += delta
-	n := d.clients
 	d.mu.Unlock()
 	select {
-	case d.idle <- n:
-	default:
+	case d.idle <- struct{}{}:
+	default: // a wake-up is already pending; the idle loop reads the count itself
 	}
+}
+
+func (d *Daemon) clientsNow() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.clients
 }
 
 var errIdle = errors.New("daemon: idle timeout")
@@ -175,19 +180,13 @@ func (d *Daemon) idleLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case n := <-d.idle:
+		case <-d.idle:
 			t.Stop()
-			d.mu.Lock()
-			n = d.clients // the channel may lag behind
-			d.mu.Unlock()
-			if n == 0 {
+			if d.clientsNow() == 0 {
 				t.Reset(d.cfg.IdleTimeout)
 			}
 		case <-t.C:
-			d.mu.Lock()
-			n := d.clients
-			d.mu.Unlock()
-			if n == 0 {
+			if d.clientsNow() == 0 {
 				d.stop(errIdle)
 				return
 			}
@@ -238,7 +237,7 @@ func (d *Daemon) handleStatus(ctx context.Context, _ router.ID, _ []byte) ([]byt
 		st.Links = append(st.Links, proto.LinkStatus{Name: ls.Name, Trusted: ls.Trusted, Contexts: ls.Routes, BytesIn: ls.BytesIn, BytesOut: ls.BytesOut})
 	}
 	for _, c := range conns {
-		pc := proto.Connection{Destination: c.dest, Context: c.id, Agent: c.info, Since: c.since.Format(time.RFC3339), Logins: 1}
+		pc := proto.Connection{Destination: c.dest, Context: c.id, Agent: c.info, Since: c.since.Format(time.RFC3339)}
 		ls := links[c.link.Name()]
 		pc.BytesIn, pc.BytesOut = ls.BytesIn, ls.BytesOut
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)

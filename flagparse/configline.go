@@ -47,11 +47,10 @@ func (p *parser) configLine(line string) *Error {
 // cline is one -o line being applied: args are consumed as readconf.c's
 // argv_next does, and anything left over is an error.
 type cline struct {
-	p        *parser
-	kw, key  string
-	args     []string
-	raw      string
-	consumed bool
+	p       *parser
+	kw, key string
+	args    []string
+	raw     string
 }
 
 // next returns the next argument; ok is false when there is none.

@@ -83,7 +83,6 @@ type Connection struct {
 	BytesIn     uint64    `json:"bytes_in"`
 	BytesOut    uint64    `json:"bytes_out"`
 	Since       string    `json:"since"`
-	Logins      int       `json:"logins"`
 }
 
 // LinkStatus is one router link's counters.
