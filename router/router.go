@@ -29,7 +29,7 @@ type Config struct {
 	ID         ID      // this context's id
 	Handler    Handler // local delivery; required
 	MaxPayload int     // largest accepted frame payload; default DefaultMaxPayload
-	MaxQueue   int     // bytes queued on one link before it is torn down; default 256 MiB
+	MaxQueue   int     // bytes queued on one link before it is torn down; default 1 GiB
 	Logf       Logf    // may be nil
 	// OnLinkDown, if set, is called once per link after its routes are gone.
 	OnLinkDown func(l *Link, lost []ID, err error)
@@ -52,7 +52,9 @@ func New(cfg Config) *Router {
 		cfg.MaxPayload = DefaultMaxPayload
 	}
 	if cfg.MaxQueue <= 0 {
-		cfg.MaxQueue = 256 << 20
+		// Endpoints' windows bound what queues (8 MiB per stream); this only stops a peer
+		// that ignores them, so it leaves room for a hundred busy streams on a slow link.
+		cfg.MaxQueue = 1 << 30
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}

@@ -4,7 +4,7 @@
 //
 // Flow control follows x/crypto/ssh channels and yamux: each direction of a stream has a window;
 // a writer blocks on its own goroutine until the peer grants room; the reader grants consumed
-// bytes back in batches (once half a window is read); a peer that sends beyond its window has
+// bytes back in batches (once a quarter window is read); a peer that sends beyond its window has
 // broken the protocol and the stream is reset. A stalled reader therefore stalls only its own
 // stream, and a stream never holds more than one window of unread data in memory.
 //

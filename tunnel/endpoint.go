@@ -10,8 +10,10 @@ import (
 	"github.com/mitogen-go/mitogend/router"
 )
 
-// DefaultWindow is each direction's receive window unless configured otherwise.
-const DefaultWindow = 2 << 20
+// DefaultWindow is each direction's receive window unless configured otherwise. It is larger
+// than an SSH channel's 2 MiB so that, over a long link, the SSH window is the only limit: with
+// 2 MiB here, rsync of a big file at 50 ms RTT ran at half ControlMaster's speed.
+const DefaultWindow = 8 << 20
 
 // maxChunk bounds one data frame: big enough to amortise headers, small enough to interleave.
 const maxChunk = 64 << 10

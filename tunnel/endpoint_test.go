@@ -340,10 +340,10 @@ func TestProtocolViolations(t *testing.T) {
 		wantText   string // or by its text
 		wantRead   int    // bytes the service can still read before the error
 	}{
-		{"single data frame beyond the window", 4 << 20, []*router.Message{data(DefaultWindow + 1)}, ErrWindowExceeded, "", 0},
-		{"single ext frame beyond the window", 4 << 20, []*router.Message{ext(DefaultWindow + 1)}, ErrWindowExceeded, "", 0},
-		{"cumulative overrun", 0, []*router.Message{data(half), data(half), data(1)}, ErrWindowExceeded, "", DefaultWindow},
-		{"stdout and stderr share the window", 0, []*router.Message{data(half), ext(half), data(1)}, ErrWindowExceeded, "", half},
+		{"single data frame beyond the window", 2 * DefaultWindow, []*router.Message{data(DefaultWindow + 1)}, ErrWindowExceeded, "", 0},
+		{"single ext frame beyond the window", 2 * DefaultWindow, []*router.Message{ext(DefaultWindow + 1)}, ErrWindowExceeded, "", 0},
+		{"cumulative overrun", DefaultWindow, []*router.Message{data(half), data(half), data(1)}, ErrWindowExceeded, "", DefaultWindow},
+		{"stdout and stderr share the window", DefaultWindow, []*router.Message{data(half), ext(half), data(1)}, ErrWindowExceeded, "", half},
 		{"window frame of 3 bytes", 0, []*router.Message{{Header: router.Header{Kind: router.KindWindow}, Payload: []byte{0, 0, 1}}}, nil, "bad window frame", 0},
 		{"request without NUL", 0, []*router.Message{{Header: router.Header{Kind: router.KindStreamRequest}, Payload: []byte("exit-status")}}, nil, "malformed stream request", 0},
 		{"request with empty name", 0, []*router.Message{{Header: router.Header{Kind: router.KindStreamRequest}, Payload: []byte("\x00TERM")}}, nil, "malformed stream request", 0},
@@ -403,7 +403,7 @@ func TestProtocolViolations(t *testing.T) {
 
 func TestWindowWithinLimitIsAccepted(t *testing.T) {
 	ctx := testCtx(t)
-	rp := newRawPeer(t, 0)
+	rp := newRawPeer(t, DefaultWindow)
 	proceed := make(chan struct{})
 	got := make(chan int64, 1)
 	rp.srv.Listen(svcTest, func(s *Stream, _ []byte) {
@@ -430,8 +430,8 @@ func TestWindowWithinLimitIsAccepted(t *testing.T) {
 	}
 }
 
-// TestWindowGrants checks that the receiver grants consumed bytes back only once half its
-// window is consumed, never in smaller pieces, and never loses or invents a byte.
+// TestWindowGrants checks that the receiver grants consumed bytes back only once a quarter of
+// its window is consumed, never in smaller pieces, and never loses or invents a byte.
 func TestWindowGrants(t *testing.T) {
 	ctx := testCtx(t)
 	rp := newRawPeer(t, 0)
@@ -449,14 +449,14 @@ func TestWindowGrants(t *testing.T) {
 	t.Cleanup(func() { close(readN) })
 	h := rp.open(ctx, t, svcTest, DefaultWindow)
 	srvStream := <-accepted
-	half := DefaultWindow / 2
+	due := DefaultWindow / grantFraction
 	steps := []struct {
 		name       string
 		send, read int
 		exact      []uint32 // when set, exactly these grants
 	}{
-		{"just under half consumed", half - 1, half - 1, []uint32{}},
-		{"half consumed", 1, 1, []uint32{uint32(half)}},
+		{"just under a quarter consumed", due - 1, due - 1, []uint32{}},
+		{"a quarter consumed", 1, 1, []uint32{uint32(due)}},
 		{"a full window again after the grant", DefaultWindow, DefaultWindow - 10, nil},
 		{"small reads accumulate", 0, 10, nil},
 	}
@@ -481,8 +481,8 @@ func TestWindowGrants(t *testing.T) {
 		}
 		for _, w := range wins {
 			granted += uint64(w)
-			if w < uint32(half) {
-				t.Errorf("%s: grant of %d is smaller than half a window", st.name, w)
+			if w < uint32(due) {
+				t.Errorf("%s: grant of %d is smaller than a quarter window", st.name, w)
 			}
 		}
 		if st.exact != nil && fmt.Sprint(wins) != fmt.Sprint(st.exact) {
@@ -491,8 +491,8 @@ func TestWindowGrants(t *testing.T) {
 		srvStream.mu.Lock()
 		unacked := uint64(srvStream.unacked)
 		srvStream.mu.Unlock()
-		if granted+unacked != consumed || unacked >= uint64(half) {
-			t.Errorf("%s: consumed %d, granted %d, owed %d: grants must cover all but less than half a window",
+		if granted+unacked != consumed || unacked >= uint64(due) {
+			t.Errorf("%s: consumed %d, granted %d, owed %d: grants must cover all but less than a quarter window",
 				st.name, consumed, granted, unacked)
 		}
 	}

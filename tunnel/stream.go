@@ -16,6 +16,9 @@ type Request struct {
 	Payload []byte
 }
 
+// grantFraction: a reader grants its window back once 1/grantFraction of it has been read.
+const grantFraction = 4
+
 // maxPendingRequests bounds requests the owner has not taken yet; more is a protocol error.
 const maxPendingRequests = 64
 
@@ -207,11 +210,11 @@ func (s *Stream) read(q *chunks, p []byte) (int, error) {
 	return n, nil
 }
 
-// consumedLocked records n bytes read and returns a window grant once half a window is due,
-// so that updates are batched rather than sent per read.
+// consumedLocked records n bytes read and returns a window grant once a quarter window is due:
+// batched rather than sent per read, yet early enough that the sender rarely waits for it.
 func (s *Stream) consumedLocked(n uint32) uint32 {
 	s.unacked += n
-	if s.unacked < s.ep.window/2 || s.gotClose || s.sentClose {
+	if s.unacked < s.ep.window/grantFraction || s.gotClose || s.sentClose {
 		return 0
 	}
 	g := s.unacked
