@@ -51,14 +51,7 @@ func (d *Daemon) handleConnect(ctx context.Context, _ router.ID, p []byte) ([]by
 	if err := json.Unmarshal(p, &req); err != nil {
 		return nil, fmt.Errorf("daemon: bad connect request: %w", err)
 	}
-	opts, err := sshconfig.Resolve(sshconfig.Input{
-		Host: req.Host, Cmdline: sshconfig.Options(req.Config), ConfigFile: req.ConfigFile,
-		Home: req.Home, LocalUser: req.LocalUser,
-	})
-	if err != nil {
-		return nil, err
-	}
-	t, err := opts.Target(req.Host, req.Home, req.LocalUser)
+	t, err := resolveTarget(req)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +59,7 @@ func (d *Daemon) handleConnect(ctx context.Context, _ router.ID, p []byte) ([]by
 	d.mu.Lock()
 	c, reused := d.conns[key]
 	if !reused {
-		c = &conn{key: key, dest: fmt.Sprintf("%s@%s", t.User, net.JoinHostPort(t.HostName, strconv.Itoa(t.Port))), ready: make(chan struct{})}
+		c = &conn{key: key, dest: destination(t), ready: make(chan struct{})}
 		d.conns[key] = c
 	}
 	d.mu.Unlock()
@@ -152,6 +145,24 @@ func (d *Daemon) fail(c *conn, err error) {
 	}
 	d.mu.Unlock()
 	d.logf("daemon: %s: %v", c.dest, err)
+}
+
+// resolveTarget resolves a connect request as ssh would (command line, then the config
+// files), without dialing.
+func resolveTarget(req proto.ConnectRequest) (sshconfig.Target, error) {
+	opts, err := sshconfig.Resolve(sshconfig.Input{
+		Host: req.Host, Cmdline: sshconfig.Options(req.Config), ConfigFile: req.ConfigFile,
+		Home: req.Home, LocalUser: req.LocalUser,
+	})
+	if err != nil {
+		return sshconfig.Target{}, err
+	}
+	return opts.Target(req.Host, req.Home, req.LocalUser)
+}
+
+// destination names a connection as user@host:port in logs and status.
+func destination(t sshconfig.Target) string {
+	return fmt.Sprintf("%s@%s", t.User, net.JoinHostPort(t.HostName, strconv.Itoa(t.Port)))
 }
 
 // targetKey identifies connections that may be shared: same endpoint, same identity, same

@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
-	"strconv"
 
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
-	"github.com/mitogen-go/mitogend/sshconfig"
 )
 
 // registerControl offers the services behind fakessh -O (check, exit, stop) for one destination.
@@ -20,23 +17,6 @@ func (d *Daemon) registerControl() {
 	d.ep.HandleCall(proto.DaemonExit, d.trusted(d.handleExit))
 }
 
-// resolveKey resolves a connect request to the key its connection is shared under, and the
-// destination as user@host:port, without dialing.
-func resolveKey(req proto.ConnectRequest) (key, dest string, err error) {
-	opts, err := sshconfig.Resolve(sshconfig.Input{
-		Host: req.Host, Cmdline: sshconfig.Options(req.Config), ConfigFile: req.ConfigFile,
-		Home: req.Home, LocalUser: req.LocalUser,
-	})
-	if err != nil {
-		return "", "", err
-	}
-	t, err := opts.Target(req.Host, req.Home, req.LocalUser)
-	if err != nil {
-		return "", "", err
-	}
-	return targetKey(t), fmt.Sprintf("%s@%s", t.User, net.JoinHostPort(t.HostName, strconv.Itoa(t.Port))), nil
-}
-
 // liveConn finds the destination's connection if it is up; one still connecting is not up,
 // as ssh has no master until authentication is done.
 func (d *Daemon) liveConn(p []byte) (*conn, proto.ControlReply, error) {
@@ -44,13 +24,13 @@ func (d *Daemon) liveConn(p []byte) (*conn, proto.ControlReply, error) {
 	if err := json.Unmarshal(p, &req); err != nil {
 		return nil, proto.ControlReply{}, fmt.Errorf("daemon: bad control request: %w", err)
 	}
-	key, dest, err := resolveKey(req)
+	t, err := resolveTarget(req)
 	if err != nil {
 		return nil, proto.ControlReply{}, err
 	}
-	reply := proto.ControlReply{PID: os.Getpid(), Destination: dest}
+	reply := proto.ControlReply{PID: os.Getpid(), Destination: destination(t)}
 	d.mu.Lock()
-	c := d.conns[key]
+	c := d.conns[targetKey(t)]
 	d.mu.Unlock()
 	if c == nil {
 		return nil, reply, nil
