@@ -73,15 +73,7 @@ func (s *session) ttyConfig(opts *flagparse.Options) ttyOptions {
 	all := opts.Config.All
 	host := opts.Host
 	home, name := localAccount(s.stdio)
-	cmdline := sshconfig.Options{}
-	for k, v := range opts.Config {
-		switch k {
-		case "localforward", "remoteforward", "dynamicforward", "proxyjump", "proxycommand":
-		default:
-			cmdline[k] = v
-		}
-	}
-	o, err := sshconfig.Resolve(sshconfig.Input{Host: opts.Host, Cmdline: cmdline, ConfigFile: opts.ConfigFile, Home: home, LocalUser: name})
+	o, err := sshconfig.Resolve(sshconfig.Input{Host: opts.Host, Cmdline: sshconfig.Options(opts.Config), ConfigFile: opts.ConfigFile, Home: home, LocalUser: name})
 	if err == nil {
 		get, all = o.Get, o.All
 		if t, err := o.Target(opts.Host, home, name); err == nil && t.HostName != "" {
