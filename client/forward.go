@@ -37,6 +37,7 @@ const fwdReadyEnv = "MITOGEN_FAKESSH_READY_FD"
 // and for -N holds the tunnel: it then returns only when the tunnel is lost (an *Error) or ctx
 // is done (nil).
 func (s *session) startForwards(ctx context.Context, opts *flagparse.Options) error {
+	opts = s.withResolvedForwards(opts)
 	readyFD := s.stdio.getenv(fwdReadyEnv)
 	if opts.Background {
 		if opts.Command == "" && !opts.NoCommand {

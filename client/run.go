@@ -88,6 +88,7 @@ type session struct {
 	daemon *DaemonConn
 	ep     *tunnel.Endpoint // daemon.Endpoint()
 	target router.ID
+	config *resolvedConfig // see resolved; nil until first asked for
 }
 
 func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*session, error) {

@@ -16,7 +16,6 @@ import (
 	"github.com/mitogen-go/mitogend/emulation"
 	"github.com/mitogen-go/mitogend/flagparse"
 	"github.com/mitogen-go/mitogend/proto"
-	"github.com/mitogen-go/mitogend/sshconfig"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
 
@@ -72,12 +71,10 @@ func (s *session) ttyConfig(opts *flagparse.Options) ttyOptions {
 	get := func(k string) string { v, _ := opts.Config.Get(k); return v }
 	all := opts.Config.All
 	host := opts.Host
-	home, name := localAccount(s.stdio)
-	o, err := sshconfig.Resolve(sshconfig.Input{Host: opts.Host, Cmdline: sshconfig.Options(opts.Config), ConfigFile: opts.ConfigFile, Home: home, LocalUser: name})
-	if err == nil {
+	if o, hostName, ok := s.resolved(opts); ok {
 		get, all = o.Get, o.All
-		if t, err := o.Target(opts.Host, home, name); err == nil && t.HostName != "" {
-			host = t.HostName
+		if hostName != "" {
+			host = hostName
 		}
 	}
 	c := ttyOptions{

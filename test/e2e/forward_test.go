@@ -526,3 +526,25 @@ func TestForwardBackground(t *testing.T) {
 		}
 	})
 }
+
+// LocalForward in ssh_config counts as -L does, as it does for ssh.
+func TestForwardFromConfigFile(t *testing.T) {
+	r := newRig(t)
+	body := fwdToken(t)
+	httpPort := fwdHTTP(t, body)
+	local := sshdtest.FreePort(t)
+	base, err := os.ReadFile(r.srv.SSHConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "config")
+	extra := fmt.Sprintf("\nHost target\n  LocalForward %d 127.0.0.1:%d\n", local, httpPort)
+	if err := os.WriteFile(cfg, append(base, extra...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := fwdStart(t, r, "-F", cfg, "-N", "target")
+	addr := fmt.Sprintf("127.0.0.1:%d", local)
+	fwdWaitAccept(t, addr, p.exited)
+	fwdCheckHTTP(t, "http://"+addr, body)
+	p.stop(t)
+}

@@ -1,0 +1,71 @@
+package client
+
+import (
+	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/internal/sshopt"
+	"github.com/mitogen-go/mitogend/sshconfig"
+)
+
+// resolvedConfig is the destination's configuration as ssh resolves it (command line, then the
+// config files), kept for the session's lifetime once read.
+type resolvedConfig struct {
+	opts     sshconfig.Options
+	hostName string
+	ok       bool
+}
+
+// resolved returns the resolved configuration and HostName. ok is false when the files cannot
+// be read; the daemon, which reads them too, reports why, and the command line alone decides.
+func (s *session) resolved(opts *flagparse.Options) (sshconfig.Options, string, bool) {
+	if s.config == nil {
+		home, name := localAccount(s.stdio)
+		rc := &resolvedConfig{}
+		o, err := sshconfig.Resolve(sshconfig.Input{Host: opts.Host, Cmdline: sshconfig.Options(opts.Config), ConfigFile: opts.ConfigFile, Home: home, LocalUser: name})
+		if err == nil {
+			rc.opts, rc.ok = o, true
+			if t, err := o.Target(opts.Host, home, name); err == nil {
+				rc.hostName = t.HostName
+			}
+		}
+		s.config = rc
+	}
+	return s.config.opts, s.config.hostName, s.config.ok
+}
+
+// withResolvedForwards returns opts with its forwarding options taken from the resolved
+// configuration, so that LocalForward, RemoteForward, DynamicForward, GatewayPorts and the like
+// in ssh_config count as they do for ssh. The forwarder reads forwards in the form -G prints;
+// resolved ones read like -L arguments, so they are converted.
+func (s *session) withResolvedForwards(opts *flagparse.Options) *flagparse.Options {
+	cfg, _, ok := s.resolved(opts)
+	if !ok {
+		return opts
+	}
+	o := *opts
+	o.Config = flagparse.Config{}
+	for k, v := range opts.Config {
+		o.Config[k] = v
+	}
+	for _, k := range []string{"clearallforwardings", "gatewayports", "exitonforwardfailure"} {
+		if v := cfg.All(k); len(v) > 0 {
+			o.Config[k] = v
+		}
+	}
+	for _, k := range []string{"localforward", "remoteforward", "dynamicforward"} {
+		var specs []string
+		for _, v := range cfg.All(k) {
+			spec, ok := sshopt.ParseForward(v, k == "dynamicforward", k == "remoteforward")
+			if !ok && k == "remoteforward" {
+				spec, ok = sshopt.ParseForward(v, true, true) // "-R [bind:]port": dynamic
+			}
+			if ok {
+				specs = append(specs, spec)
+			}
+		}
+		delete(o.Config, k)
+		if len(specs) > 0 {
+			o.Config[k] = specs
+		}
+	}
+	return &o
+}
