@@ -55,6 +55,11 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	if err := checkSupported(opts); err != nil {
 		return err
 	}
+	if !opts.Quiet {
+		for _, w := range opts.Warnings { // e.g. `Unsupported option "rsaauthentication"`
+			fmt.Fprint(stdio.Stderr, logLines(w))
+		}
+	}
 	switch {
 	case opts.Version:
 		fmt.Fprintln(stdio.Stderr, versionText)

@@ -260,3 +260,12 @@ func TestVerboseAndQuiet(t *testing.T) {
 		t.Errorf("-q printed %q", quiet.stderr)
 	}
 }
+
+// Options ssh accepts with a warning (deprecated ones) print the same warning and carry on.
+func TestDeprecatedOptionWarns(t *testing.T) {
+	r := newRig(t)
+	res := r.must(r.fakessh(nil, "-o", "RSAAuthentication=yes", "target", "echo fine"))
+	if res.stdout != "fine\n" || res.stderr != "command-line line 0: Unsupported option \"rsaauthentication\"\r\n" {
+		t.Fatalf("stdout %q stderr %q", res.stdout, res.stderr)
+	}
+}
