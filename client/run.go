@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/user"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -60,6 +62,7 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 			fmt.Fprint(stdio.Stderr, logLines(w))
 		}
 	}
+	warnIdentityFlags(opts, stdio)
 	switch {
 	case opts.Version:
 		fmt.Fprintln(stdio.Stderr, versionText)
@@ -247,4 +250,21 @@ func matchesAny(name string, patterns []string) bool {
 		}
 	}
 	return false
+}
+
+// warnIdentityFlags says, as ssh does while parsing -i (with fprintf, so "\n" and even with
+// -q), which identity files cannot be read; the daemon offers only those that exist.
+func warnIdentityFlags(opts *flagparse.Options, stdio Stdio) {
+	if len(opts.IdentityFlags) == 0 {
+		return
+	}
+	home, _ := localAccount(stdio)
+	for _, f := range opts.IdentityFlags {
+		if rest, ok := strings.CutPrefix(f, "~/"); ok {
+			f = filepath.Join(home, rest)
+		}
+		if _, err := os.Stat(f); err != nil {
+			fmt.Fprintf(stdio.Stderr, "Warning: Identity file %s not accessible: %s.\n", f, strerror(err))
+		}
+	}
 }

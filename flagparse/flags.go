@@ -62,7 +62,8 @@ func (p *parser) flag(opt byte, arg string) *Error {
 	case 'S':
 		c.set("controlpath", arg)
 	case 'i':
-		// ssh skips (with a warning) a file it cannot stat; that is I/O.
+		// ssh skips (with a warning) a file it cannot stat; that is I/O, left to the caller.
+		p.o.IdentityFlags = append(p.o.IdentityFlags, arg)
 		if !p.idFlag[arg] {
 			p.idFlag[arg] = true
 			c.add("identityfile", arg)

@@ -89,6 +89,10 @@ type Options struct {
 
 	Config Config
 
+	// IdentityFlags are the -i arguments as given: ssh warns at once about those it cannot
+	// stat, which is I/O and so the caller's to do.
+	IdentityFlags []string
+
 	// Warnings are messages ssh prints on stderr before carrying on, such
 	// as for -o options it no longer supports.
 	Warnings []string

@@ -269,3 +269,14 @@ func TestDeprecatedOptionWarns(t *testing.T) {
 		t.Fatalf("stdout %q stderr %q", res.stdout, res.stderr)
 	}
 }
+
+// A -i file that cannot be read gets ssh's warning, and the call goes on with the other keys.
+func TestMissingIdentityFileWarns(t *testing.T) {
+	r := newRig(t)
+	missing := filepath.Join(t.TempDir(), "nokey")
+	res := r.must(r.fakessh(nil, "-i", missing, "target", "echo fine"))
+	want := "Warning: Identity file " + missing + " not accessible: No such file or directory.\n"
+	if res.stdout != "fine\n" || res.stderr != want {
+		t.Fatalf("stdout %q stderr %q, want stderr %q", res.stdout, res.stderr, want)
+	}
+}
