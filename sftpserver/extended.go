@@ -58,9 +58,8 @@ func (s *server) fstatvfs(id uint32, d *decoder) error {
 	if d.err != nil {
 		return d.err
 	}
-	h := s.handles.file(hs)
+	h := s.fileOrFail(id, hs)
 	if h == nil {
-		s.sendCode(id, fxFailure)
 		return nil
 	}
 	st, err := statvfsFD(h.fd)
@@ -85,9 +84,8 @@ func (s *server) fsync(id uint32, d *decoder) error {
 	if d.err != nil {
 		return d.err
 	}
-	h := s.handles.file(hs)
+	h := s.fileOrFail(id, hs)
 	if h == nil {
-		s.sendCode(id, fxFailure)
 		return nil
 	}
 	s.sendStatus(id, unix.Fsync(h.fd))

@@ -91,3 +91,13 @@ func (t *handles) closeAll() {
 		delete(t.open, k)
 	}
 }
+
+// fileOrFail looks up an open file's handle, answering FAILURE (as sftp-server does) when the
+// handle names none; the caller then has nothing more to do.
+func (s *server) fileOrFail(id uint32, hs []byte) *handle {
+	h := s.handles.file(hs)
+	if h == nil {
+		s.sendCode(id, fxFailure)
+	}
+	return h
+}

@@ -136,9 +136,8 @@ func (s *server) read(id uint32, d *decoder) error {
 	if d.err != nil {
 		return d.err
 	}
-	h := s.handles.file(hs)
+	h := s.fileOrFail(id, hs)
 	if h == nil {
-		s.sendCode(id, fxFailure)
 		return nil
 	}
 	n = min(n, maxRead)
@@ -170,9 +169,8 @@ func (s *server) write(id uint32, d *decoder) error {
 	if d.err != nil {
 		return d.err
 	}
-	h := s.handles.file(hs)
+	h := s.fileOrFail(id, hs)
 	if h == nil {
-		s.sendCode(id, fxFailure)
 		return nil
 	}
 	var err error
@@ -210,9 +208,8 @@ func (s *server) fstat(id uint32, d *decoder) error {
 	if d.err != nil {
 		return d.err
 	}
-	h := s.handles.file(hs)
+	h := s.fileOrFail(id, hs)
 	if h == nil {
-		s.sendCode(id, fxFailure)
 		return nil
 	}
 	var st unix.Stat_t
@@ -238,9 +235,8 @@ func (s *server) fsetstat(id uint32, d *decoder) error {
 	if d.err != nil {
 		return d.err
 	}
-	h := s.handles.file(hs)
+	h := s.fileOrFail(id, hs)
 	if h == nil {
-		s.sendCode(id, fxFailure)
 		return nil
 	}
 	s.sendStatus(id, fdSetter(h.fd).apply(a))
