@@ -3,16 +3,14 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 
+	"github.com/mitogen-go/mitogend/internal/syserr"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/tunnel"
@@ -43,7 +41,7 @@ func serveDial(s *tunnel.Stream, payload []byte) {
 	}
 	c, err := net.Dial(network, addr)
 	if err != nil {
-		openFailed(s, "connect failed: "+dialStrerror(err))
+		openFailed(s, "connect failed: "+syserr.Text(err))
 		return
 	}
 	if err := s.SendRequest(proto.ReqOpenOK, nil); err != nil {
@@ -132,7 +130,7 @@ func listenRemote(req proto.ListenRequest) ([]net.Listener, int, error) {
 	if req.Path != "" {
 		ln, err := net.Listen("unix", req.Path)
 		if err != nil {
-			return nil, 0, fmt.Errorf("unix_listener: cannot bind to path %s: %s", req.Path, dialStrerror(err))
+			return nil, 0, fmt.Errorf("unix_listener: cannot bind to path %s: %s", req.Path, syserr.Text(err))
 		}
 		return []net.Listener{ln}, 0, nil
 	}
@@ -157,7 +155,7 @@ func listenRemote(req proto.ListenRequest) ([]net.Listener, int, error) {
 		lns = append(lns, ln)
 	}
 	if len(lns) == 0 {
-		return nil, 0, fmt.Errorf("cannot listen to port %d: %s", req.Port, dialStrerror(lastErr))
+		return nil, 0, fmt.Errorf("cannot listen to port %d: %s", req.Port, syserr.Text(lastErr))
 	}
 	return lns, port, nil
 }
@@ -173,22 +171,4 @@ func closeAll(lns []net.Listener) {
 	for _, ln := range lns {
 		ln.Close()
 	}
-}
-
-// dialStrerror spells a dial or listen error as sshd reports it (C's strerror, and
-// getaddrinfo's gai_strerror for names that do not resolve).
-func dialStrerror(err error) string {
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		if dnsErr.IsNotFound {
-			return "Name or service not known"
-		}
-		return "Temporary failure in name resolution"
-	}
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		return strings.ToUpper(s[:1]) + s[1:]
-	}
-	return err.Error()
 }

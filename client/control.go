@@ -3,10 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/mitogen-go/mitogend/flagparse"
@@ -69,17 +66,4 @@ func callDaemon(ctx context.Context, sock string, handle uint32, req []byte) ([]
 		return nil, callError(err)
 	}
 	return b, nil
-}
-
-// strerror spells an errno as C's strerror does ("No such file or directory").
-func strerror(err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return err.Error()
-	}
-	s := errno.Error()
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/mitogen-go/mitogend/internal/syserr"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/tunnel"
@@ -96,7 +97,7 @@ func reachError(err error) error {
 	}
 	switch de.Step {
 	case StepDial:
-		return &Error{Msg: fmt.Sprintf("Control socket connect(%s): %s", de.Sock, strerror(de.Err)), Err: de.Err}
+		return &Error{Msg: fmt.Sprintf("Control socket connect(%s): %s", de.Sock, syserr.Text(de.Err)), Err: de.Err}
 	case StepReadHello:
 		return &Error{Msg: "fakessh: daemon: " + de.Err.Error(), Err: de.Err}
 	}

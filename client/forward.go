@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/internal/syserr"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
@@ -325,14 +325,14 @@ func (f *forwarder) listenLocal(a fwdAddr, serve func(net.Conn)) bool {
 	if a.path != "" {
 		ln, err := net.Listen("unix", a.path)
 		if err != nil {
-			f.logf("unix_listener: cannot bind to path %s: %s", a.path, fwdStrerror(err))
+			f.logf("unix_listener: cannot bind to path %s: %s", a.path, syserr.Text(err))
 			return false
 		}
 		lns = append(lns, ln)
 	} else {
 		hosts, err := f.bindHosts(a)
 		if err != nil {
-			f.logf("channel_setup_fwd_listener_tcpip: getaddrinfo(%s): %s", a.host, fwdStrerror(err))
+			f.logf("channel_setup_fwd_listener_tcpip: getaddrinfo(%s): %s", a.host, syserr.Text(err))
 			return false
 		}
 		for i, h := range hosts {
@@ -343,7 +343,7 @@ func (f *forwarder) listenLocal(a fwdAddr, serve func(net.Conn)) bool {
 			ln, err := net.Listen(network, net.JoinHostPort(h, strconv.Itoa(a.port)))
 			if err != nil {
 				if i == len(hosts)-1 { // ssh reports only the last address's failure
-					f.logf("bind [%s]:%d: %s", h, a.port, fwdStrerror(err))
+					f.logf("bind [%s]:%d: %s", h, a.port, syserr.Text(err))
 				}
 				continue
 			}
@@ -516,7 +516,7 @@ func (f *forwarder) serveForwarded(st *tunnel.Stream, payload []byte) {
 	c, err := fwdDialLocal(f.ctx, rf.connect.dialRequest())
 	if err != nil {
 		if rf.connect.path != "" {
-			f.logf("connect to %s port -2 failed: %s", rf.connect.path, fwdStrerror(err))
+			f.logf("connect to %s port -2 failed: %s", rf.connect.path, syserr.Text(err))
 		} else {
 			f.logf("connect_to %s port %d: failed.", rf.connect.host, rf.connect.port)
 		}
@@ -536,7 +536,7 @@ func (f *forwarder) serveRemoteSOCKS(st *tunnel.Stream) {
 	c, err := fwdDialLocal(f.ctx, dst)
 	if err != nil {
 		f.logf("connect_to %s port %d: failed.", dst.Host, dst.Port)
-		reply(fwdStrerror(err))
+		reply(syserr.Text(err))
 		st.Close()
 		return
 	}
@@ -554,23 +554,6 @@ func fwdDialLocal(ctx context.Context, req proto.DialRequest) (net.Conn, error) 
 		return d.DialContext(ctx, "unix", req.Path)
 	}
 	return d.DialContext(ctx, "tcp", net.JoinHostPort(req.Host, strconv.Itoa(req.Port)))
-}
-
-// fwdStrerror spells a network error as C's strerror or gai_strerror would.
-func fwdStrerror(err error) string {
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		if dnsErr.IsNotFound {
-			return "Name or service not known"
-		}
-		return "Temporary failure in name resolution"
-	}
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		return strings.ToUpper(s[:1]) + s[1:]
-	}
-	return err.Error()
 }
 
 // SOCKS (RFC 1928 version 5 and the version 4/4a convention), CONNECT only, no

@@ -22,6 +22,7 @@ import (
 	"sync"
 
 	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/internal/syserr"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/tunnel"
@@ -264,7 +265,7 @@ func warnIdentityFlags(opts *flagparse.Options, stdio Stdio) {
 			f = filepath.Join(home, rest)
 		}
 		if _, err := os.Stat(f); err != nil {
-			fmt.Fprintf(stdio.Stderr, "Warning: Identity file %s not accessible: %s.\n", f, strerror(err))
+			fmt.Fprintf(stdio.Stderr, "Warning: Identity file %s not accessible: %s.\n", f, syserr.Text(err))
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mitogen-go/mitogend/emulation"
 	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/internal/syserr"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
@@ -154,7 +155,7 @@ func (s *session) enterRawMode(cfg ttyOptions, fd int, req *proto.PTYRequest) *u
 	raw := rawTermios(*saved)
 	if err := unix.IoctlSetTermios(fd, unix.TCSETSW, &raw); err != nil {
 		if cfg.mode != flagparse.TTYForce {
-			fmt.Fprintf(s.stdio.Stderr, "tcsetattr: %s\n", strerror(err))
+			fmt.Fprintf(s.stdio.Stderr, "tcsetattr: %s\n", syserr.Text(err))
 		}
 		return nil
 	}
@@ -184,7 +185,7 @@ func (s *session) restorer(cfg ttyOptions, fd int, saved *unix.Termios) func() {
 			if saved != nil {
 				// TCSETSW is tcsetattr(TCSADRAIN): output already written is shown first.
 				if err := unix.IoctlSetTermios(fd, unix.TCSETSW, saved); err != nil && cfg.mode != flagparse.TTYForce {
-					fmt.Fprintf(s.stdio.Stderr, "tcsetattr: %s\n", strerror(err))
+					fmt.Fprintf(s.stdio.Stderr, "tcsetattr: %s\n", syserr.Text(err))
 				}
 			}
 		})

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/mitogen-go/mitogend/internal/syserr"
 )
 
 // ErrNoSubsystem is returned by Start for a subsystem the target lacks.
@@ -86,7 +88,7 @@ func start(base []string, req Request, acct account, stdin io.Reader, stdout, st
 	dir := home
 	if err := chdirError(home); err != nil {
 		// sshd prints this and goes on in its own directory, "/".
-		fmt.Fprintf(child.stderr, "Could not chdir to home directory %s: %s\n", home, strerror(err))
+		fmt.Fprintf(child.stderr, "Could not chdir to home directory %s: %s\n", home, syserr.Text(err))
 		dir = "/"
 	}
 	if req.Subsystem == "" {
@@ -100,7 +102,7 @@ func start(base []string, req Request, acct account, stdin io.Reader, stdout, st
 	})
 	if err != nil {
 		// What sshd's child prints when execve fails: perror(shell).
-		fmt.Fprintf(child.stderr, "%s: %s\n", shell, strerror(err))
+		fmt.Fprintf(child.stderr, "%s: %s\n", shell, syserr.Text(err))
 	}
 	p.run(proc)
 	return p, nil
@@ -169,15 +171,4 @@ func runRC(home, shell string, env []string, dir string, child *childFiles) {
 		}
 	}
 	fmt.Fprintf(child.stderr, "Could not run %s\n", rc)
-}
-
-// strerror renders an error as the C library would: Go's errno texts are
-// glibc's, uncapitalised.
-func strerror(err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return err.Error()
-	}
-	s := errno.Error()
-	return strings.ToUpper(s[:1]) + s[1:]
 }

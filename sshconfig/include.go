@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/mitogen-go/mitogend/internal/syserr"
 )
 
 // include processes an Include line. Files are read with the including
@@ -45,7 +47,7 @@ func (p *parser) include(src source, name string, args []string, active *bool, d
 				return nil, err
 			}
 			if err != nil {
-				return []string{fmt.Sprintf("Can't open user config file %s: %s", m, strerror(err))}, nil
+				return []string{fmt.Sprintf("Can't open user config file %s: %s", m, syserr.Text(err))}, nil
 			}
 		}
 	}
@@ -67,26 +69,4 @@ func permProblem(path string) string {
 		return "Bad owner or permissions on " + path
 	}
 	return ""
-}
-
-// strerror renders an I/O error the way C's strerror would.
-func strerror(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return capitalize(errno.Error())
-	}
-	if errors.Is(err, os.ErrNotExist) {
-		return "No such file or directory"
-	}
-	if errors.Is(err, os.ErrPermission) {
-		return "Permission denied"
-	}
-	return err.Error()
-}
-
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mitogen-go/mitogend/internal/sshopt"
+	"github.com/mitogen-go/mitogend/internal/syserr"
 )
 
 // DefaultSystemConfig is where ssh reads its system-wide configuration.
@@ -110,7 +111,7 @@ func (p *parser) readAll() error {
 		found, err := p.readFile(p.in.ConfigFile, true, false, false, nil, 0)
 		if err == nil && !found {
 			err = &ConfigError{File: p.in.ConfigFile, Err: fs.ErrNotExist, Messages: []string{
-				fmt.Sprintf("Can't open user config file %s: %s", p.in.ConfigFile, strerror(fs.ErrNotExist))}}
+				fmt.Sprintf("Can't open user config file %s: %s", p.in.ConfigFile, syserr.Text(fs.ErrNotExist))}}
 		}
 		return err
 	}

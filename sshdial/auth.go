@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mitogen-go/mitogend/internal/syserr"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -85,7 +86,7 @@ func (a *auth) agentSigners() []ssh.Signer {
 	}
 	conn, err := net.Dial("unix", sock)
 	if err != nil {
-		a.c.logf("Error connecting to agent: %s", strerror(err))
+		a.c.logf("Error connecting to agent: %s", syserr.Text(err))
 		return nil
 	}
 	a.close()
@@ -136,7 +137,7 @@ func (a *auth) loadIdentity(path string) *identity {
 		return nil
 	}
 	if err != nil {
-		a.c.logf("identity %s: %s", path, strerror(err))
+		a.c.logf("identity %s: %s", path, syserr.Text(err))
 		return nil
 	}
 	signer, err := ssh.ParsePrivateKey(data)

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/mitogen-go/mitogend/internal/syserr"
 	"github.com/mitogen-go/mitogend/sshconfig"
 )
 
@@ -101,11 +102,11 @@ func (c *Config) connect(ctx context.Context) (net.Conn, error) {
 	port := strconv.Itoa(t.Port)
 	fail := func(err error) error {
 		sentinel := ErrConnect
-		if strerror(err) == "Connection timed out" {
+		if syserr.Text(err) == "Connection timed out" {
 			sentinel = ErrTimeout
 		}
 		return &Error{Err: wrap(sentinel, err),
-			Message: fmt.Sprintf("ssh: connect to host %s port %d: %s", t.HostName, t.Port, strerror(err))}
+			Message: fmt.Sprintf("ssh: connect to host %s port %d: %s", t.HostName, t.Port, syserr.Text(err))}
 	}
 	if c.DialContext != nil {
 		conn, err := c.DialContext(ctx, "tcp", net.JoinHostPort(t.HostName, port))
@@ -126,7 +127,7 @@ func (c *Config) connect(ctx context.Context) (net.Conn, error) {
 			c.logf("Connection established to %s", addr)
 			return conn, nil
 		}
-		c.logf("connect to address %s port %d: %s", ip, t.Port, strerror(dialErr))
+		c.logf("connect to address %s port %d: %s", ip, t.Port, syserr.Text(dialErr))
 		err = dialErr
 	}
 	return nil, fail(err)

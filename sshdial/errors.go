@@ -2,8 +2,6 @@ package sshdial
 
 import (
 	"errors"
-	"strings"
-	"syscall"
 )
 
 // Error is a connection failure. Message is what ssh(1) would print on
@@ -35,18 +33,4 @@ func wrap(sentinel, cause error) error {
 		return sentinel
 	}
 	return errors.Join(sentinel, cause)
-}
-
-// strerror renders a network error the way C's strerror(errno) would.
-func strerror(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		return strings.ToUpper(s[:1]) + s[1:]
-	}
-	var te interface{ Timeout() bool }
-	if errors.As(err, &te) && te.Timeout() {
-		return "Connection timed out"
-	}
-	return err.Error()
 }

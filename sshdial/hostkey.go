@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mitogen-go/mitogend/internal/syserr"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -48,7 +49,7 @@ func newHostKeys(c *Config) (*hostKeys, error) {
 	var files []string
 	for _, f := range append(append([]string(nil), t.UserKnownHostsFiles...), t.GlobalKnownHostsFiles...) {
 		if _, err := os.Stat(f); err != nil {
-			c.logf("known hosts file %s: %s", f, strerror(err))
+			c.logf("known hosts file %s: %s", f, syserr.Text(err))
 			continue
 		}
 		if _, err := knownhosts.New(f); err != nil {
