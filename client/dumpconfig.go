@@ -13,22 +13,8 @@ import (
 // the values the daemon will use.
 func dumpConfig(opts *flagparse.Options, stdio Stdio) error {
 	home, name := localAccount(stdio)
-	// flagparse keeps forwards in the form -G prints, which sshconfig's command-line input does
-	// not take: resolve without them; Dump puts them back first, where ssh has them.
-	cmdline, fwds := sshconfig.Options{}, map[string][]string{}
-	for k, v := range opts.Config {
-		switch k {
-		case "localforward", "remoteforward", "dynamicforward":
-			fwds[k] = v
-		default:
-			cmdline[k] = v
-		}
-	}
-	err := sshconfig.Dump(stdio.Stdout, sshconfig.DumpInput{
-		Input: sshconfig.Input{
-			Host: opts.Host, Cmdline: cmdline, ConfigFile: opts.ConfigFile, Home: home, LocalUser: name,
-		},
-		Forwards: fwds,
+	err := sshconfig.Dump(stdio.Stdout, sshconfig.Input{
+		Host: opts.Host, Cmdline: sshconfig.Options(opts.Config), ConfigFile: opts.ConfigFile, Home: home, LocalUser: name,
 	})
 	if err != nil {
 		return configError(err)

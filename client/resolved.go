@@ -2,7 +2,6 @@ package client
 
 import (
 	"github.com/mitogen-go/mitogend/flagparse"
-	"github.com/mitogen-go/mitogend/internal/sshopt"
 	"github.com/mitogen-go/mitogend/sshconfig"
 )
 
@@ -34,8 +33,7 @@ func (s *session) resolved(opts *flagparse.Options) (sshconfig.Options, string, 
 
 // withResolvedForwards returns opts with its forwarding options taken from the resolved
 // configuration, so that LocalForward, RemoteForward, DynamicForward, GatewayPorts and the like
-// in ssh_config count as they do for ssh. The forwarder reads forwards in the form -G prints;
-// resolved ones read like -L arguments, so they are converted.
+// in ssh_config count as they do for ssh.
 func (s *session) withResolvedForwards(opts *flagparse.Options) *flagparse.Options {
 	cfg, _, ok := s.resolved(opts)
 	if !ok {
@@ -52,16 +50,7 @@ func (s *session) withResolvedForwards(opts *flagparse.Options) *flagparse.Optio
 		}
 	}
 	for _, k := range []string{"localforward", "remoteforward", "dynamicforward"} {
-		var specs []string
-		for _, v := range cfg.All(k) {
-			spec, ok := sshopt.ParseForward(v, k == "dynamicforward", k == "remoteforward")
-			if !ok && k == "remoteforward" {
-				spec, ok = sshopt.ParseForward(v, true, true) // "-R [bind:]port": dynamic
-			}
-			if ok {
-				specs = append(specs, spec)
-			}
-		}
+		specs := cfg.Forwards(k)
 		delete(o.Config, k)
 		if len(specs) > 0 {
 			o.Config[k] = specs

@@ -11,24 +11,14 @@ import (
 	"github.com/mitogen-go/mitogend/internal/sshopt"
 )
 
-// DumpInput is what Dump needs: Resolve's input, and the command line's forwards.
-type DumpInput struct {
-	Input
-	// Forwards are the command line's forwards keyed "localforward",
-	// "remoteforward" and "dynamicforward", in the form -G prints them
-	// ("8080 [localhost]:80"), as flagparse keeps them; Dump prints them
-	// first, as ssh has them. Input.Cmdline must not hold these keys.
-	Forwards map[string][]string
-}
-
 // Dump resolves the options for in.Host and writes what `ssh -G` prints for
 // them (readconf.c:dump_client_config), in ssh's order and spellings, in one
 // write. Keys the project acts on carry the values the daemon will use;
 // the rest follow OpenSSH 9.2's defaults. Unlike ssh it never fails on an
 // unknown %-token in ControlPath, RemoteCommand or ForwardAgent: it prints it
 // as written. Errors are Resolve's and Target's, or w's own.
-func Dump(w io.Writer, in DumpInput) error {
-	o, err := Resolve(in.Input)
+func Dump(w io.Writer, in Input) error {
+	o, err := Resolve(in)
 	if err != nil {
 		return err
 	}
@@ -37,7 +27,7 @@ func Dump(w io.Writer, in DumpInput) error {
 		return err
 	}
 	var b bytes.Buffer
-	writeDump(&b, o, t, in.Forwards, in.Home, in.LocalUser)
+	writeDump(&b, o, t, in.Home, in.LocalUser)
 	_, err = w.Write(b.Bytes())
 	return err
 }
@@ -125,8 +115,7 @@ func (d dumper) each(key string, vals []string) {
 }
 
 // writeDump prints what readconf.c's dump_client_config prints, in its order.
-// cmdFwds are the command line's forwards, already in -G's form.
-func writeDump(w io.Writer, o Options, t Target, cmdFwds map[string][]string, home, localUser string) {
+func writeDump(w io.Writer, o Options, t Target, home, localUser string) {
 	d := dumper{w: w, o: o}
 	x := t.dumpTokens(home, localUser)
 	d.line("host", t.Host)
@@ -234,13 +223,9 @@ func writeDump(w io.Writer, o Options, t Target, cmdFwds map[string][]string, ho
 	d.str("knownhostscommand", "")
 
 	for _, k := range []string{"dynamicforward", "localforward", "remoteforward"} {
-		for _, v := range cmdFwds[k] {
-			if k == "remoteforward" && !strings.Contains(v, " ") {
-				v += " [socks]:0" // a dynamic remote forward, as ssh stores it
-			}
-			d.line(k, v)
+		for _, v := range o.Forwards(k) {
+			d.line(k, dumpForward(k, v))
 		}
-		d.each(k, dumpForwards(o.All(k), k == "dynamicforward"))
 	}
 
 	ids := o.All("identityfile")
@@ -360,54 +345,13 @@ func dumpJump(spec string) string {
 	return extra + user + host + port
 }
 
-// dumpForwards formats stored forwards ("8080:host:80", "[::1]:8080:/sock", ...) as
-// dump_cfg_forwards does: "[listen]:port [connect]:port", ports alone where no host was given.
-func dumpForwards(vals []string, dynamic bool) []string {
-	out := make([]string, 0, len(vals))
-	for _, v := range vals {
-		f, ok := fwdFields(v)
-		if !ok {
-			out = append(out, v) // ParseForward accepted it when it was read
-			continue
-		}
-		var listen, connect []fwdField
-		switch {
-		case dynamic:
-			listen = f
-		case len(f) >= 2 && f[len(f)-1].isPath:
-			listen, connect = f[:len(f)-1], f[len(f)-1:]
-		case len(f) >= 3:
-			listen, connect = f[:len(f)-2], f[len(f)-2:]
-		default:
-			listen = f
-		}
-		s := fwdAddr(listen)
-		switch {
-		case connect != nil:
-			s += " " + fwdAddr(connect)
-		case !dynamic:
-			s += " [socks]:0" // a dynamic remote forward, as ssh stores it
-		}
-		out = append(out, s)
+// dumpForward spells one forward as dump_cfg_forwards does: a dynamic remote forward has the
+// connect address ssh stores for it.
+func dumpForward(key, spec string) string {
+	if key == "remoteforward" && !strings.Contains(spec, " ") {
+		return spec + " [socks]:0"
 	}
-	return out
-}
-
-func fwdAddr(f []fwdField) string {
-	switch len(f) {
-	case 1:
-		return f[0].arg // a port alone, or a socket path
-	case 2:
-		if f[0].arg == "" {
-			return f[1].arg
-		}
-		return "[" + f[0].arg + "]:" + f[1].arg
-	}
-	args := make([]string, len(f))
-	for i, a := range f {
-		args[i] = a.arg
-	}
-	return strings.Join(args, ":")
+	return spec
 }
 
 // assembleAlgos applies kex_assemble_names' list forms to def: "+x" appends, "-x" removes

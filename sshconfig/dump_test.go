@@ -48,8 +48,13 @@ func TestDumpForwards(t *testing.T) {
 		{"[::1]:1082", true, "[::1]:1082"},
 	}
 	for _, tt := range tests {
-		if got := dumpForwards([]string{tt.in}, tt.dynamic); len(got) != 1 || got[0] != tt.want {
-			t.Errorf("dumpForwards(%q, %v) = %q, want %q", tt.in, tt.dynamic, got, tt.want)
+		key := "remoteforward"
+		if tt.dynamic {
+			key = "dynamicforward"
+		}
+		got := Options{key: {tt.in}}.Forwards(key)
+		if len(got) != 1 || dumpForward(key, got[0]) != tt.want {
+			t.Errorf("forwards(%q, %v) = %q, want %q", tt.in, tt.dynamic, got, tt.want)
 		}
 	}
 }
@@ -97,10 +102,8 @@ func TestDump(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("Host web\n  ControlPath ~/cm-%h-%z\n  LocalForward 6000 db:5432\n  ControlPersist 1h30m\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	in := DumpInput{
-		Input:    Input{Host: "web", Cmdline: Options{"user": {"bob"}}, ConfigFile: cfg, Home: home, LocalUser: "me"},
-		Forwards: map[string][]string{"localforward": {"8080 [localhost]:80"}, "remoteforward": {"9090"}},
-	}
+	in := Input{Host: "web", ConfigFile: cfg, Home: home, LocalUser: "me",
+		Cmdline: Options{"user": {"bob"}, "localforward": {"8080 [localhost]:80"}, "remoteforward": {"9090"}}}
 	var b strings.Builder
 	if err := Dump(&b, in); err != nil {
 		t.Fatal(err)

@@ -1,5 +1,7 @@
 package sshconfig
 
+import "github.com/mitogen-go/mitogend/internal/sshopt"
+
 // Options maps a lowercase canonical keyword (aliases such as "identityfile2"
 // are folded into "identityfile") to its values, in the order obtained.
 //
@@ -30,4 +32,22 @@ func (o Options) All(key string) []string {
 func (o Options) has(key string) bool {
 	_, ok := o[key]
 	return ok
+}
+
+// Forwards returns the resolved forwards of key ("localforward", "remoteforward" or
+// "dynamicforward") in the form ssh -G prints them ("8080 [host]:80"); a dynamic remote
+// forward ("-R [bind:]port") is its listen address alone. Resolved values read like -L
+// arguments, whichever form they were given in.
+func (o Options) Forwards(key string) []string {
+	var out []string
+	for _, v := range o.All(key) {
+		spec, ok := sshopt.ParseForward(v, key == "dynamicforward", key == "remoteforward")
+		if !ok && key == "remoteforward" {
+			spec, ok = sshopt.ParseForward(v, true, true)
+		}
+		if ok {
+			out = append(out, spec)
+		}
+	}
+	return out
 }

@@ -20,51 +20,6 @@ func parseDuration(s string) time.Duration {
 	return 0
 }
 
-type fwdField struct {
-	arg    string
-	isPath bool
-}
-
-// fwdFields splits a forwarding spec on ':' honouring [brackets] and
-// backslash escapes, as readconf.c:parse_fwd_field does. Only Dump uses it,
-// on values sshopt.ParseForward accepted when they were read.
-func fwdFields(spec string) ([]fwdField, bool) {
-	var out []fwdField
-	s := strings.TrimLeft(spec, " \t")
-	for s != "" {
-		if len(out) == 4 {
-			return nil, false
-		}
-		if s[0] == '[' {
-			end := strings.IndexByte(s, ']')
-			if end < 0 || (end+1 < len(s) && s[end+1] != ':') {
-				return nil, false
-			}
-			out = append(out, fwdField{arg: s[1:end], isPath: strings.Contains(s[1:end], "/")})
-			s = s[min(end+2, len(s)):]
-			continue
-		}
-		var b strings.Builder
-		f := fwdField{}
-		i := 0
-		for ; i < len(s) && s[i] != ':'; i++ {
-			if s[i] == '\\' {
-				i++
-				if i == len(s) {
-					return nil, false
-				}
-			} else if s[i] == '/' {
-				f.isPath = true
-			}
-			b.WriteByte(s[i])
-		}
-		f.arg = b.String()
-		out = append(out, f)
-		s = s[min(i+1, len(s)):]
-	}
-	return out, true
-}
-
 // validJump checks a ProxyJump list: comma-separated [user@]host[:port] or
 // ssh://[user@]host[:port] destinations.
 func validJump(s string) bool {
