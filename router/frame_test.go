@@ -114,7 +114,7 @@ func TestMalformedFrameTakesLinkDown(t *testing.T) {
 			r := router.New(router.Config{ID: 0, Handler: rec})
 			t.Cleanup(r.Close)
 			ours, peer := socketPair(t)
-			l := r.AddLink(ours, router.LinkConfig{Name: "peer", Routes: []router.ID{2}})
+			l := r.AddLink(ours, router.LinkConfig{Name: "peer", Peer: 2})
 			if err := l.Err(); err != nil {
 				t.Fatalf("link down before any input: %v", err)
 			}
@@ -166,7 +166,7 @@ func TestLinkDownReasons(t *testing.T) {
 			r := router.New(router.Config{ID: 0, Handler: newRecorder(t)})
 			t.Cleanup(r.Close)
 			ours, peer := socketPair(t)
-			l := r.AddLink(ours, router.LinkConfig{Name: "peer", Routes: []router.ID{2}})
+			l := r.AddLink(ours, router.LinkConfig{Name: "peer", Peer: 2})
 			tt.act(t, l, peer)
 			select {
 			case <-l.Done():
@@ -228,8 +228,8 @@ func TestHelloHandshake(t *testing.T) {
 	cr := router.New(router.Config{ID: res.h.ID, Handler: crec})
 	t.Cleanup(pr.Close)
 	t.Cleanup(cr.Close)
-	pr.AddLink(parentEnd, router.LinkConfig{Name: "child", Trusted: true, Routes: []router.ID{res.h.ID}})
-	cr.AddLink(childEnd, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Routes: []router.ID{res.h.Parent}})
+	pr.AddLink(parentEnd, router.LinkConfig{Name: "child", Trusted: true, Peer: res.h.ID})
+	cr.AddLink(childEnd, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Peer: res.h.Parent})
 	if err := cr.Send(&router.Message{Header: router.Header{Kind: router.KindRequest, Dst: 0, Src: 42, Handle: 1, ReplyTo: 1025}, Payload: []byte("ping")}); err != nil {
 		t.Fatal(err)
 	}

@@ -139,8 +139,8 @@ func newTree(t testing.TB) *tree {
 		rec := newRecorder(t)
 		n := &node{id: id, rec: rec, r: router.New(router.Config{ID: id, Handler: rec})}
 		t.Cleanup(n.r.Close)
-		n.down = tr.root.r.AddLink(rootEnd, router.LinkConfig{Name: name, Trusted: trusted, Routes: []router.ID{id}})
-		n.up = n.r.AddLink(leafEnd, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Routes: []router.ID{0}})
+		n.down = tr.root.r.AddLink(rootEnd, router.LinkConfig{Name: name, Trusted: trusted, Peer: id})
+		n.up = n.r.AddLink(leafEnd, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Peer: 0})
 		return n
 	}
 	tr.client = leaf(1, "client", true)

@@ -21,7 +21,13 @@ type LinkConfig struct {
 	Name    string
 	Parent  bool // the link toward the root: the default route
 	Trusted bool // the controller side: frames from it may go anywhere
-	Routes  []ID // contexts reached through this link
+	Peer    ID   // the context at the other end; contexts behind it are added with AddRoute
+	// MaxQueue bounds the FrameCost of the frames queued on this link; 0 takes Config.MaxQueue.
+	MaxQueue int
+	// Reason, if set, words why the contexts behind the link are gone, for the people whose
+	// streams end with it ("Connection to 10.0.0.1 closed by remote host."); it travels in the
+	// Disconnect notices. err is why the link went down.
+	Reason func(err error) string
 }
 
 // Link is one neighbour. All methods are safe for concurrent use.
@@ -32,7 +38,7 @@ type Link struct {
 
 	mu     sync.Mutex // protects queue, queued, err
 	queue  []*Message
-	queued int   // payload bytes in queue
+	queued int   // FrameCost of the frames in queue, also counted in Router.queued
 	err    error // set once when the link goes down
 	wake   chan struct{}
 	done   chan struct{}
@@ -49,7 +55,7 @@ type LinkStats struct {
 	Routes              []ID
 	BytesIn, BytesOut   uint64
 	FramesIn, FramesOut uint64
-	Queued              int
+	Queued              int // FrameCost of the frames waiting to be written
 }
 
 // Name is the link's name as configured.
@@ -71,26 +77,67 @@ func (l *Link) Err() error {
 // Close takes the link down.
 func (l *Link) Close() { l.fail(ErrLinkClosed) }
 
+// Peer is the context at the other end of the link.
+func (l *Link) Peer() ID { return l.cfg.Peer }
+
+// CloseWith takes the link down; err, if not nil, is why (Err and LinkConfig.Reason see it).
+func (l *Link) CloseWith(err error) {
+	if err == nil {
+		err = ErrLinkClosed
+	}
+	l.fail(err)
+}
+
+// FrameCost is what one queued frame is charged against the queue bounds: its header, its
+// payload and the memory that holds them, so that a flood of empty frames counts too.
+func FrameCost(m *Message) int { return HeaderSize + len(m.Payload) + frameOverhead }
+
+// frameOverhead is about what a queued *Message costs beyond its bytes (the struct, its
+// allocation class, its queue slot).
+const frameOverhead = 64
+
 // enqueue hands m to the writer goroutine; it never blocks.
 func (l *Link) enqueue(m *Message) error {
+	cost := FrameCost(m)
 	l.mu.Lock()
 	if l.err != nil {
 		l.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrLinkClosed, l.cfg.Name)
 	}
 	l.queue = append(l.queue, m)
-	l.queued += len(m.Payload)
-	over := l.queued > l.r.cfg.MaxQueue
+	l.queued += cost
+	queued := l.queued
 	l.mu.Unlock()
-	if over {
-		l.fail(ErrQueueOverflow)
-		return ErrQueueOverflow
+	total := l.r.queued.Add(int64(cost))
+	if queued > l.cfg.MaxQueue {
+		err := fmt.Errorf("%w: %d bytes queued, bound %d", ErrQueueOverflow, queued, l.cfg.MaxQueue)
+		l.fail(err)
+		return err
+	}
+	if total > int64(l.r.cfg.MaxQueueTotal) {
+		l.r.shed(total)
 	}
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
 	return nil
+}
+
+// takeQueue empties the queue for the writer.
+func (l *Link) takeQueue() []*Message {
+	l.mu.Lock()
+	batch, cost := l.queue, l.queued
+	l.queue, l.queued = nil, 0
+	l.mu.Unlock()
+	l.r.queued.Add(-int64(cost))
+	return batch
+}
+
+func (l *Link) queuedCost() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.queued
 }
 
 // fail takes the link down once: the stream is closed, which also stops the reader,
@@ -100,6 +147,8 @@ func (l *Link) fail(err error) {
 		l.mu.Lock()
 		l.err = err
 		l.queue = nil
+		l.r.queued.Add(-int64(l.queued))
+		l.queued = 0
 		l.mu.Unlock()
 		l.rwc.Close()
 		close(l.done)
@@ -140,11 +189,7 @@ func (l *Link) writeLoop() {
 			return
 		}
 		for {
-			l.mu.Lock()
-			batch := l.queue
-			l.queue = nil
-			l.queued = 0
-			l.mu.Unlock()
+			batch := l.takeQueue()
 			if len(batch) == 0 {
 				break
 			}
@@ -181,13 +226,10 @@ func (l *Link) write(b []byte) bool {
 }
 
 func (l *Link) stats() LinkStats {
-	l.mu.Lock()
-	q := l.queued
-	l.mu.Unlock()
 	return LinkStats{
 		Name: l.cfg.Name, Trusted: l.cfg.Trusted,
 		BytesIn: l.bytesIn.Load(), BytesOut: l.bytesOut.Load(),
 		FramesIn: l.framesIn.Load(), FramesOut: l.framesOut.Load(),
-		Queued: q,
+		Queued: l.queuedCost(),
 	}
 }

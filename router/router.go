@@ -6,6 +6,10 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mitogen-go/mitogend/internal/ratelog"
 )
 
 // Unreachable, as the source of a Disconnect delivered locally, means the parent link is gone:
@@ -24,13 +28,28 @@ type Handler interface {
 	HandleMessage(m *Message)
 }
 
+// Default queue bounds (Config.MaxQueue, Config.MaxQueueTotal). Endpoints' windows bound what
+// honest peers make a link queue: 8 MiB per stream in each direction. The per-link bound leaves
+// room for sixteen streams at full window on one slow link; the total keeps a fleet of links
+// that each stay under their own bound from taking the machine.
+const (
+	DefaultMaxQueue      = 128 << 20
+	DefaultMaxQueueTotal = 512 << 20
+)
+
 // Config configures a Router.
 type Config struct {
 	ID         ID      // this context's id
 	Handler    Handler // local delivery; required
 	MaxPayload int     // largest accepted frame payload; default DefaultMaxPayload
-	MaxQueue   int     // bytes queued on one link before it is torn down; default 1 GiB
-	Logf       Logf    // may be nil
+	// MaxQueue bounds the memory (FrameCost) of the frames queued on one link, unless the link's
+	// own LinkConfig.MaxQueue says otherwise; a link that exceeds it is torn down. Default
+	// DefaultMaxQueue.
+	MaxQueue int
+	// MaxQueueTotal bounds the frames queued on all links together; past it the link with the
+	// most queued is torn down. Default DefaultMaxQueueTotal.
+	MaxQueueTotal int
+	Logf          Logf // may be nil
 	// OnLinkDown, if set, is called once per link after its routes are gone.
 	OnLinkDown func(l *Link, lost []ID, err error)
 }
@@ -38,12 +57,21 @@ type Config struct {
 // Router forwards frames between links and to the local Handler.
 // All methods are safe for concurrent use.
 type Router struct {
-	cfg Config
+	cfg     Config
+	queued  atomic.Int64     // FrameCost of the frames queued on every link
+	dropLog *ratelog.Limiter // frames dropped or refused: a flood must not flood the log
 
 	mu     sync.Mutex // protects routes, links, parent; taken before any Link.mu
-	routes map[ID]*Link
+	routes map[ID]route
 	links  map[*Link]struct{}
 	parent *Link
+}
+
+// route is how a context is reached: through link, behind context via, its parent in the tree
+// as far as this router knows (this router's own id for the peer of one of its links).
+type route struct {
+	link *Link
+	via  ID
 }
 
 // New returns a Router with no links.
@@ -52,14 +80,15 @@ func New(cfg Config) *Router {
 		cfg.MaxPayload = DefaultMaxPayload
 	}
 	if cfg.MaxQueue <= 0 {
-		// Endpoints' windows bound what queues (8 MiB per stream); this only stops a peer
-		// that ignores them, so it leaves room for a hundred busy streams on a slow link.
-		cfg.MaxQueue = 1 << 30
+		cfg.MaxQueue = DefaultMaxQueue
+	}
+	if cfg.MaxQueueTotal <= 0 {
+		cfg.MaxQueueTotal = DefaultMaxQueueTotal
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Router{cfg: cfg, routes: map[ID]*Link{}, links: map[*Link]struct{}{}}
+	return &Router{cfg: cfg, routes: map[ID]route{}, links: map[*Link]struct{}{}, dropLog: ratelog.New(20, time.Second)}
 }
 
 // ID is this context's id.
@@ -69,28 +98,61 @@ func (r *Router) ID() ID { return r.cfg.ID }
 func (r *Router) MaxPayload() int { return r.cfg.MaxPayload }
 
 // AddLink attaches a neighbour reached over rwc and starts its reader and writer.
-// The contexts in lc.Routes become reachable through it.
+// The link's peer, lc.Peer, becomes reachable through it.
 func (r *Router) AddLink(rwc io.ReadWriteCloser, lc LinkConfig) *Link {
+	if lc.MaxQueue <= 0 {
+		lc.MaxQueue = r.cfg.MaxQueue
+	}
 	l := &Link{r: r, cfg: lc, rwc: rwc, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	r.mu.Lock()
 	r.links[l] = struct{}{}
 	if lc.Parent {
 		r.parent = l
 	}
-	for _, id := range lc.Routes {
-		r.routes[id] = l
-	}
+	r.routes[lc.Peer] = route{link: l, via: r.cfg.ID}
 	r.mu.Unlock()
 	go l.readLoop()
 	go l.writeLoop()
 	return l
 }
 
-// AddRoute makes id reachable through l (a context behind a context).
-func (r *Router) AddRoute(id ID, l *Link) {
+// AddRoute makes id reachable behind context via, its parent in the tree (sudo on a target, a
+// host behind a bastion): frames for id take the link that leads to via. via must be routed
+// here or lie beyond the parent link.
+func (r *Router) AddRoute(id, via ID) error {
 	r.mu.Lock()
-	r.routes[id] = l
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	l := r.lookupLocked(via)
+	if l == nil {
+		return fmt.Errorf("%w %d", ErrNoRoute, via)
+	}
+	r.routes[id] = route{link: l, via: via}
+	return nil
+}
+
+// OnPath reports whether src may answer for dst with a Dead notice: src is dst itself, this
+// context, or a context this router knows to lie between here and dst. Endpoints accept a Dead
+// for a call or stream only from such a context, so a target cannot fail another target's
+// traffic by naming its handles.
+func (r *Router) OnPath(src, dst ID) bool {
+	if src == dst || src == r.cfg.ID {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for range len(r.routes) + 1 { // a tree has no cycles; the bound only guards a corrupt table
+		rt, ok := r.routes[dst]
+		switch {
+		case !ok: // beyond the parent link: its peer is on every such path
+			return r.parent != nil && src == r.parent.cfg.Peer
+		case rt.via == r.cfg.ID: // a neighbour: nothing lies between
+			return false
+		case rt.via == src:
+			return true
+		}
+		dst = rt.via
+	}
+	return false
 }
 
 // Trusted reports whether id is this context or lives behind a trusted link.
@@ -134,10 +196,16 @@ func (r *Router) Send(m *Message) error {
 }
 
 func (r *Router) lookupLocked(id ID) *Link {
-	if l, ok := r.routes[id]; ok {
-		return l
+	if rt, ok := r.routes[id]; ok {
+		return rt.link
 	}
 	return r.parent
+}
+
+// behindLocked reports whether the route table places id behind link l.
+func (r *Router) behindLocked(id ID, l *Link) bool {
+	rt, ok := r.routes[id]
+	return ok && rt.link == l
 }
 
 // fromLink routes a frame read from link from, enforcing the trust rules.
@@ -151,9 +219,9 @@ func (r *Router) fromLink(m *Message, from *Link) {
 		return
 	}
 	r.mu.Lock()
-	if !from.cfg.Parent && r.routes[m.Src] != from {
+	if !from.cfg.Parent && !r.behindLocked(m.Src, from) {
 		r.mu.Unlock()
-		r.cfg.Logf("router: link %s: dropping frame from context %d, which is not behind it (%v)", from.cfg.Name, m.Src, m)
+		r.dropLog.Logf(r.cfg.Logf, "router: link %s: dropping frame from context %d, which is not behind it (%v)", from.cfg.Name, m.Src, m)
 		return
 	}
 	local := m.Dst == r.cfg.ID
@@ -170,7 +238,7 @@ func (r *Router) fromLink(m *Message, from *Link) {
 	case to == from:
 		r.bounce(m, "route loops back")
 	case !from.cfg.Trusted && !to.cfg.Trusted:
-		r.cfg.Logf("router: refused frame from context %d to context %d: targets may not reach other targets", m.Src, m.Dst)
+		r.dropLog.Logf(r.cfg.Logf, "router: refused frame from context %d to context %d: targets may not reach other targets", m.Src, m.Dst)
 		r.bounce(m, "permission denied")
 	default:
 		if err := to.enqueue(m); err != nil {
@@ -189,7 +257,7 @@ func (r *Router) bounce(m *Message, why string) {
 		Payload: []byte(fmt.Sprintf("router: context %d: %s", m.Dst, why)),
 	}
 	if err := r.Send(dead); err != nil {
-		r.cfg.Logf("router: dropping dead notice for %v: %v", m, err)
+		r.dropLog.Logf(r.cfg.Logf, "router: dropping dead notice for %v: %v", m, err)
 	}
 }
 
@@ -197,20 +265,22 @@ func (r *Router) bounce(m *Message, why string) {
 // lived behind (or the parent) may say so; the notice floods on to every other neighbour.
 func (r *Router) disconnectFrom(m *Message, from *Link) {
 	r.mu.Lock()
-	if !from.cfg.Parent && r.routes[m.Src] != from {
+	behind := r.behindLocked(m.Src, from)
+	if !from.cfg.Parent && !behind {
 		r.mu.Unlock()
-		r.cfg.Logf("router: link %s: ignoring disconnect of context %d, which is not behind it", from.cfg.Name, m.Src)
+		r.dropLog.Logf(r.cfg.Logf, "router: link %s: ignoring disconnect of context %d, which is not behind it", from.cfg.Name, m.Src)
 		return
 	}
-	if r.routes[m.Src] == from {
+	if behind {
 		delete(r.routes, m.Src)
 	}
 	r.mu.Unlock()
-	r.flood([]ID{m.Src}, from)
+	r.flood([]ID{m.Src}, from, m.Payload)
 }
 
-// flood tells every neighbour but except, and the local handler, that ids are gone.
-func (r *Router) flood(ids []ID, except *Link) {
+// flood tells every neighbour but except, and the local handler, that ids are gone, and why
+// (reason may be empty).
+func (r *Router) flood(ids []ID, except *Link, reason []byte) {
 	r.mu.Lock()
 	links := make([]*Link, 0, len(r.links))
 	for l := range r.links {
@@ -221,9 +291,9 @@ func (r *Router) flood(ids []ID, except *Link) {
 	r.mu.Unlock()
 	for _, id := range ids {
 		for _, l := range links {
-			l.enqueue(&Message{Header: Header{Kind: KindDisconnect, Src: id}}) // a dead link is no loss
+			l.enqueue(&Message{Header: Header{Kind: KindDisconnect, Src: id}, Payload: reason}) // a dead link is no loss
 		}
-		r.cfg.Handler.HandleMessage(&Message{Header: Header{Kind: KindDisconnect, Dst: r.cfg.ID, Src: id}})
+		r.cfg.Handler.HandleMessage(&Message{Header: Header{Kind: KindDisconnect, Dst: r.cfg.ID, Src: id}, Payload: reason})
 	}
 }
 
@@ -235,8 +305,8 @@ func (r *Router) linkDown(l *Link, err error) {
 		r.parent = nil
 	}
 	var lost []ID
-	for id, via := range r.routes {
-		if via == l {
+	for id, rt := range r.routes {
+		if rt.link == l {
 			lost = append(lost, id)
 			delete(r.routes, id)
 		}
@@ -244,13 +314,34 @@ func (r *Router) linkDown(l *Link, err error) {
 	r.mu.Unlock()
 	sort.Slice(lost, func(i, j int) bool { return lost[i] < lost[j] })
 	r.cfg.Logf("router: link %s down: %v", l.cfg.Name, err)
-	r.flood(lost, l)
+	var reason []byte
+	if l.cfg.Reason != nil {
+		reason = []byte(l.cfg.Reason(err))
+	}
+	r.flood(lost, l, reason)
 	if wasParent {
 		// Whatever lay beyond the parent is gone; the endpoint fails what it had there.
-		r.cfg.Handler.HandleMessage(&Message{Header: Header{Kind: KindDisconnect, Dst: r.cfg.ID, Src: Unreachable}})
+		r.cfg.Handler.HandleMessage(&Message{Header: Header{Kind: KindDisconnect, Dst: r.cfg.ID, Src: Unreachable}, Payload: reason})
 	}
 	if r.cfg.OnLinkDown != nil {
 		r.cfg.OnLinkDown(l, lost, err)
+	}
+}
+
+// shed takes down the link with the most queued once the queues of all links together exceed
+// MaxQueueTotal: that link's peer is the one not reading.
+func (r *Router) shed(total int64) {
+	r.mu.Lock()
+	var worst *Link
+	most := 0
+	for l := range r.links {
+		if q := l.queuedCost(); q > most {
+			worst, most = l, q
+		}
+	}
+	r.mu.Unlock()
+	if worst != nil {
+		worst.fail(fmt.Errorf("%w: %d bytes queued on all links, bound %d; this link holds %d", ErrQueueOverflow, total, r.cfg.MaxQueueTotal, most))
 	}
 }
 
@@ -260,11 +351,12 @@ func (r *Router) Links() []LinkStats {
 	var out []LinkStats
 	for l := range r.links {
 		s := l.stats()
-		for id, via := range r.routes {
-			if via == l {
+		for id, rt := range r.routes {
+			if rt.link == l {
 				s.Routes = append(s.Routes, id)
 			}
 		}
+		sort.Slice(s.Routes, func(i, j int) bool { return s.Routes[i] < s.Routes[j] })
 		out = append(out, s)
 	}
 	r.mu.Unlock()

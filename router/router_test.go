@@ -195,7 +195,7 @@ func TestDisconnectNotice(t *testing.T) {
 	t.Run("for a context behind the link floods on", func(t *testing.T) {
 		ctx := testCtx(t)
 		tr := newTree(t)
-		tr.root.r.AddRoute(20, tr.tA.down) // context 20 lives behind target 2
+		tr.root.r.AddRoute(20, 2) // context 20 lives behind target 2
 		send(t, tr.tA, router.Message{Header: router.Header{Kind: router.KindDisconnect, Src: 20}})
 		for _, n := range []*node{tr.root, tr.client, tr.tB} {
 			if m := n.rec.next(ctx, t); m.Kind != router.KindDisconnect || m.Src != 20 {
@@ -256,7 +256,7 @@ func TestTrusted(t *testing.T) {
 		a, _ := socketPair(t)
 		r := router.New(router.Config{ID: 4, Handler: newRecorder(t)})
 		t.Cleanup(r.Close)
-		r.AddLink(a, router.LinkConfig{Name: "parent", Parent: true, Routes: []router.ID{0}})
+		r.AddLink(a, router.LinkConfig{Name: "parent", Parent: true, Peer: 0})
 		if r.Trusted(0) || r.Trusted(7) {
 			t.Error("contexts behind an untrusted parent are trusted")
 		}
@@ -271,7 +271,7 @@ func TestAddRouteContextBehindContext(t *testing.T) {
 	tr := newTree(t)
 	// Context 20 lives behind target 2 (e.g. sudo on the target): frames from it are accepted
 	// on target 2's link, and frames to it are sent down that link.
-	tr.root.r.AddRoute(20, tr.tA.down)
+	tr.root.r.AddRoute(20, 2)
 	send(t, tr.tA, router.Message{Header: router.Header{Kind: router.KindReply, Dst: 1, Src: 20, Handle: 6}, Payload: []byte("from deep")})
 	if got := tr.client.rec.next(ctx, t); got.Src != 20 || !bytes.Equal(got.Payload, []byte("from deep")) {
 		t.Errorf("client got %v %q", got, got.Payload)
@@ -291,7 +291,7 @@ func TestQueueOverflowTearsLinkDown(t *testing.T) {
 	r := router.New(router.Config{ID: 0, Handler: rec, MaxQueue: 64 << 10})
 	t.Cleanup(r.Close)
 	ours, _ := socketPair(t) // nobody reads the other end
-	l := r.AddLink(ours, router.LinkConfig{Name: "stuck", Routes: []router.ID{2}})
+	l := r.AddLink(ours, router.LinkConfig{Name: "stuck", Peer: 2})
 	chunk := make([]byte, 32<<10)
 	var err error
 	for i := 0; i < 10000 && err == nil; i++ {

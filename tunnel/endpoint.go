@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
+	"github.com/mitogen-go/mitogend/internal/ratelog"
 	"github.com/mitogen-go/mitogend/router"
 )
 
@@ -14,6 +16,12 @@ import (
 // than an SSH channel's 2 MiB so that, over a long link, the SSH window is the only limit: with
 // 2 MiB here, rsync of a big file at 50 ms RTT ran at half ControlMaster's speed.
 const DefaultWindow = 8 << 20
+
+// MaxWindow is the largest window a peer may give a sender. A larger advertised window is taken
+// as MaxWindow, and a grant that would raise the send window above the window the stream began
+// with is a protocol violation: honest receivers only give back what they have read, so a
+// receiver that never reads can make a sender queue no more than this.
+const MaxWindow = 2 * DefaultWindow
 
 // maxChunk bounds one data frame: big enough to amortise headers, small enough to interleave.
 const maxChunk = 64 << 10
@@ -35,11 +43,38 @@ type RemoteError struct{ Msg string }
 
 func (e *RemoteError) Error() string { return e.Msg }
 
+// DisconnectError ends the calls and streams of a context that is gone. It matches
+// ErrDisconnected.
+type DisconnectError struct {
+	Context router.ID // router.Unreachable when this context lost its parent link
+	// Reason is why, in the words of the router that lost the context ("Timeout, server
+	// 10.0.0.1 not responding."), or "". It comes from the wire: print it escaped.
+	Reason string
+}
+
+func (e *DisconnectError) Error() string {
+	msg := fmt.Sprintf("tunnel: context %d disconnected", e.Context)
+	if e.Context == router.Unreachable {
+		msg = "tunnel: parent link lost"
+	}
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg
+}
+
+func (e *DisconnectError) Unwrap() error { return ErrDisconnected }
+
+// maxReason bounds the Disconnect reason an endpoint keeps.
+const maxReason = 1 << 10
+
 // Sender is what an Endpoint sends through: a *router.Router.
 type Sender interface {
 	ID() router.ID
 	Send(m *router.Message) error
 	Reachable(id router.ID) bool
+	// OnPath reports whether src may answer for dst with a Dead notice (router.Router.OnPath).
+	OnPath(src, dst router.ID) bool
 }
 
 // StreamHandler serves a stream opened by a peer; payload is what the opener sent with it.
@@ -52,9 +87,10 @@ type CallHandler func(ctx context.Context, src router.ID, payload []byte) ([]byt
 // Endpoint is one context's set of streams, calls and services.
 // All methods are safe for concurrent use.
 type Endpoint struct {
-	out    Sender
-	window uint32
-	logf   router.Logf
+	out     Sender
+	window  uint32
+	logf    router.Logf
+	dropLog *ratelog.Limiter // forged answers and protocol violations: a flood must not flood the log
 
 	mu       sync.Mutex // protects the fields below; never held while taking a Stream.mu or sending
 	next     uint32
@@ -78,6 +114,7 @@ func NewEndpoint(logf router.Logf) *Endpoint {
 	return &Endpoint{
 		window:   DefaultWindow,
 		logf:     logf,
+		dropLog:  ratelog.New(20, time.Second),
 		next:     FirstDynamicHandle,
 		streams:  map[uint32]*Stream{},
 		calls:    map[uint32]*call{},
@@ -154,7 +191,7 @@ func (e *Endpoint) Call(ctx context.Context, dst router.ID, handle uint32, paylo
 		case m.Kind == router.KindDead:
 			return nil, fmt.Errorf("%w: %s", ErrDisconnected, m.Payload)
 		case m.Kind == router.KindDisconnect:
-			return nil, fmt.Errorf("%w: context %d", ErrDisconnected, dst)
+			return nil, &DisconnectError{Context: dst, Reason: reason(m.Payload)}
 		case m.Flags&router.FlagError != 0:
 			return nil, &RemoteError{Msg: string(m.Payload)}
 		}
@@ -205,24 +242,12 @@ func (e *Endpoint) HandleMessage(m *router.Message) {
 	case router.KindRequest:
 		e.serveCall(m)
 	case router.KindReply, router.KindDead:
-		e.mu.Lock()
-		c := e.calls[m.Handle]
-		s := e.streams[m.Handle]
-		e.mu.Unlock()
-		switch {
-		case c != nil:
-			select {
-			case c.reply <- m:
-			default: // a duplicate answer; the first one counts
-			}
-		case s != nil && m.Kind == router.KindDead:
-			s.fail(&RemoteError{Msg: string(m.Payload)})
-		}
+		e.answer(m)
 	case router.KindDisconnect:
 		if m.Src == router.Unreachable {
-			e.disconnectUnreachable()
+			e.disconnectUnreachable(reason(m.Payload))
 		} else {
-			e.disconnect(m.Src)
+			e.disconnect(m.Src, reason(m.Payload))
 		}
 	case router.KindOpen:
 		e.accept(m)
@@ -239,6 +264,44 @@ func (e *Endpoint) HandleMessage(m *router.Message) {
 		}
 		s.handle(m)
 	}
+}
+
+// answer hands a Reply or Dead to the call or stream whose handle it names, if it comes from
+// a context that may give it: a Reply only from the call's destination, a Dead only from the
+// destination or a router on the way to it. Anything else is forged (a target naming another
+// target's handles) or misrouted, and is dropped.
+func (e *Endpoint) answer(m *router.Message) {
+	e.mu.Lock()
+	c := e.calls[m.Handle]
+	s := e.streams[m.Handle]
+	e.mu.Unlock()
+	switch {
+	case c != nil && e.answers(m, c.dst):
+		select {
+		case c.reply <- m:
+		default: // a duplicate answer; the first one counts
+		}
+	case s != nil && m.Kind == router.KindDead && e.answers(m, s.peer):
+		s.fail(&RemoteError{Msg: string(m.Payload)})
+	case c != nil || s != nil:
+		e.dropLog.Logf(e.logf, "tunnel: dropping %v: context %d may not answer for handle %d", m, m.Src, m.Handle)
+	}
+}
+
+// answers reports whether m, a Reply or Dead, may answer something sent to dst.
+func (e *Endpoint) answers(m *router.Message, dst router.ID) bool {
+	if m.Kind == router.KindReply {
+		return m.Src == dst
+	}
+	return e.out.OnPath(m.Src, dst)
+}
+
+// reason is a Disconnect's payload as kept: bounded, since it comes from the wire.
+func reason(p []byte) string {
+	if len(p) > maxReason {
+		p = p[:maxReason]
+	}
+	return string(p)
 }
 
 func (e *Endpoint) serveCall(m *router.Message) {
@@ -275,7 +338,7 @@ func (e *Endpoint) accept(m *router.Message) {
 	}
 	s := newStream(e, e.allocLocked(), m.Src)
 	s.remote = m.ReplyTo
-	s.sendWin = binary.BigEndian.Uint32(m.Payload)
+	s.setSendWindow(binary.BigEndian.Uint32(m.Payload))
 	e.streams[s.id] = s
 	e.mu.Unlock()
 	s.markOpened(nil)
@@ -290,17 +353,17 @@ func (e *Endpoint) accept(m *router.Message) {
 }
 
 // disconnect fails everything that depended on context id.
-func (e *Endpoint) disconnect(id router.ID) {
-	e.failPeers(func(peer router.ID) bool { return peer == id }, fmt.Errorf("%w: context %d", ErrDisconnected, id))
+func (e *Endpoint) disconnect(id router.ID, why string) {
+	e.failPeers(func(peer router.ID) bool { return peer == id }, &DisconnectError{Context: id, Reason: why}, why)
 }
 
 // disconnectUnreachable fails everything whose peer no route leads to any more: the parent
 // link is gone, and with it every context beyond it.
-func (e *Endpoint) disconnectUnreachable() {
-	e.failPeers(func(peer router.ID) bool { return !e.out.Reachable(peer) }, fmt.Errorf("%w: parent link lost", ErrDisconnected))
+func (e *Endpoint) disconnectUnreachable(why string) {
+	e.failPeers(func(peer router.ID) bool { return !e.out.Reachable(peer) }, &DisconnectError{Context: router.Unreachable, Reason: why}, why)
 }
 
-func (e *Endpoint) failPeers(gone func(router.ID) bool, err error) {
+func (e *Endpoint) failPeers(gone func(router.ID) bool, err error, why string) {
 	e.mu.Lock()
 	var streams []*Stream
 	for _, s := range e.streams {
@@ -320,7 +383,7 @@ func (e *Endpoint) failPeers(gone func(router.ID) bool, err error) {
 	}
 	for _, c := range calls {
 		select {
-		case c.reply <- &router.Message{Header: router.Header{Kind: router.KindDisconnect, Src: c.dst}}:
+		case c.reply <- &router.Message{Header: router.Header{Kind: router.KindDisconnect, Src: c.dst}, Payload: []byte(why)}:
 		default:
 		}
 	}

@@ -212,11 +212,11 @@ func newTree3(t testing.TB) *tree3 {
 	tr.client, tr.clientR = mk(1)
 	tr.target, tr.targetR = mk(2)
 	a, b := socketPair(t)
-	tr.rootR.AddLink(a, router.LinkConfig{Name: "client", Trusted: true, Routes: []router.ID{1}})
-	tr.clientUp = tr.clientR.AddLink(b, router.LinkConfig{Name: "daemon", Parent: true, Trusted: true, Routes: []router.ID{0}})
+	tr.rootR.AddLink(a, router.LinkConfig{Name: "client", Trusted: true, Peer: 1})
+	tr.clientUp = tr.clientR.AddLink(b, router.LinkConfig{Name: "daemon", Parent: true, Trusted: true, Peer: 0})
 	a, b = socketPair(t)
-	tr.targetDown = tr.rootR.AddLink(a, router.LinkConfig{Name: "target", Routes: []router.ID{2}})
-	tr.targetR.AddLink(b, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Routes: []router.ID{0}})
+	tr.targetDown = tr.rootR.AddLink(a, router.LinkConfig{Name: "target", Peer: 2})
+	tr.targetR.AddLink(b, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Peer: 0})
 	return tr
 }
 

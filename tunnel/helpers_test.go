@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -146,8 +148,8 @@ func newPair(t testing.TB, o pairOpts) *pair {
 	p.srv.Attach(p.srvR)
 	p.cli.Attach(p.cliR)
 	a, b := socketPair(t)
-	p.srvLink = p.srvR.AddLink(a, router.LinkConfig{Name: "client", Trusted: true, Routes: []router.ID{1}})
-	p.cliLink = p.cliR.AddLink(b, router.LinkConfig{Name: "daemon", Parent: true, Trusted: true, Routes: []router.ID{0}})
+	p.srvLink = p.srvR.AddLink(a, router.LinkConfig{Name: "client", Trusted: true, Peer: 1})
+	p.cliLink = p.cliR.AddLink(b, router.LinkConfig{Name: "daemon", Parent: true, Trusted: true, Peer: 0})
 	t.Cleanup(func() {
 		p.cliR.Close()
 		p.srvR.Close()
@@ -318,8 +320,8 @@ func newRawPeer(t testing.TB, maxPayload int) *rawPeer {
 	rp.srv.Attach(rp.srvR)
 	rp.raw = router.New(router.Config{ID: 1, Handler: rp.rec, MaxPayload: maxPayload})
 	a, b := socketPair(t)
-	rp.srvR.AddLink(a, router.LinkConfig{Name: "raw", Trusted: true, Routes: []router.ID{1}})
-	rp.raw.AddLink(b, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Routes: []router.ID{0}})
+	rp.srvR.AddLink(a, router.LinkConfig{Name: "raw", Trusted: true, Peer: 1})
+	rp.raw.AddLink(b, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Peer: 0})
 	rp.srv.HandleCall(callEcho, func(_ context.Context, _ router.ID, b []byte) ([]byte, error) { return b, nil })
 	t.Cleanup(func() {
 		rp.raw.Close()
@@ -369,3 +371,7 @@ func (rp *rawPeer) sync(ctx context.Context, t testing.TB) []*router.Message {
 		before = append(before, m)
 	}
 }
+
+func errorsIsDisconnected(err error) bool { return errors.Is(err, ErrDisconnected) }
+
+func runtimeGosched() { runtime.Gosched() }

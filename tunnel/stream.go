@@ -42,6 +42,7 @@ type Stream struct {
 	mu        sync.Mutex // protects the fields below; no sends while held
 	cond      *sync.Cond // broadcast on every change below
 	sendWin   uint32     // bytes we may still send
+	sendMax   uint32     // the window the peer gave at open, at most MaxWindow; sendWin never exceeds it
 	recvAvail uint32     // bytes the peer may still send
 	unacked   uint32     // bytes read but not yet granted back
 	stdout    chunks
@@ -81,7 +82,7 @@ func (s *Stream) handle(m *router.Message) {
 		s.openOnce.Do(func() {
 			s.mu.Lock()
 			s.remote = m.ReplyTo
-			s.sendWin = binary.BigEndian.Uint32(m.Payload)
+			s.setSendWindow(binary.BigEndian.Uint32(m.Payload))
 			s.mu.Unlock()
 			close(s.opened)
 		})
@@ -96,9 +97,9 @@ func (s *Stream) handle(m *router.Message) {
 		}
 		grant := binary.BigEndian.Uint32(m.Payload)
 		s.mu.Lock()
-		if s.sendWin+grant < s.sendWin {
+		if uint64(s.sendWin)+uint64(grant) > uint64(s.sendMax) {
 			s.mu.Unlock()
-			s.reset(fmt.Errorf("tunnel: window grant overflows"))
+			s.reset(fmt.Errorf("tunnel: window grant of %d bytes exceeds the window of %d", grant, s.sendMax))
 			return
 		}
 		s.sendWin += grant
@@ -118,6 +119,13 @@ func (s *Stream) handle(m *router.Message) {
 		}
 		s.closedByPeer(err)
 	}
+}
+
+// setSendWindow starts the send window at what the peer advertised, at most MaxWindow.
+// It is called before the stream is shared, or with s.mu held.
+func (s *Stream) setSendWindow(advertised uint32) {
+	s.sendMax = min(advertised, MaxWindow)
+	s.sendWin = s.sendMax
 }
 
 // markOpened ends the wait in Open, with err when the open failed. Only the first call counts.
@@ -287,7 +295,7 @@ func (s *Stream) Close() error { return s.closeWith(nil) }
 // reset ends the stream after a protocol violation: it fails locally at once and tells the
 // peer with a Close carrying the error. It does not wait for the peer's Close.
 func (s *Stream) reset(err error) {
-	s.ep.logf("tunnel: stream %d with context %d: %v", s.id, s.peer, err)
+	s.ep.dropLog.Logf(s.ep.logf, "tunnel: stream %d with context %d: %v", s.id, s.peer, err)
 	s.mu.Lock()
 	if s.err == nil || s.err == ErrClosed {
 		s.err = err
