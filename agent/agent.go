@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg Config) error {
 		i.Streams = ep.Streams()
 		return json.Marshal(i)
 	})
-	link := r.AddLink(pipe{cfg.In, cfg.Out}, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Routes: []router.ID{h.Parent}})
+	link := r.AddLink(pipe{cfg.In, cfg.Out}, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Peer: h.Parent})
 	select {
 	case <-link.Done():
 		return link.Err()

@@ -70,7 +70,7 @@ func attachDaemon(c net.Conn, sock string) (*DaemonConn, error) {
 	d := &DaemonConn{ep: tunnel.NewEndpoint(nil)}
 	d.r = router.New(router.Config{ID: h.ID, Handler: d.ep})
 	d.ep.Attach(d.r)
-	d.r.AddLink(c, router.LinkConfig{Name: "daemon", Parent: true, Trusted: true, Routes: []router.ID{proto.Root}})
+	d.r.AddLink(c, router.LinkConfig{Name: "daemon", Parent: true, Trusted: true, Peer: proto.Root})
 	return d, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/mitogen-go/mitogend/internal/vis"
 )
 
 // ExitError is a remote command's end: its exit status, or the signal that killed it.
@@ -59,10 +61,11 @@ func ExitCode(err error) (int, string) {
 	}
 }
 
-// logLines ends every line of msg as ssh's log does.
+// logLines ends every line of msg as ssh's log does, escaping what a terminal would act on
+// (msg may carry text from a target) the way ssh escapes every log line.
 func logLines(msg string) string {
 	if msg == "" {
 		return ""
 	}
-	return strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "\r\n") + "\r\n"
+	return strings.ReplaceAll(strings.TrimRight(vis.Safe(msg), "\n"), "\n", "\r\n") + "\r\n"
 }

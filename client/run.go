@@ -97,6 +97,7 @@ type session struct {
 	daemon *DaemonConn
 	ep     *tunnel.Endpoint // daemon.Endpoint()
 	target router.ID
+	host   string // how ssh names the target in its messages
 	config *resolvedConfig // see resolved; nil until first asked for
 }
 
@@ -121,7 +122,10 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*ses
 		s.close()
 		return nil, &Error{Msg: "fakessh: daemon: bad reply: " + err.Error(), Err: err}
 	}
-	s.target = cr.Context
+	s.target, s.host = cr.Context, cr.Host
+	if s.host == "" {
+		s.host = opts.Host
+	}
 	if !opts.Quiet {
 		for _, w := range cr.Warnings {
 			fmt.Fprint(stdio.Stderr, logLines(w))
@@ -162,7 +166,10 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	defer restore()
 	req.PTY = pty
 	payload, _ := json.Marshal(req)
-	st, err := s.ep.Open(ctx, s.target, proto.AgentExec, payload)
+	st, err := s.open(ctx, proto.AgentExec, payload)
+	if errors.Is(err, tunnel.ErrDisconnected) {
+		return s.lostError(err)
+	}
 	if err != nil {
 		return &Error{Msg: fmt.Sprintf("fakessh: %s: %v", opts.Host, err), Err: err}
 	}
@@ -194,7 +201,7 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 		if err == nil {
 			err = errors.New("no exit status")
 		}
-		return &Error{Msg: fmt.Sprintf("Connection to %s closed by remote host.", opts.Host), Err: err}
+		return s.lostError(err)
 	}
 	if exit.Status == 0 && exit.Signal == "" {
 		return nil

@@ -3,13 +3,32 @@ package daemon
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/mitogen-go/mitogend/internal/ratelog"
+	"github.com/mitogen-go/mitogend/internal/vis"
+	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
+)
+
+// Bounds on what a target sends before the agent's frames start, which it controls entirely.
+const (
+	// maxPreamble bounds the output a login shell may print before stage0's platform line
+	// (a chatty .bashrc); a target that never ends its first line is refused here.
+	maxPreamble = 64 << 10
+	// maxLogLine cuts a line of a target's stderr in the daemon's log. The rest of the line is
+	// read and dropped: a reader that stopped would stall the whole SSH channel.
+	maxLogLine = 4 << 10
+	// maxInfo bounds each string the agent says about itself in its hello.
+	maxInfo = 64
 )
 
 // stage0 runs on the target under the login shell, with nothing installed there: it reports the
@@ -58,7 +77,8 @@ func (d *Daemon) bootstrap(ctx context.Context, client *ssh.Client, id router.ID
 	}()
 	stop := context.AfterFunc(ctx, func() { ch.Close() })
 	defer stop()
-	go logLines(ch.Stderr(), func(line string) { d.logf("%s: agent: %s", dest, line) })
+	lim := ratelog.New(100, time.Second)
+	go drainLines(ch.Stderr(), maxLogLine, func(line string) { lim.Logf(d.logf, "%s: agent: %s", dest, vis.Safe(line)) })
 	// exec without waiting for sshd's reply (ssh.Session.Start would): the platform line
 	// answers anyway, and a refused exec shows as the channel closing. One round trip saved.
 	exec := struct{ Command string }{"exec /bin/sh -c " + shellQuote(stage0)}
@@ -67,20 +87,11 @@ func (d *Daemon) bootstrap(ctx context.Context, client *ssh.Client, id router.ID
 	}
 	stdin := ch
 	br := bufio.NewReaderSize(ch, 64<<10)
-	line, err := br.ReadString('\n')
+	pl, err := readPlatform(br, func(line string) { lim.Logf(d.logf, "%s: login shell said: %s", dest, vis.Cut(line, maxLogLine)) })
 	if err != nil {
-		return nil, fmt.Errorf("daemon: %s: bootstrap: no platform line: %w", dest, err)
+		return nil, fmt.Errorf("daemon: %s: bootstrap: %w", dest, err)
 	}
-	f := strings.Fields(line)
-	if len(f) < 3 || f[0] != "MITOGEN0" {
-		return nil, fmt.Errorf("daemon: %s: bootstrap: unexpected %q", dest, line)
-	}
-	goos, goarch, err := platform(f[1], f[2])
-	if err != nil {
-		return nil, err
-	}
-	gz := strings.Contains(line, " gzip")
-	bin, err := d.agents.get(goos, goarch, gz)
+	bin, err := d.agents.get(pl.goos, pl.goarch, pl.gzip)
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +122,75 @@ type channelLink struct {
 func (c channelLink) Write(p []byte) (int, error) { return c.ch.Write(p) }
 func (c channelLink) Close() error                { return c.ch.Close() }
 
-func logLines(r io.Reader, f func(string)) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		f(sc.Text())
+// platformLine is what stage0 reports: the target's Go platform and whether it has gzip.
+type platformLine struct {
+	goos, goarch string
+	gzip         bool
+}
+
+// errNoPlatform: the target closed or said too much before stage0's platform line.
+var errNoPlatform = errors.New("no platform line")
+
+// readPlatform reads up to stage0's platform line. Lines before it (what a login shell's rc
+// files print) go to skipped; past maxPreamble bytes the target is refused.
+func readPlatform(br *bufio.Reader, skipped func(string)) (platformLine, error) {
+	read := 0
+	for read < maxPreamble {
+		line, err := br.ReadSlice('\n')
+		read += len(line)
+		switch {
+		case err == bufio.ErrBufferFull:
+			return platformLine{}, fmt.Errorf("%w: %d bytes without a newline", errNoPlatform, read)
+		case err != nil:
+			return platformLine{}, fmt.Errorf("%w: %w", errNoPlatform, err)
+		}
+		text := strings.TrimRight(string(line), "\r\n")
+		if strings.HasPrefix(text, "MITOGEN0 ") {
+			return parsePlatformLine(text)
+		}
+		skipped(text)
 	}
+	return platformLine{}, fmt.Errorf("%w in the first %d bytes", errNoPlatform, read)
+}
+
+// parsePlatformLine parses "MITOGEN0 <uname -s> <uname -m> [perl] [gzip]".
+func parsePlatformLine(line string) (platformLine, error) {
+	f := strings.Fields(line)
+	if len(f) < 3 || f[0] != "MITOGEN0" {
+		return platformLine{}, fmt.Errorf("unexpected platform line %q", line)
+	}
+	goos, goarch, err := platform(f[1], f[2])
+	if err != nil {
+		return platformLine{}, err
+	}
+	return platformLine{goos: goos, goarch: goarch, gzip: slices.Contains(f[3:], "gzip")}, nil
+}
+
+// drainLines hands each line r yields to f, cut at maxLine bytes, and keeps reading to EOF
+// whatever comes.
+func drainLines(r io.Reader, maxLine int, f func(string)) {
+	br := bufio.NewReaderSize(r, maxLine)
+	for {
+		line, err := br.ReadSlice('\n')
+		text := strings.TrimRight(string(line), "\r\n") // copied: the next read reuses line
+		if err == bufio.ErrBufferFull {
+			text += "..."
+		}
+		for err == bufio.ErrBufferFull {
+			_, err = br.ReadSlice('\n')
+		}
+		if text != "" || err == nil {
+			f(text)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// agentInfo is what the agent says of itself, bounded and escaped: a target may say anything.
+func agentInfo(h router.Hello) proto.AgentInfo {
+	pid, _ := strconv.Atoi(h.Info["pid"])
+	return proto.AgentInfo{PID: max(pid, 0), OS: vis.Cut(h.Info["os"], maxInfo),
+		Arch: vis.Cut(h.Info["arch"], maxInfo), Exe: vis.Cut(h.Info["exe"], maxInfo)}
 }

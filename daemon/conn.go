@@ -3,11 +3,13 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -15,13 +17,15 @@ import (
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/sshconfig"
+	"github.com/mitogen-go/mitogend/sshdial"
 )
 
-// conn is one SSH connection with its agent. Fields other than ready/err are set before ready
-// is closed and read-only after.
+// conn is one SSH connection with its agent. Fields other than ready, err and lost are set
+// before ready is closed and read-only after.
 type conn struct {
 	key      string
 	dest     string
+	host     string // how ssh names the host in its messages: the resolved HostName
 	ready    chan struct{}
 	err      error
 	warnings []string // what ssh would have printed while connecting, for the first caller
@@ -31,6 +35,35 @@ type conn struct {
 	link   *router.Link
 	info   proto.AgentInfo
 	since  time.Time
+
+	lost atomic.Pointer[string] // set once keepalives gave up: why the link is about to go
+}
+
+// downReason words the connection's end for the callers whose streams it ends, as ssh words
+// it: keepalives that went unanswered, else the far end closing.
+func (c *conn) downReason(error) string {
+	if p := c.lost.Load(); p != nil {
+		return *p
+	}
+	return fmt.Sprintf("Connection to %s closed by remote host.", c.host)
+}
+
+// up reports whether the connection is ready and its link still up.
+func (c *conn) up() bool {
+	select {
+	case <-c.ready:
+	default:
+		return false
+	}
+	if c.err != nil || c.link == nil {
+		return false
+	}
+	select {
+	case <-c.link.Done():
+		return false
+	default:
+		return true
+	}
 }
 
 func (c *conn) close() {
@@ -46,35 +79,26 @@ func (c *conn) close() {
 // wait forever on a target that never answers.
 const connectTimeout = 60 * time.Second
 
+// defaultServerAliveInterval is the keepalive the daemon runs on a connection whose first caller
+// asked for none (with ssh's ServerAliveCountMax, 3 unless set). ssh runs none by default, but a
+// shared connection outlives its callers: without one, a target that stops answering would
+// hold every later call on it forever.
+const defaultServerAliveInterval = 15 * time.Second
+
 func (d *Daemon) handleConnect(ctx context.Context, _ router.ID, p []byte) ([]byte, error) {
 	var req proto.ConnectRequest
 	if err := json.Unmarshal(p, &req); err != nil {
 		return nil, fmt.Errorf("daemon: bad connect request: %w", err)
 	}
-	t, err := resolveTarget(req)
+	chain, err := resolveChain(req)
 	if err != nil {
 		return nil, err
 	}
-	key := targetKey(t)
-	d.mu.Lock()
-	c, reused := d.conns[key]
-	if !reused {
-		c = &conn{key: key, dest: destination(t), ready: make(chan struct{})}
-		d.conns[key] = c
+	c, reused, err := d.connFor(ctx, chain, req)
+	if err != nil {
+		return nil, err
 	}
-	d.mu.Unlock()
-	if !reused {
-		d.open(c, t, req)
-	}
-	select {
-	case <-c.ready:
-	case <-ctx.Done():
-		return nil, context.Cause(ctx)
-	}
-	if c.err != nil {
-		return nil, c.err
-	}
-	reply := proto.ConnectReply{Context: c.id, Reused: reused}
+	reply := proto.ConnectReply{Context: c.id, Reused: reused, Host: c.host}
 	if !reused {
 		reply.Warnings = c.warnings
 	}
@@ -88,8 +112,55 @@ func (d *Daemon) handleConnect(ctx context.Context, _ router.ID, p []byte) ([]by
 	return json.Marshal(reply)
 }
 
+// connFor finds the live connection for chain or opens one. A connection whose link is down but
+// not yet forgotten is passed over: the call gets a fresh one rather than a dead one.
+func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.ConnectRequest) (*conn, bool, error) {
+	key := chain.key(req.AuthSock)
+	for {
+		d.mu.Lock()
+		c, reused := d.conns[key]
+		if reused && c.ready != nil && isClosed(c.ready) && !c.up() {
+			delete(d.conns, key) // linkDown forgets it too; whichever comes first
+			reused = false
+		}
+		if !reused {
+			c = &conn{key: key, dest: destination(chain.target), host: chain.target.HostName, ready: make(chan struct{})}
+			d.conns[key] = c
+		}
+		d.mu.Unlock()
+		if !reused {
+			d.open(c, chain, req)
+		}
+		select {
+		case <-c.ready:
+		case <-ctx.Done():
+			return nil, false, context.Cause(ctx)
+		}
+		if c.err != nil {
+			return nil, false, c.err
+		}
+		if c.up() {
+			return c, reused, nil
+		}
+		// Lost between opening and this call: try once more with a fresh connection.
+		if !reused {
+			return nil, false, errors.New(c.downReason(nil))
+		}
+	}
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 // open dials and bootstraps c; concurrent connects for the same key wait on c.ready.
-func (d *Daemon) open(c *conn, t sshconfig.Target, req proto.ConnectRequest) {
+func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
+	t := chain.target
 	defer close(c.ready)
 	timeout := connectTimeout
 	if t.ConnectTimeout > 0 {
@@ -112,7 +183,11 @@ func (d *Daemon) open(c *conn, t sshconfig.Target, req proto.ConnectRequest) {
 		c.warnings, early = early, nil
 		mu.Unlock()
 	}()
-	client, err := d.dialChain(ctx, t, req, warnf)
+	lost := func(msg string) {
+		d.logf("daemon: %s: %s", c.dest, msg)
+		c.lost.Store(&msg)
+	}
+	client, err := d.dialChain(ctx, chain, req, warnf, lost)
 	if err != nil {
 		d.fail(c, err)
 		return
@@ -125,9 +200,9 @@ func (d *Daemon) open(c *conn, t sshconfig.Target, req proto.ConnectRequest) {
 		return
 	}
 	c.client, c.since = client, time.Now()
-	c.info = proto.AgentInfo{OS: b.hello.Info["os"], Arch: b.hello.Info["arch"], Exe: b.hello.Info["exe"]}
-	fmt.Sscan(b.hello.Info["pid"], &c.info.PID)
-	c.link = d.r.AddLink(b.link, router.LinkConfig{Name: fmt.Sprintf("target-%d(%s)", c.id, c.dest), Routes: []router.ID{c.id}})
+	c.info = agentInfo(b.hello)
+	c.link = d.r.AddLink(b.link, router.LinkConfig{Name: fmt.Sprintf("target-%d(%s)", c.id, c.dest), Peer: c.id,
+		MaxQueue: targetQueue, Reason: c.downReason})
 	d.logf("daemon: %s: context %d up in %v (agent %s/%s pid %d from %s, %d bytes sent)",
 		c.dest, c.id, time.Since(start).Round(time.Millisecond), c.info.OS, c.info.Arch, c.info.PID, c.info.Exe, b.sent)
 	go func() {
@@ -147,6 +222,10 @@ func (d *Daemon) fail(c *conn, err error) {
 	d.logf("daemon: %s: %v", c.dest, err)
 }
 
+// targetQueue bounds what may wait on one target's link: the streams' windows bound an honest
+// agent's share, so more means a target that stopped reading.
+const targetQueue = router.DefaultMaxQueue
+
 // resolveTarget resolves a connect request as ssh would (command line, then the config
 // files), without dialing.
 func resolveTarget(req proto.ConnectRequest) (sshconfig.Target, error) {
@@ -160,17 +239,59 @@ func resolveTarget(req proto.ConnectRequest) (sshconfig.Target, error) {
 	return opts.Target(req.Host, req.Home, req.LocalUser)
 }
 
+// targetChain is a destination and the ProxyJump hops in front of it, each resolved as ssh
+// resolves it.
+type targetChain struct {
+	hops   []sshconfig.Target
+	target sshconfig.Target
+}
+
+// resolveChain resolves the destination and each of its ProxyJump hops.
+func resolveChain(req proto.ConnectRequest) (targetChain, error) {
+	t, err := resolveTarget(req)
+	if err != nil {
+		return targetChain{}, err
+	}
+	chain := targetChain{target: t}
+	if t.ServerAliveInterval == 0 {
+		chain.target.ServerAliveInterval = defaultServerAliveInterval
+	}
+	if t.ProxyJump == "" {
+		return chain, nil
+	}
+	for _, spec := range strings.Split(t.ProxyJump, ",") {
+		jt, err := jumpTarget(spec, req)
+		if err != nil {
+			return targetChain{}, err
+		}
+		chain.hops = append(chain.hops, jt)
+	}
+	return chain, nil
+}
+
+// key identifies the connections a call may share: everything that decides whether OpenSSH
+// would have made that connection, at every hop. Settings that only tune a live connection
+// (ConnectTimeout, ServerAlive*) are not part of it: the first caller's apply.
+func (ch targetChain) key(authSock string) string {
+	parts := make([]string, 0, len(ch.hops)+1)
+	for _, h := range ch.hops {
+		parts = append(parts, targetKey(h, authSock))
+	}
+	return strings.Join(append(parts, targetKey(ch.target, authSock)), "\x00\x00")
+}
+
 // destination names a connection as user@host:port in logs and status.
 func destination(t sshconfig.Target) string {
 	return fmt.Sprintf("%s@%s", t.User, net.JoinHostPort(t.HostName, strconv.Itoa(t.Port)))
 }
 
-// targetKey identifies connections that may be shared: same endpoint, same identity, same
-// host-key policy.
-func targetKey(t sshconfig.Target) string {
+// targetKey is one hop's part of a chain's key: endpoint, identity (keys and agent), host-key
+// files and policy, address family, how it is reached.
+func targetKey(t sshconfig.Target, authSock string) string {
 	return strings.Join([]string{
 		t.User, t.HostName, strconv.Itoa(t.Port), t.HostKeyAlias, t.StrictHostKeyChecking,
-		strings.Join(t.IdentityFiles, ","), strconv.FormatBool(t.IdentitiesOnly),
-		strings.Join(t.UserKnownHostsFiles, ","), t.ProxyJump, t.ProxyCommand,
+		strings.Join(t.IdentityFiles, ","), strconv.FormatBool(t.IdentitiesOnly), sshdial.AgentSocket(t, authSock),
+		strings.Join(t.UserKnownHostsFiles, ","), strings.Join(t.GlobalKnownHostsFiles, ","),
+		t.AddressFamily, t.ProxyJump, t.ProxyCommand,
 	}, "\x00")
 }

@@ -24,29 +24,16 @@ func (d *Daemon) liveConn(p []byte) (*conn, proto.ControlReply, error) {
 	if err := json.Unmarshal(p, &req); err != nil {
 		return nil, proto.ControlReply{}, fmt.Errorf("daemon: bad control request: %w", err)
 	}
-	t, err := resolveTarget(req)
+	chain, err := resolveChain(req)
 	if err != nil {
 		return nil, proto.ControlReply{}, err
 	}
-	reply := proto.ControlReply{PID: os.Getpid(), Destination: destination(t)}
+	reply := proto.ControlReply{PID: os.Getpid(), Destination: destination(chain.target)}
 	d.mu.Lock()
-	c := d.conns[targetKey(t)]
+	c := d.conns[chain.key(req.AuthSock)]
 	d.mu.Unlock()
-	if c == nil {
+	if c == nil || !c.up() {
 		return nil, reply, nil
-	}
-	select {
-	case <-c.ready:
-	default:
-		return nil, reply, nil
-	}
-	if c.err != nil || c.link == nil {
-		return nil, reply, nil
-	}
-	select {
-	case <-c.link.Done():
-		return nil, reply, nil
-	default:
 	}
 	reply.Up = true
 	return c, reply, nil

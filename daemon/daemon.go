@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mitogen-go/mitogend/internal/ratelog"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/tunnel"
@@ -43,6 +44,7 @@ type Daemon struct {
 	started time.Time
 	nextID  atomic.Uint32
 	stop    context.CancelCauseFunc
+	refused *ratelog.Limiter // calls refused to targets: a flood must not flood the log
 
 	mu      sync.Mutex // protects conns, clients
 	conns   map[string]*conn
@@ -60,7 +62,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		cfg.Logf = func(string, ...any) {}
 	}
 	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: &agentBinaries{dir: cfg.AgentDir}, started: time.Now(),
-		conns: map[string]*conn{}, idle: make(chan struct{}, 1)}
+		conns: map[string]*conn{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second)}
 	d.ep = tunnel.NewEndpoint(cfg.Logf)
 	d.r = router.New(router.Config{ID: proto.Root, Handler: d.ep, Logf: cfg.Logf, OnLinkDown: d.linkDown})
 	d.ep.Attach(d.r)
@@ -106,7 +108,7 @@ func Serve(ctx context.Context, cfg Config) error {
 func (d *Daemon) trusted(h tunnel.CallHandler) tunnel.CallHandler {
 	return func(ctx context.Context, src router.ID, p []byte) ([]byte, error) {
 		if src == proto.Root || !d.r.Trusted(src) {
-			d.logf("daemon: refused call from untrusted context %d", src)
+			d.refused.Logf(d.logf, "daemon: refused call from untrusted context %d", src)
 			return nil, errors.New("daemon: permission denied")
 		}
 		return h(ctx, src, p)
@@ -148,7 +150,7 @@ func (d *Daemon) admit(c *net.UnixConn) {
 	}
 	c.SetDeadline(time.Time{})
 	d.clientCount(+1)
-	d.r.AddLink(c, router.LinkConfig{Name: fmt.Sprintf("client-%d(pid %d)", id, pid), Trusted: true, Routes: []router.ID{id}})
+	d.r.AddLink(c, router.LinkConfig{Name: fmt.Sprintf("client-%d(pid %d)", id, pid), Trusted: true, Peer: id})
 }
 
 func (d *Daemon) clientCount(delta int) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strings"
 
 	"golang.org/x/crypto/ssh"
 
@@ -17,7 +16,7 @@ import (
 // carried by a direct-tcpip channel of the one before. Host keys and authentication are checked
 // at every hop, and keys stay here: nothing is forwarded to the jump hosts. The hops close when
 // the target's connection does.
-func (d *Daemon) dialChain(ctx context.Context, t sshconfig.Target, req proto.ConnectRequest, warnf func(string, ...any)) (*ssh.Client, error) {
+func (d *Daemon) dialChain(ctx context.Context, chain targetChain, req proto.ConnectRequest, warnf func(string, ...any), lost func(string)) (*ssh.Client, error) {
 	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	var hops []*ssh.Client
 	closeHops := func() {
@@ -25,23 +24,17 @@ func (d *Daemon) dialChain(ctx context.Context, t sshconfig.Target, req proto.Co
 			hops[i].Close()
 		}
 	}
-	if t.ProxyJump != "" {
-		for _, spec := range strings.Split(t.ProxyJump, ",") {
-			jt, err := jumpTarget(spec, req)
-			if err != nil {
-				closeHops()
-				return nil, err
-			}
-			c, err := sshdial.Dial(ctx, sshdial.Config{Target: jt, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf, DialContext: dial})
-			if err != nil {
-				closeHops()
-				return nil, err
-			}
-			hops = append(hops, c)
-			dial = c.DialContext
+	for _, jt := range chain.hops {
+		c, err := sshdial.Dial(ctx, sshdial.Config{Target: jt, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf, DialContext: dial})
+		if err != nil {
+			closeHops()
+			return nil, err
 		}
+		hops = append(hops, c)
+		dial = c.DialContext
 	}
-	client, err := sshdial.Dial(ctx, sshdial.Config{Target: t, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf, DialContext: dial})
+	client, err := sshdial.Dial(ctx, sshdial.Config{Target: chain.target, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf,
+		Lost: lost, DialContext: dial})
 	if err != nil {
 		closeHops()
 		return nil, err

@@ -77,23 +77,25 @@ func (l *listener) close() {
 	})
 }
 
-// privateDir makes dir with mode 0700, or checks that an existing one is ours and private.
+// privateDir makes dir with mode 0700, or checks that an existing one is ours and private. It
+// never changes an existing directory: one that others may enter (a shared /tmp named in
+// MITOGEN_SOCKET, say) is refused, not chmodded out from under its other users.
 func privateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}
-	fi, err := os.Stat(dir)
+	fi, err := os.Lstat(dir)
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
-	if ok && int(st.Uid) != os.Getuid() {
+	switch {
+	case !fi.IsDir() || !ok:
+		return fmt.Errorf("daemon: socket directory %s is not a directory", dir)
+	case int(st.Uid) != os.Getuid():
 		return fmt.Errorf("daemon: socket directory %s belongs to uid %d, not %d", dir, st.Uid, os.Getuid())
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("daemon: %w", err)
-		}
+	case st.Mode&0o7077 != 0:
+		return fmt.Errorf("daemon: socket directory %s has mode %04o; it must be private to its owner (0700): choose another MITOGEN_SOCKET", dir, st.Mode&0o7777)
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ type ConnectRequest struct {
 type ConnectReply struct {
 	Context  router.ID `json:"context"`
 	Reused   bool      `json:"reused"`
+	Host     string    `json:"host"`               // how ssh names the host in its messages (the resolved HostName)
 	Warnings []string  `json:"warnings,omitempty"` // for the caller's stderr, as ssh prints them
 	Debug    []string  `json:"debug,omitempty"`    // with ConnectRequest.Verbose: what the daemon did
 }

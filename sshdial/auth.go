@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mitogen-go/mitogend/internal/syserr"
+	"github.com/mitogen-go/mitogend/sshconfig"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -101,13 +102,24 @@ func (a *auth) agentSigners() []ssh.Signer {
 
 // agentSocket applies IdentityAgent over the caller's SSH_AUTH_SOCK.
 func (a *auth) agentSocket() string {
-	switch ia := a.c.Target.IdentityAgent; {
-	case ia == "", ia == "SSH_AUTH_SOCK", ia == "$SSH_AUTH_SOCK", ia == "${SSH_AUTH_SOCK}":
-		return a.c.AuthSock
-	case ia == "none":
-		return ""
-	case strings.HasPrefix(ia, "$"):
+	if ia := a.c.Target.IdentityAgent; strings.HasPrefix(ia, "$") && !callersAgent(ia) {
 		a.c.logf("IdentityAgent %s: environment of the client is not available; no agent", ia)
+	}
+	return AgentSocket(a.c.Target, a.c.AuthSock)
+}
+
+// callersAgent reports whether IdentityAgent value ia names the caller's SSH_AUTH_SOCK.
+func callersAgent(ia string) bool {
+	return ia == "" || ia == "SSH_AUTH_SOCK" || ia == "$SSH_AUTH_SOCK" || ia == "${SSH_AUTH_SOCK}"
+}
+
+// AgentSocket is the ssh-agent socket a connection to t authenticates with, given the caller's
+// SSH_AUTH_SOCK: IdentityAgent applied over it, "" for none.
+func AgentSocket(t sshconfig.Target, authSock string) string {
+	switch ia := t.IdentityAgent; {
+	case callersAgent(ia):
+		return authSock
+	case ia == "none", strings.HasPrefix(ia, "$"):
 		return ""
 	default:
 		return ia

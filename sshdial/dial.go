@@ -26,6 +26,11 @@ type Config struct {
 	// "Timeout, server HOST not responding.". Nil falls back to Logf.
 	Warnf func(format string, args ...any)
 
+	// Lost, if set, receives what ssh prints when it gives up on a connection whose keepalives
+	// went unanswered ("Timeout, server HOST not responding."), just before the client is
+	// closed; Warnf then does not. A caller that shares the connection tells its users.
+	Lost func(msg string)
+
 	// DialContext, when set, opens the transport instead of a direct TCP
 	// connection, e.g. through a jump host's *ssh.Client. It is required
 	// when the Target has a ProxyJump or ProxyCommand.

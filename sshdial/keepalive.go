@@ -1,6 +1,7 @@
 package sshdial
 
 import (
+	"fmt"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -35,7 +36,12 @@ func keepalive(client *ssh.Client, c *Config) {
 			if pending != nil {
 				misses++
 				if misses >= max(t.ServerAliveCountMax, 1) {
-					c.warnf("Timeout, server %s not responding.", t.HostName)
+					msg := fmt.Sprintf("Timeout, server %s not responding.", t.HostName)
+					if c.Lost != nil {
+						c.Lost(msg)
+					} else {
+						c.warnf("%s", msg)
+					}
 					client.Close()
 					return
 				}

@@ -57,15 +57,15 @@ func chain(tb testing.TB, hops int) (*node, router.ID) {
 	cli := newNode(1)
 	a, b := socketpair(tb)
 	if hops == 1 {
-		cli.r.AddLink(a, router.LinkConfig{Name: "far", Parent: true, Trusted: true, Routes: []router.ID{2}})
-		far.r.AddLink(b, router.LinkConfig{Name: "cli", Parent: true, Trusted: true, Routes: []router.ID{1}})
+		cli.r.AddLink(a, router.LinkConfig{Name: "far", Parent: true, Trusted: true, Peer: 2})
+		far.r.AddLink(b, router.LinkConfig{Name: "cli", Parent: true, Trusted: true, Peer: 1})
 	} else {
 		root := newNode(0)
 		c, d := socketpair(tb)
-		cli.r.AddLink(a, router.LinkConfig{Name: "root", Parent: true, Trusted: true, Routes: []router.ID{0}})
-		root.r.AddLink(b, router.LinkConfig{Name: "cli", Trusted: true, Routes: []router.ID{1}})
-		root.r.AddLink(c, router.LinkConfig{Name: "far", Routes: []router.ID{2}})
-		far.r.AddLink(d, router.LinkConfig{Name: "root", Parent: true, Trusted: true, Routes: []router.ID{0}})
+		cli.r.AddLink(a, router.LinkConfig{Name: "root", Parent: true, Trusted: true, Peer: 0})
+		root.r.AddLink(b, router.LinkConfig{Name: "cli", Trusted: true, Peer: 1})
+		root.r.AddLink(c, router.LinkConfig{Name: "far", Peer: 2})
+		far.r.AddLink(d, router.LinkConfig{Name: "root", Parent: true, Trusted: true, Peer: 0})
 		tb.Cleanup(root.r.Close)
 	}
 	tb.Cleanup(func() { cli.r.Close(); far.r.Close() })
