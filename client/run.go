@@ -97,7 +97,7 @@ type session struct {
 	daemon *DaemonConn
 	ep     *tunnel.Endpoint // daemon.Endpoint()
 	target router.ID
-	host   string // how ssh names the target in its messages
+	host   string          // how ssh names the target in its messages
 	config *resolvedConfig // see resolved; nil until first asked for
 }
 
