@@ -156,3 +156,38 @@ func TestDisconnectCarriesReason(t *testing.T) {
 		t.Errorf("Err() = %q, want the error CloseWith gave", got)
 	}
 }
+
+// TestTargetOverflowingAClientLosesItsOwnLink: frames from a target that a client is not reading
+// fast enough overflow the client's queue; the target, which sent beyond the client's windows,
+// is taken down, and the client keeps its link.
+func TestTargetOverflowingAClientLosesItsOwnLink(t *testing.T) {
+	ctx := testCtx(t)
+	r := router.New(router.Config{ID: 0, Handler: newRecorder(t), MaxQueue: 1 << 20})
+	t.Cleanup(r.Close)
+	stalled, _ := socketPair(t) // a client that stopped reading
+	client := r.AddLink(stalled, router.LinkConfig{Name: "client", Trusted: true, Peer: 1})
+	ours, theirs := socketPair(t)
+	target := r.AddLink(ours, router.LinkConfig{Name: "target", Peer: 2})
+	chunk := make([]byte, 64<<10)
+	go func() {
+		for i := 0; i < 1000; i++ {
+			m := &router.Message{Header: router.Header{Kind: router.KindData, Dst: 1, Src: 2, Handle: 1025}, Payload: chunk}
+			if router.WriteMessage(theirs, m) != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-target.Done():
+	case <-ctx.Done():
+		t.Fatal("the flooding target's link stayed up")
+	}
+	if !errors.Is(target.Err(), router.ErrQueueOverflow) {
+		t.Errorf("target link error = %v, want ErrQueueOverflow", target.Err())
+	}
+	select {
+	case <-client.Done():
+		t.Errorf("the client lost its link: %v", client.Err())
+	default:
+	}
+}

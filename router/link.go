@@ -96,24 +96,30 @@ func FrameCost(m *Message) int { return HeaderSize + len(m.Payload) + frameOverh
 // allocation class, its queue slot).
 const frameOverhead = 64
 
-// enqueue hands m to the writer goroutine; it never blocks.
-func (l *Link) enqueue(m *Message) error {
+// enqueue hands m to the writer goroutine; it never blocks. A frame that would take the queue
+// past its bound is not queued: the link is taken down, unless blame (the link the frame came
+// from) is to answer for it instead.
+func (l *Link) enqueue(m *Message, blame *Link) error {
 	cost := FrameCost(m)
 	l.mu.Lock()
 	if l.err != nil {
 		l.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrLinkClosed, l.cfg.Name)
 	}
-	l.queue = append(l.queue, m)
-	l.queued += cost
-	queued := l.queued
-	l.mu.Unlock()
-	total := l.r.queued.Add(int64(cost))
-	if queued > l.cfg.MaxQueue {
-		err := fmt.Errorf("%w: %d bytes queued, bound %d", ErrQueueOverflow, queued, l.cfg.MaxQueue)
-		l.fail(err)
+	if l.queued+cost > l.cfg.MaxQueue {
+		queued := l.queued
+		l.mu.Unlock()
+		if blame == nil {
+			blame = l
+		}
+		err := fmt.Errorf("%w: %d bytes queued for %s, bound %d", ErrQueueOverflow, queued, l.cfg.Name, l.cfg.MaxQueue)
+		blame.fail(err)
 		return err
 	}
+	l.queue = append(l.queue, m)
+	l.queued += cost
+	l.mu.Unlock()
+	total := l.r.queued.Add(int64(cost))
 	if total > int64(l.r.cfg.MaxQueueTotal) {
 		l.r.shed(total)
 	}

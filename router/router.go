@@ -192,7 +192,7 @@ func (r *Router) Send(m *Message) error {
 	if l == nil {
 		return fmt.Errorf("%w %d", ErrNoRoute, m.Dst)
 	}
-	return l.enqueue(m)
+	return l.enqueue(m, nil)
 }
 
 func (r *Router) lookupLocked(id ID) *Link {
@@ -241,7 +241,13 @@ func (r *Router) fromLink(m *Message, from *Link) {
 		r.dropLog.Logf(r.cfg.Logf, "router: refused frame from context %d to context %d: targets may not reach other targets", m.Src, m.Dst)
 		r.bounce(m, "permission denied")
 	default:
-		if err := to.enqueue(m); err != nil {
+		// A target that sends a client more than it reads is the one at fault: honest targets
+		// keep within the client's windows. It loses its link; the client keeps its own.
+		var blame *Link
+		if !from.cfg.Trusted && to.cfg.Trusted {
+			blame = from
+		}
+		if err := to.enqueue(m, blame); err != nil {
 			r.bounce(m, err.Error())
 		}
 	}
@@ -291,7 +297,7 @@ func (r *Router) flood(ids []ID, except *Link, reason []byte) {
 	r.mu.Unlock()
 	for _, id := range ids {
 		for _, l := range links {
-			l.enqueue(&Message{Header: Header{Kind: KindDisconnect, Src: id}, Payload: reason}) // a dead link is no loss
+			l.enqueue(&Message{Header: Header{Kind: KindDisconnect, Src: id}, Payload: reason}, nil) // a dead link is no loss
 		}
 		r.cfg.Handler.HandleMessage(&Message{Header: Header{Kind: KindDisconnect, Dst: r.cfg.ID, Src: id}, Payload: reason})
 	}
