@@ -52,6 +52,12 @@ type Daemon struct {
 	idle    chan struct{} // the client count changed, for the idle timer
 }
 
+// SoftMemoryLimit is the heap limit mitogend runs its collector against (GOMEMLIMIT overrides):
+// room for one link's queue at its bound (router.DefaultMaxQueue) and the rest of the daemon,
+// so that a target that fills a queue before it is dropped cannot grow the process by the
+// collector's GOGC factor on top.
+const SoftMemoryLimit = router.DefaultMaxQueue + 64<<20
+
 // ErrStopped is the cause when a client asked the daemon to stop.
 var ErrStopped = errors.New("daemon: stopped by request")
 

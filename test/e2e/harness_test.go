@@ -90,12 +90,21 @@ type rig struct {
 func newRig(t *testing.T, opts ...sshdtest.Option) *rig {
 	t.Helper()
 	srv := sshdtest.Start(t, opts...)
+	r := attachRig(t, srv.Env())
+	r.srv = srv
+	return r
+}
+
+// attachRig gives a test its own daemon socket; clientEnv is the environment of the programs it
+// runs (a HOME whose .ssh/config names the targets).
+func attachRig(t *testing.T, clientEnv []string) *rig {
+	t.Helper()
 	sockDir, err := os.MkdirTemp("", "mg-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, srv: srv, socket: filepath.Join(sockDir, "d.sock")}
-	r.env = append(srv.Env(),
+	r := &rig{t: t, socket: filepath.Join(sockDir, "d.sock")}
+	r.env = append(clientEnv,
 		"MITOGEN_SOCKET="+r.socket,
 		"MITOGEND="+filepath.Join(binDir, "mitogend"),
 		"PATH="+binDir+":"+os.Getenv("PATH"),
