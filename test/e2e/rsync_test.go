@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mitogen-go/mitogend/test/sshdtest"
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 // tree writes a 20 MiB file and 200 small ones under dir.
@@ -54,7 +55,7 @@ func sameTree(t *testing.T, a, b string) {
 }
 
 func TestRsyncPushPullDelete(t *testing.T) {
-	needTool(t, "rsync")
+	testenv.NeedTool(t, "rsync")
 	r := newRig(t)
 	base := t.TempDir()
 	src, remote, back := filepath.Join(base, "src"), filepath.Join(base, "remote"), filepath.Join(base, "back")
