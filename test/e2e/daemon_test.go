@@ -170,7 +170,9 @@ func copyFile(from, to string) error {
 // fakessh starts the daemon when none answers; the daemon leaves once idle.
 func TestDaemonStartsOnDemandAndExitsWhenIdle(t *testing.T) {
 	r := newRig(t)
-	r.env = append(r.env, "MITOGEN_IDLE=300ms")
+	// Short, but longer than a loaded machine takes from the daemon's start to the admission of
+	// the fakessh that started it: the idle timer counts a client only once its hello is read.
+	r.env = append(r.env, "MITOGEN_IDLE=2s")
 	r.must(r.fakessh(nil, "target", "true"))
 	pid := r.status().PID
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
