@@ -27,6 +27,7 @@ vet:
 test: vet
 	$(GO) test -count=1 -timeout 30m ./...
 
+# The unit layers only: e2e and sshd-backed tests skip under -short (a skip even under CI=true).
 test-short:
 	$(GO) test -count=1 -short ./...
 

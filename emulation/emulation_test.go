@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 // bootstrap is what the agent's start environment looks like: sshd's
@@ -321,7 +323,7 @@ func TestSubsystem(t *testing.T) {
 		t.Errorf("Start(nope) = %v, want ErrNoSubsystem", err)
 	}
 	if _, err := subsystemCommand("sftp"); err != nil {
-		t.Skip("no sftp-server here:", err)
+		testenv.Skip(t, "no sftp-server here: %v", err)
 	}
 	// SSH_FXP_INIT version 3; sftp-server answers SSH_FXP_VERSION. Its
 	// stdin stays open until then: sftp-server drops queued replies at EOF.

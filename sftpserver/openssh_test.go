@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 // The real OpenSSH clients against Serve. The test binary doubles as the server: run with
@@ -25,13 +27,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not installed", name)
-	}
 }
 
 // openssh runs an OpenSSH client whose server is this test binary serving home.
@@ -66,7 +61,7 @@ func sameFile(t *testing.T, a, b string) {
 }
 
 func TestOpenSSHSFTPBatch(t *testing.T) {
-	needTool(t, "sftp")
+	testenv.NeedTool(t, "sftp")
 	base := t.TempDir()
 	home, local := filepath.Join(base, "home"), filepath.Join(base, "local")
 	for _, d := range []string{home, local} {
@@ -141,7 +136,7 @@ func TestOpenSSHSFTPBatch(t *testing.T) {
 }
 
 func TestOpenSSHSCPRecursive(t *testing.T) {
-	needTool(t, "scp")
+	testenv.NeedTool(t, "scp")
 	base := t.TempDir()
 	home, src := filepath.Join(base, "home"), filepath.Join(base, "src")
 	if err := os.MkdirAll(filepath.Join(src, "sub", "deeper"), 0o755); err != nil {

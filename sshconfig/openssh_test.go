@@ -9,19 +9,18 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 // TestAgainstOpenSSH resolves the same files with this package and with
 // "ssh -G" and compares the options both report. ssh -G only evaluates
 // configuration; it does not connect.
 func TestAgainstOpenSSH(t *testing.T) {
-	sshBin, err := exec.LookPath("ssh")
-	if err != nil {
-		t.Skip("ssh not installed")
-	}
+	sshBin := testenv.NeedTool(t, "ssh")
 	me, err := user.Current()
 	if err != nil {
-		t.Skip("no current user")
+		testenv.Skip(t, "no current user: %v", err)
 	}
 	dir := t.TempDir()
 	inc := filepath.Join(dir, "inc.conf")

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/mitogen-go/mitogend/sshconfig"
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 // testServer is an in-process SSH server on loopback that accepts the
@@ -58,7 +59,7 @@ func startServer(t *testing.T, o serverOpts) *testServer {
 	}
 	ln, err := net.Listen(network, addr)
 	if err != nil {
-		t.Skipf("listen %s %s: %v", network, addr, err)
+		testenv.Skip(t, "listen %s %s: %v", network, addr, err)
 	}
 	s := &testServer{
 		port:       ln.Addr().(*net.TCPAddr).Port,

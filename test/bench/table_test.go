@@ -15,6 +15,7 @@ import (
 
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/test/sshdtest"
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 // Run counts per contender. Kept modest so that `make bench` stays within about 15 minutes.
@@ -37,9 +38,7 @@ const (
 // rtt, first, tput, rsync, conc), BENCH_PPROF=DIR runs the profiling daemon writing profiles
 // there.
 func BenchmarkTable(b *testing.B) {
-	if _, err := exec.LookPath("rsync"); err != nil {
-		b.Skip("rsync is not installed")
-	}
+	testenv.NeedTool(b, "rsync")
 	bin := b.TempDir()
 	if err := buildAll(bin); err != nil {
 		b.Fatal(err)

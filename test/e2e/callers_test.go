@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mitogen-go/mitogend/test/sshdtest"
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 // The real programs that drive ssh (scp, sftp, git, rsync), run against fakessh as their ssh,
@@ -70,7 +71,7 @@ func callersSCP(t *testing.T, r *rig, ssh string, extra ...string) {
 }
 
 func TestCallersSCP(t *testing.T) {
-	needTool(t, "scp")
+	testenv.NeedTool(t, "scp")
 	r := newRig(t)
 	fakessh := filepath.Join(binDir, "fakessh")
 	for _, c := range []struct {
@@ -120,7 +121,7 @@ func callersSFTPBatch(t *testing.T, r *rig, ssh string) {
 }
 
 func TestCallersSFTPBatch(t *testing.T) {
-	needTool(t, "sftp")
+	testenv.NeedTool(t, "sftp")
 	r := newRig(t)
 	callersSFTPBatch(t, r, filepath.Join(binDir, "fakessh"))
 }
@@ -129,11 +130,9 @@ func TestCallersSFTPBatch(t *testing.T) {
 // (a character device stands in its place), so the agent must serve SFTP itself.
 func callersNoSFTPServer(t *testing.T) *rig {
 	t.Helper()
-	if os.Getuid() != 0 {
-		t.Skip("hiding sftp-server in a mount namespace needs root")
-	}
+	testenv.NeedRoot(t, "hiding sftp-server in a mount namespace")
 	if err := exec.Command("unshare", "-m", "mount", "--bind", "/dev/null", sshdtest.DefaultSFTPServer).Run(); err != nil {
-		t.Skipf("cannot bind-mount in a private mount namespace: %v", err)
+		testenv.Skip(t, "cannot bind-mount in a private mount namespace: %v", err)
 	}
 	wrapper := filepath.Join(t.TempDir(), "sshd-without-sftp-server")
 	script := "#!/bin/sh\nexec unshare -m sh -c 'mount --bind /dev/null " + sshdtest.DefaultSFTPServer +
@@ -151,8 +150,8 @@ func callersNoSFTPServer(t *testing.T) *rig {
 }
 
 func TestCallersBuiltinSFTPServer(t *testing.T) {
-	needTool(t, "scp")
-	needTool(t, "sftp")
+	testenv.NeedTool(t, "scp")
+	testenv.NeedTool(t, "sftp")
 	r := callersNoSFTPServer(t)
 	fakessh := filepath.Join(binDir, "fakessh")
 	t.Run("scp", func(t *testing.T) { callersSCP(t, r, fakessh) })
@@ -234,7 +233,7 @@ func callersGitCloneAndPush(t *testing.T, r *rig, sshCommand string) (trace stri
 }
 
 func TestCallersGit(t *testing.T) {
-	needTool(t, "git")
+	testenv.NeedTool(t, "git")
 	r := newRig(t)
 	t.Run("fakessh", func(t *testing.T) {
 		trace := callersGitCloneAndPush(t, r, "fakessh")
@@ -452,9 +451,9 @@ func TestCallersOptionPolicy(t *testing.T) {
 // PATH. The real ssh cannot reach "target" (it reads ~/.ssh/config from the password database,
 // not $HOME), so success means fakessh answered.
 func TestCallersAsSSHOnPath(t *testing.T) {
-	needTool(t, "rsync")
-	needTool(t, "scp")
-	needTool(t, "git")
+	testenv.NeedTool(t, "rsync")
+	testenv.NeedTool(t, "scp")
+	testenv.NeedTool(t, "git")
 	base := newRig(t)
 	link := callersSSHDir(t)
 	r := *base

@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 func (r *rig) status() proto.Status {
@@ -70,33 +73,16 @@ func agentFiles(t *testing.T) []string {
 // The daemon admits only its own uid (SO_PEERCRED), even when the socket's permissions would
 // let another user connect.
 func TestSocketRefusesOtherUsers(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to act as another user")
-	}
+	testenv.NeedRoot(t, "acting as another user")
 	r := newRig(t)
 	r.must(r.fakessh(nil, "target", "true"))
 	// Open the door on purpose: only the credential check stands in the way now.
 	os.Chmod(filepath.Dir(r.socket), 0o755)
 	os.Chmod(r.socket, 0o777)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPeercredChild$")
-	cmd.Env = append(os.Environ(), "MITOGEN_E2E_PEERCRED_SOCKET="+r.socket)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	exe, err := os.Executable()
+	cmd, err := otherUserChild(t, r.socket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The test binary lives in a private build directory: run a copy nobody can execute.
-	dir, err := os.MkdirTemp("", "peercred-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	copyExe := filepath.Join(dir, "e2e.test")
-	if err := copyFile(exe, copyExe, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Path, cmd.Args[0] = copyExe, copyExe
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "REFUSED") {
 		t.Fatalf("child as uid 65534: %v\n%s", err, out)
@@ -107,33 +93,70 @@ func TestSocketRefusesOtherUsers(t *testing.T) {
 	}
 }
 
-// TestPeercredChild is the other user's side of TestSocketRefusesOtherUsers.
-func TestPeercredChild(t *testing.T) {
-	sock := os.Getenv("MITOGEN_E2E_PEERCRED_SOCKET")
-	if sock == "" {
-		t.Skip("helper process for TestSocketRefusesOtherUsers")
-	}
+// peercredEnv names the socket a peercredChild process dials.
+const peercredEnv = "MITOGEN_E2E_PEERCRED_SOCKET"
+
+// peercredChild is the other user's side of TestSocketRefusesOtherUsers, run by TestMain in place
+// of the tests when peercredEnv is set. It prints REFUSED when the daemon turns it away.
+func peercredChild(sock string) int {
 	c, err := net.Dial("unix", sock)
 	if err != nil {
-		t.Fatalf("dial: %v", err)
+		fmt.Println("dial:", err)
+		return 1
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	router.WriteHello(c, router.Hello{})
 	if _, err := router.ReadHello(c); err != nil {
 		fmt.Println("REFUSED:", err)
-		return
+		return 0
 	}
-	t.Fatal("ADMITTED: the daemon answered another user")
+	fmt.Println("ADMITTED: the daemon answered another user")
+	return 1
 }
 
-func copyFile(from, to string, mode os.FileMode) error {
+// otherUserChild is this test binary running peercredChild as uid 65534 against socket. The
+// child reaches both through inherited descriptors (/proc/self/fd/3 and 4), so it needs no
+// search permission on the directories above them: the build directory and a /tmp of mode 0700
+// are root's alone. The binary is a copy whose mode is set here, whatever the umask was.
+func otherUserChild(t *testing.T, socket string) (*exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	copyExe := filepath.Join(t.TempDir(), "e2e.test")
+	if err := copyFile(exe, copyExe); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(copyExe, 0o755); err != nil {
+		return nil, err
+	}
+	bin, err := os.Open(copyExe)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { bin.Close() })
+	fd, err := unix.Open(socket, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", socket, err)
+	}
+	sock := os.NewFile(uintptr(fd), socket)
+	t.Cleanup(func() { sock.Close() })
+	cmd := exec.Command("/proc/self/fd/3")
+	cmd.ExtraFiles = []*os.File{bin, sock}
+	cmd.Dir = "/"
+	cmd.Env = append(os.Environ(), peercredEnv+"=/proc/self/fd/4")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	return cmd, nil
+}
+
+func copyFile(from, to string) error {
 	in, err := os.Open(from)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o700)
 	if err != nil {
 		return err
 	}
@@ -147,7 +170,9 @@ func copyFile(from, to string, mode os.FileMode) error {
 // fakessh starts the daemon when none answers; the daemon leaves once idle.
 func TestDaemonStartsOnDemandAndExitsWhenIdle(t *testing.T) {
 	r := newRig(t)
-	r.env = append(r.env, "MITOGEN_IDLE=300ms")
+	// Short, but longer than a loaded machine takes from the daemon's start to the admission of
+	// the fakessh that started it: the idle timer counts a client only once its hello is read.
+	r.env = append(r.env, "MITOGEN_IDLE=2s")
 	r.must(r.fakessh(nil, "target", "true"))
 	pid := r.status().PID
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,8 +28,13 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	if os.Getenv("MITOGEN_E2E_PEERCRED_SOCKET") != "" {
-		return m.Run() // a helper process (see TestPeercredChild): it needs no binaries
+	if sock := os.Getenv(peercredEnv); sock != "" {
+		return peercredChild(sock) // a helper process, not a test run
+	}
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("e2e: every test skipped under -short (they build the binaries and run sshd)")
+		return 0
 	}
 	dir, err := os.MkdirTemp("", "mitogen-e2e-bin-")
 	if err != nil {
@@ -162,13 +168,6 @@ func (r *rig) must(res result) result {
 		r.t.Fatalf("exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
 	}
 	return res
-}
-
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s is not installed", name)
-	}
 }
 
 func trim(s string) string { return strings.TrimSpace(s) }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mitogen-go/mitogend/test/sshdtest"
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 // The agent's built-in SFTP server (package sftpserver) through fakessh, for the requests that
@@ -14,7 +15,7 @@ import (
 // removal, statvfs and listing.
 
 func TestSFTPServerBuiltinOperations(t *testing.T) {
-	needTool(t, "sftp")
+	testenv.NeedTool(t, "sftp")
 	r := callersNoSFTPServer(t)
 	base := t.TempDir()
 	local, remote := filepath.Join(base, "local"), filepath.Join(base, "remote")

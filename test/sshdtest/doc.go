@@ -10,7 +10,8 @@
 // as itself.
 //
 // It is NOT a mock or an in-process SSH server: nothing is faked, and tests
-// are skipped when /usr/sbin/sshd or ssh-keygen is not installed. It does not
+// are skipped under -short and when /usr/sbin/sshd or ssh-keygen is not
+// installed (they fail instead under testenv's require switch). It does not
 // touch the real ~/.ssh, /etc/ssh or any ssh-agent.
 //
 // Running as root, sshd needs its privilege separation directory /run/sshd,

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 const (
@@ -61,8 +63,8 @@ type Server struct {
 
 // Start runs sshd on a free loopback port and returns once it is accepting
 // connections. It fails the test (with sshd's log) when sshd cannot start,
-// skips it when sshd or ssh-keygen is not installed, and stops sshd with
-// t.Cleanup.
+// skips it under -short or when sshd or ssh-keygen is not installed (see
+// package testenv), and stops sshd with t.Cleanup.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	cfg := defaultConfig()
@@ -86,19 +88,20 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 }
 
-// requireTools skips the test unless sshd and ssh-keygen are installed and
+// requireTools skips the test under -short or unless sshd and ssh-keygen are installed and
 // returns the path of ssh-keygen.
 func requireTools(t testing.TB, sshd string) string {
 	t.Helper()
+	testenv.SkipShort(t, "sshdtest: a real sshd")
 	if !filepath.IsAbs(sshd) {
 		t.Fatalf("sshdtest: sshd path %q must be absolute (sshd re-executes itself)", sshd)
 	}
 	if _, err := os.Stat(sshd); err != nil {
-		t.Skipf("sshdtest: OpenSSH server not installed, skipping: %v", err)
+		testenv.Skip(t, "sshdtest: OpenSSH server not installed: %v", err)
 	}
 	keygen, err := exec.LookPath("ssh-keygen")
 	if err != nil {
-		t.Skipf("sshdtest: ssh-keygen not installed, skipping: %v", err)
+		testenv.Skip(t, "sshdtest: ssh-keygen not installed: %v", err)
 	}
 	return keygen
 }

@@ -17,15 +17,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 // client runs a real OpenSSH client program against s.
 func client(t *testing.T, s *Server, stdin string, name string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	path, lerr := exec.LookPath(name)
-	if lerr != nil {
-		t.Skipf("%s not installed: %v", name, lerr)
-	}
+	path := testenv.NeedTool(t, name)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
@@ -146,10 +145,7 @@ func currentUser(t *testing.T) string {
 
 func TestStopDropsConnections(t *testing.T) {
 	s := Start(t)
-	path, err := exec.LookPath("ssh")
-	if err != nil {
-		t.Skipf("ssh not installed: %v", err)
-	}
+	path := testenv.NeedTool(t, "ssh")
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	// cat keeps the session open until its stdin (the connection) goes.
@@ -335,14 +331,19 @@ func TestSSHDConfig(t *testing.T) {
 	}
 }
 
-// skipRecorder records Skipf instead of skipping the real test.
+// skipRecorder records Skipf and Fatalf instead of skipping or failing the real test.
 type skipRecorder struct {
 	testing.TB
-	skipped string
+	skipped, failed string
 }
 
 func (r *skipRecorder) Skipf(format string, args ...any) {
 	r.skipped = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func (r *skipRecorder) Fatalf(format string, args ...any) {
+	r.failed = fmt.Sprintf(format, args...)
 	runtime.Goexit()
 }
 
@@ -355,7 +356,13 @@ func TestStartSkipsWithoutSSHD(t *testing.T) {
 		t.Error("Start returned without skipping")
 	}()
 	<-done
-	if !strings.Contains(r.skipped, "OpenSSH server not installed") {
-		t.Errorf("skip message %q does not say sshd is missing", r.skipped)
+	got, want := r.skipped, "OpenSSH server not installed"
+	if testing.Short() {
+		want = "skipped under -short" // before looking for sshd
+	} else if on, _ := testenv.Required(); on {
+		got = r.failed
+	}
+	if !strings.Contains(got, want) {
+		t.Errorf("skipped %q, failed %q: no %q", r.skipped, r.failed, want)
 	}
 }
