@@ -12,27 +12,44 @@ import (
 )
 
 // dialDaemon is DialDaemon, starting the daemon first when nothing answers on sock, as ssh's
-// ControlMaster=auto with ControlPersist does.
+// ControlMaster=auto with ControlPersist does. A daemon that hangs up during the hello was
+// exiting (idle) as we connected: the next attempt finds its successor, or starts one.
 func dialDaemon(sock string, env func(string) string) (*DaemonConn, error) {
-	d, err := DialDaemon(sock)
-	if !isDialError(err) {
-		return d, err
+	started := false
+	for attempt := 1; ; attempt++ {
+		d, err := DialDaemon(sock)
+		switch {
+		case err == nil:
+			return d, nil
+		case isDialError(err) && started:
+			return nil, fmt.Errorf("client: daemon started but %s does not answer: %w", sock, errors.Unwrap(err))
+		case isDialError(err):
+			if err := startDaemon(sock, env); err != nil {
+				return nil, err
+			}
+			started = true
+		case !hungUp(err) || attempt == maxDialAttempts:
+			return nil, err
+		}
 	}
-	if err := startDaemon(sock, env); err != nil {
-		return nil, err
-	}
-	d, err = DialDaemon(sock)
-	if isDialError(err) {
-		return nil, fmt.Errorf("client: daemon started but %s does not answer: %w", sock, errors.Unwrap(err))
-	}
-	return d, err
 }
+
+// maxDialAttempts bounds the retries after daemons that hang up during the hello.
+const maxDialAttempts = 4
 
 // isDialError reports whether nothing answered on the socket (as opposed to a daemon that
 // answered badly, which starting another would not fix).
 func isDialError(err error) bool {
 	var de *DaemonError
 	return errors.As(err, &de) && de.Step == StepDial
+}
+
+// hungUp reports whether a daemon closed the connection during the hello, as one that is
+// exiting does.
+func hungUp(err error) bool {
+	var de *DaemonError
+	return errors.As(err, &de) && de.Step != StepDial &&
+		(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE))
 }
 
 // startDaemon runs `mitogend serve` detached and waits until it says it is ready: it closes the

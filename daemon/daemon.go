@@ -130,33 +130,40 @@ func (d *Daemon) acceptLoop(ctx context.Context, ln *listener) {
 			}
 			return
 		}
-		go d.admit(c)
+		// Counted from accept, not from its hello: the idle timer must not fire under a client
+		// that is still saying hello.
+		d.clientCount(+1)
+		go func() {
+			if !d.admit(c) {
+				d.clientCount(-1)
+			}
+		}()
 	}
 }
 
 // admit checks the peer's credentials, exchanges hellos and attaches the client as a trusted
-// context.
-func (d *Daemon) admit(c *net.UnixConn) {
+// context; the client is then counted until its link goes down.
+func (d *Daemon) admit(c *net.UnixConn) bool {
 	uid, pid, err := peerUID(c)
 	if err != nil || uid != os.Getuid() {
 		d.logf("daemon: refused client pid %d uid %d (want uid %d): %v", pid, uid, os.Getuid(), err)
 		c.Close()
-		return
+		return false
 	}
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := router.ReadHello(c); err != nil {
 		d.logf("daemon: client pid %d: %v", pid, err)
 		c.Close()
-		return
+		return false
 	}
 	id := router.ID(d.nextID.Add(1))
 	if err := router.WriteHello(c, router.Hello{ID: id, Parent: proto.Root}); err != nil {
 		c.Close()
-		return
+		return false
 	}
 	c.SetDeadline(time.Time{})
-	d.clientCount(+1)
 	d.r.AddLink(c, router.LinkConfig{Name: fmt.Sprintf("client-%d(pid %d)", id, pid), Trusted: true, Peer: id})
+	return true
 }
 
 func (d *Daemon) clientCount(delta int) {
