@@ -68,6 +68,7 @@ Host *
 		{host: "db.example.com"},
 		{host: "jump"},
 		{host: "cmd"},
+		{host: "*x"}, // Host * matches a '*' too
 		{host: "other", cli: []string{"User=cli", "Port=2022", "IdentityFile=/cli"}},
 		{host: "web9.example.com", cli: []string{"StrictHostKeyChecking=no"}},
 	}

@@ -75,6 +75,8 @@ var matchPatternCases = []struct {
 	{"abc", "a*c", true},
 	{"abbbc", "a**c", true},
 	{"ab", "a*c", false},
+	{"*0", "*", true},
+	{"a*b", "a*", true},
 }
 
 func TestMatchPattern(t *testing.T) {
