@@ -3,9 +3,10 @@ GO       ?= go
 BIN      ?= bin
 AGENTS   ?= linux-amd64 linux-arm64
 LDFLAGS  := -s -w
+FUZZTIME ?= 10s
 GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build agents test test-short demo bench vet clean
+.PHONY: all build agents test test-short demo bench vet fuzz clean
 
 all: build
 
@@ -30,6 +31,18 @@ test: vet
 # The unit layers only: e2e and sshd-backed tests skip under -short (a skip even under CI=true).
 test-short:
 	$(GO) test -count=1 -short ./...
+
+# Every Fuzz target in the repo (found by go test -list, so new ones join in), each for
+# FUZZTIME, one after another; the first failure stops the run.
+fuzz:
+	@list=$$($(GO) test -list '^Fuzz' ./...) || { echo "$$list"; exit 1; }; \
+	echo "$$list" | awk '/^Fuzz/ { names = names " " $$1; next } /^ok/ { if (names != "") print $$2 names; names = "" }' | \
+	while read -r pkg names; do \
+		for name in $$names; do \
+			echo "fuzz $$pkg $$name"; \
+			$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg </dev/null || exit 1; \
+		done; \
+	done
 
 demo: build
 	./test/demo/demo.sh $(BIN)

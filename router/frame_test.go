@@ -29,18 +29,20 @@ func rawHeader(magic uint16, kind, flags uint8, dst, src, handle, replyTo, lengt
 	return b
 }
 
+// roundTripCases are well-formed frames; the frame fuzzers start from their encodings.
+var roundTripCases = []struct {
+	name string
+	msg  router.Message
+}{
+	{"empty payload", router.Message{Header: router.Header{Kind: router.KindEOF, Dst: 1, Src: 2, Handle: 1025, ReplyTo: 1026}}},
+	{"request", router.Message{Header: router.Header{Kind: router.KindRequest, Dst: 0, Src: 7, Handle: 2, ReplyTo: 4096}, Payload: []byte(`{"x":1}`)}},
+	{"error reply", router.Message{Header: router.Header{Kind: router.KindReply, Flags: router.FlagError, Dst: 7, Handle: 4096}, Payload: []byte("boom")}},
+	{"max ids", router.Message{Header: router.Header{Kind: router.KindStreamRequest, Dst: 0xffffffff, Src: 0xfffffffe, Handle: 0xfffffffd, ReplyTo: 0xfffffffc}, Payload: []byte("signal\x00TERM")}},
+	{"max payload", router.Message{Header: router.Header{Kind: router.KindData, Dst: 3, Src: 4, Handle: 5, ReplyTo: 6}, Payload: bytes.Repeat([]byte{0xa5}, router.DefaultMaxPayload)}},
+}
+
 func TestMessageRoundTrip(t *testing.T) {
-	tests := []struct {
-		name string
-		msg  router.Message
-	}{
-		{"empty payload", router.Message{Header: router.Header{Kind: router.KindEOF, Dst: 1, Src: 2, Handle: 1025, ReplyTo: 1026}}},
-		{"request", router.Message{Header: router.Header{Kind: router.KindRequest, Dst: 0, Src: 7, Handle: 2, ReplyTo: 4096}, Payload: []byte(`{"x":1}`)}},
-		{"error reply", router.Message{Header: router.Header{Kind: router.KindReply, Flags: router.FlagError, Dst: 7, Handle: 4096}, Payload: []byte("boom")}},
-		{"max ids", router.Message{Header: router.Header{Kind: router.KindStreamRequest, Dst: 0xffffffff, Src: 0xfffffffe, Handle: 0xfffffffd, ReplyTo: 0xfffffffc}, Payload: []byte("signal\x00TERM")}},
-		{"max payload", router.Message{Header: router.Header{Kind: router.KindData, Dst: 3, Src: 4, Handle: 5, ReplyTo: 6}, Payload: bytes.Repeat([]byte{0xa5}, router.DefaultMaxPayload)}},
-	}
-	for _, tt := range tests {
+	for _, tt := range roundTripCases {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			if err := router.WriteMessage(&buf, &tt.msg); err != nil {
@@ -238,24 +240,28 @@ func TestHelloHandshake(t *testing.T) {
 	}
 }
 
+// frame encodes a frame with an otherwise zero header, as a Hello has.
+func frame(kind router.Kind, body string) []byte {
+	var b bytes.Buffer
+	router.WriteMessage(&b, &router.Message{Header: router.Header{Kind: kind}, Payload: []byte(body)})
+	return b.Bytes()
+}
+
+// helloRefusals are first frames ReadHello must refuse, with a part of the error it gives.
+var helloRefusals = []struct {
+	name string
+	raw  []byte
+	want string
+}{
+	{"other kind", frame(router.KindRequest, `{"version":1}`), "expected hello"},
+	{"wrong version", frame(router.KindHello, `{"version":2,"id":3}`), "version 2"},
+	{"not json", frame(router.KindHello, `hello`), "bad hello"},
+	{"empty input", nil, "EOF"},
+	{"over 64 KiB", frame(router.KindHello, `{"version":1,"info":{"x":"`+strings.Repeat("a", 64<<10)+`"}}`), router.ErrTooLarge.Error()},
+}
+
 func TestReadHelloRefuses(t *testing.T) {
-	frame := func(kind router.Kind, body string) []byte {
-		var b bytes.Buffer
-		router.WriteMessage(&b, &router.Message{Header: router.Header{Kind: kind}, Payload: []byte(body)})
-		return b.Bytes()
-	}
-	tests := []struct {
-		name string
-		raw  []byte
-		want string
-	}{
-		{"other kind", frame(router.KindRequest, `{"version":1}`), "expected hello"},
-		{"wrong version", frame(router.KindHello, `{"version":2,"id":3}`), "version 2"},
-		{"not json", frame(router.KindHello, `hello`), "bad hello"},
-		{"empty input", nil, "EOF"},
-		{"over 64 KiB", frame(router.KindHello, `{"version":1,"info":{"x":"`+strings.Repeat("a", 64<<10)+`"}}`), router.ErrTooLarge.Error()},
-	}
-	for _, tt := range tests {
+	for _, tt := range helloRefusals {
 		t.Run(tt.name, func(t *testing.T) {
 			h, err := router.ReadHello(bytes.NewReader(tt.raw))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -31,23 +31,25 @@ func expectMarker(t *testing.T, m *router.Message, tag string) {
 	}
 }
 
+// allowedRoutes are frames the trust rules let through in a tree (see newTree).
+var allowedRoutes = []struct {
+	name     string
+	from, to router.ID
+	kind     router.Kind
+	flags    uint8
+}{
+	{"client to target", 1, 2, router.KindOpen, 0},
+	{"client to other target", 1, 3, router.KindRequest, 0},
+	{"target to client", 2, 1, router.KindData, 0},
+	{"target to root", 3, 0, router.KindReply, router.FlagError},
+	{"client to root", 1, 0, router.KindRequest, 0},
+	{"root to target", 0, 2, router.KindWindow, 0},
+	{"target to itself via root is local", 2, 2, router.KindEOF, 0},
+}
+
 func TestRouteAllowed(t *testing.T) {
 	tr := newTree(t)
-	tests := []struct {
-		name     string
-		from, to router.ID
-		kind     router.Kind
-		flags    uint8
-	}{
-		{"client to target", 1, 2, router.KindOpen, 0},
-		{"client to other target", 1, 3, router.KindRequest, 0},
-		{"target to client", 2, 1, router.KindData, 0},
-		{"target to root", 3, 0, router.KindReply, router.FlagError},
-		{"client to root", 1, 0, router.KindRequest, 0},
-		{"root to target", 0, 2, router.KindWindow, 0},
-		{"target to itself via root is local", 2, 2, router.KindEOF, 0},
-	}
-	for i, tt := range tests {
+	for i, tt := range allowedRoutes {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := testCtx(t)
 			from, to := tr.byID(tt.from), tr.byID(tt.to)
@@ -129,20 +131,22 @@ func TestUnroutable(t *testing.T) {
 	}
 }
 
+// spoofedSources are frames whose src is not behind the link they arrive on.
+var spoofedSources = []struct {
+	name      string
+	from, dst router.ID
+	src       router.ID
+}{
+	{"target claims other target", 2, 1, 3},
+	{"target claims client", 2, 1, 1},
+	{"target claims root", 2, 1, 0},
+	{"target claims unknown context", 2, 1, 99},
+	{"target claims other target to root", 2, 0, 3},
+	{"client claims target", 1, 3, 2},
+}
+
 func TestSpoofedSourceDropped(t *testing.T) {
-	tests := []struct {
-		name      string
-		from, dst router.ID
-		src       router.ID
-	}{
-		{"target claims other target", 2, 1, 3},
-		{"target claims client", 2, 1, 1},
-		{"target claims root", 2, 1, 0},
-		{"target claims unknown context", 2, 1, 99},
-		{"target claims other target to root", 2, 0, 3},
-		{"client claims target", 1, 3, 2},
-	}
-	for _, tt := range tests {
+	for _, tt := range spoofedSources {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := testCtx(t)
 			tr := newTree(t)

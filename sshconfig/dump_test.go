@@ -44,6 +44,7 @@ func TestDumpForwards(t *testing.T) {
 		{"/tmp/l.sock:/tmp/r.sock", false, "/tmp/l.sock /tmp/r.sock"},
 		{"9999", false, "9999 [socks]:0"},
 		{`6000:a\:b:80`, false, "6000 [a:b]:80"},
+		{"6001::80", false, "6001 []:80"},
 		{"1080", true, "1080"},
 		{"[::1]:1082", true, "[::1]:1082"},
 	}

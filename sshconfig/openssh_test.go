@@ -1,6 +1,7 @@
 package sshconfig
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"os/user"
@@ -67,6 +68,7 @@ Host *
 		{host: "db.example.com"},
 		{host: "jump"},
 		{host: "cmd"},
+		{host: "*x"}, // Host * matches a '*' too
 		{host: "other", cli: []string{"User=cli", "Port=2022", "IdentityFile=/cli"}},
 		{host: "web9.example.com", cli: []string{"StrictHostKeyChecking=no"}},
 	}
@@ -154,4 +156,63 @@ func nonEmpty(s string) []string {
 		return nil
 	}
 	return []string{s}
+}
+
+// TestDirectoriesAsOpenSSH gives ssh -G and Resolve directories where files are expected: ssh
+// opens a directory like a file and reads no line from it, after checking its permissions.
+func TestDirectoriesAsOpenSSH(t *testing.T) {
+	sshBin, err := exec.LookPath("ssh")
+	if err != nil {
+		t.Skip("ssh not installed")
+	}
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	open := filepath.Join(dir, "open")
+	for _, d := range []string{sub, open} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tests := []struct{ name, config string }{
+		{"-F a directory", sub},
+		{"Include a directory", write("inc-dir", "Include "+sub+"\nPort 7\n")},
+		{"Include a glob matching a directory", write("inc-glob", "Include "+dir+"/s*\nPort 8\n")},
+		{"Include a writable directory", write("inc-open", "Include "+open+"\nPort 9\n")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(sshBin, "-G", "-F", tt.config, "h")
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, sshErr := cmd.Output()
+			opts, err := Resolve(Input{Host: "h", ConfigFile: tt.config, Home: dir, LocalUser: "alice"})
+			if sshErr != nil {
+				var ce *ConfigError
+				if !errors.As(err, &ce) || !strings.Contains(stderr.String(), strings.Join(ce.Messages, "\n")) {
+					t.Fatalf("ssh -G failed with %q; Resolve = %v", stderr.String(), err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ssh -G accepts it; Resolve: %v", err)
+			}
+			port := opts.Get("port")
+			if port == "" {
+				port = "22"
+			}
+			if ssh := parseDashG(string(out))["port"]; !reflect.DeepEqual(ssh, []string{port}) {
+				t.Errorf("port: ssh -G says %q, we say %q", ssh, port)
+			}
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/mitogen-go/mitogend/internal/sshopt"
 	"github.com/mitogen-go/mitogend/internal/syserr"
@@ -126,6 +127,9 @@ func (p *parser) readFile(path string, user, checkPerm, neverMatch bool, active 
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
+	}
+	if errors.Is(err, syscall.EISDIR) {
+		data, err = nil, nil // ssh opens a directory as a file and reads no line from it
 	}
 	if err != nil {
 		return false, err

@@ -176,9 +176,15 @@ func (fw Forward) String(listenOnly bool) string {
 	if listenOnly {
 		return s
 	}
-	return s + " " + fwdAddr(fw.ConnectHost, fw.ConnectPath, fw.ConnectPort)
+	if fw.ConnectPort == portStreamLocal {
+		return s + " " + fw.ConnectPath
+	}
+	// ssh's connect_host is never NULL for a TCP target, so an empty one prints as "[]"
+	// ("-L 8080::80"); a bare port would read back as a listen address.
+	return s + " [" + fw.ConnectHost + "]:" + strconv.Itoa(fw.ConnectPort)
 }
 
+// fwdAddr formats a listen address: a bare port when no bind host was given.
 func fwdAddr(host, path string, port int) string {
 	switch {
 	case port == portStreamLocal:

@@ -11,11 +11,11 @@ func MatchPattern(s, pattern string) bool {
 	star, mark := -1, 0
 	for si < len(s) {
 		switch {
+		case pi < len(pattern) && pattern[pi] == '*': // a wildcard even where s has a '*'
+			star, mark = pi, si
+			pi++
 		case pi < len(pattern) && (pattern[pi] == '?' || pattern[pi] == s[si]):
 			si++
-			pi++
-		case pi < len(pattern) && pattern[pi] == '*':
-			star, mark = pi, si
 			pi++
 		case star >= 0:
 			mark++

@@ -40,21 +40,27 @@ func Strtol(s string, base int) (int64, string, bool) {
 		i++
 	}
 	start := i
-	var v int64
+	// The magnitude may reach 1<<63 when negative: strtol takes LONG_MIN.
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++
+	}
+	var u uint64
 	over := false
 	for ; i < len(s) && '0' <= s[i] && s[i] < '0'+byte(base); i++ {
-		d := int64(s[i] - '0')
-		if v > (math.MaxInt64-d)/int64(base) {
+		d := uint64(s[i] - '0')
+		if u > (limit-d)/uint64(base) {
 			over = true
 		} else {
-			v = v*int64(base) + d
+			u = u*uint64(base) + d
 		}
 	}
 	if i == start {
 		return 0, s, false
 	}
+	v := int64(u)
 	if neg {
-		v = -v
+		v = -v // -(1<<63) wraps to itself, which is the value
 	}
 	return v, s[i:], !over
 }

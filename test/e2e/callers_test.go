@@ -283,6 +283,7 @@ func TestCallersDumpConfig(t *testing.T) {
 		{"-F", cfg, "-x", "-oPermitLocalCommand=no", "-oClearAllForwardings=yes", "-oRemoteCommand=none", "-oRequestTTY=no", "-oForwardAgent=no", "-s", "--", "target", "sftp"},
 		{"-F", cfg, "-L", "8080:localhost:80", "-R", "9090:localhost:22", "-D", "1080", "-o", "StrictHostKeyChecking=accept-new", "other.example"},
 		{"-F", "none", "-J", "u@10.0.0.1:23,jump", "-o", "Ciphers=+aes128-cbc", "-tt", "h"},
+		{"-F", "none", "-L", "8080::80", "-R", "9090::22", "-L", "[]:5050:[]:50", "h"}, // empty connect hosts
 	}
 	for _, args := range cases {
 		t.Run(strings.Join(args[2:], " "), func(t *testing.T) {
