@@ -227,9 +227,12 @@ func FuzzLink(f *testing.F) {
 		clientEnd, clientPeer := socketPair(t)
 		otherEnd, otherPeer := socketPair(t)
 		targetEnd, targetPeer := socketPair(t)
-		r.AddLink(clientEnd, router.LinkConfig{Name: "client", Trusted: true, Routes: []router.ID{fuzzClient}})
-		r.AddLink(otherEnd, router.LinkConfig{Name: "target-3", Routes: []router.ID{fuzzOther}})
-		l := r.AddLink(targetEnd, router.LinkConfig{Name: "target-2", Routes: []router.ID{fuzzTarget, fuzzDeep}})
+		r.AddLink(clientEnd, router.LinkConfig{Name: "client", Trusted: true, Peer: fuzzClient})
+		r.AddLink(otherEnd, router.LinkConfig{Name: "target-3", Peer: fuzzOther})
+		l := r.AddLink(targetEnd, router.LinkConfig{Name: "target-2", Peer: fuzzTarget})
+		if err := r.AddRoute(fuzzDeep, fuzzTarget); err != nil {
+			t.Fatal(err)
+		}
 		toClient, toOther, back := peerFrames(clientPeer), peerFrames(otherPeer), peerFrames(targetPeer)
 
 		// A peer that stops mid-frame or between frames closes its side; after bad framing
