@@ -98,6 +98,9 @@ type session struct {
 	ep     *tunnel.Endpoint // daemon.Endpoint()
 	target router.ID
 	config *resolvedConfig // see resolved; nil until first asked for
+
+	fwdDisabled bool // ConnectReply.ForwardingDisabled: no -L, -R, -D
+	sessionChan int  // ssh's number for the session channel, after the forwards' listeners
 }
 
 func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*session, error) {
@@ -121,7 +124,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*ses
 		s.close()
 		return nil, &Error{Msg: "fakessh: daemon: bad reply: " + err.Error(), Err: err}
 	}
-	s.target = cr.Context
+	s.target, s.fwdDisabled = cr.Context, cr.ForwardingDisabled
 	if !opts.Quiet {
 		for _, w := range cr.Warnings {
 			fmt.Fprint(stdio.Stderr, logLines(w))
@@ -155,11 +158,14 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	if opts.Subsystem {
 		req = proto.ExecRequest{Subsystem: opts.Command, Env: req.Env}
 	}
-	pty, restore, err := s.ttySetup(opts)
+	pty, end, err := s.ttySetup(opts)
 	if err != nil {
 		return err
 	}
-	defer restore()
+	defer end.finish(s.stdio.Stderr)
+	if pty, err = s.ptyGranted(ctx, pty, end); err != nil {
+		return err
+	}
 	req.PTY = pty
 	payload, _ := json.Marshal(req)
 	st, err := s.ep.Open(ctx, s.target, proto.AgentExec, payload)
