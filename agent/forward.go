@@ -16,9 +16,11 @@ import (
 	"github.com/mitogen-go/mitogend/tunnel"
 )
 
-// registerForwarding offers the services behind -W, -L, -R and -D. The agent runs as the target
-// user, so it can connect and listen exactly where that user's ssh session could; it applies
-// sshd's defaults on top (GatewayPorts no, no privileged remote ports for non-root).
+// registerForwarding offers the services behind -W, -L, -R and -D for a context the daemon has
+// no SSH connection to (elsewhere the daemon uses sshd's own channels, so that sshd's policy
+// applies). The agent runs as the target user, so it can connect and listen exactly where that
+// user's ssh session could; it applies sshd's defaults on top (GatewayPorts no, no privileged
+// remote ports for non-root).
 func registerForwarding(ep *tunnel.Endpoint, logf router.Logf) {
 	ep.Listen(proto.AgentDial, serveDial)
 	ep.Listen(proto.AgentListen, func(s *tunnel.Stream, payload []byte) { serveListen(ep, s, payload, logf) })

@@ -20,10 +20,15 @@ import (
 
 // Port forwarding, as ssh's channels.c does it on the client side, over the tunnel:
 //
-//   - -W and each -L/-D connection open an AgentDial stream; the agent connects from the target.
-//   - -R opens one AgentListen stream per forward; the agent listens on the target and opens each
-//     connection back to this context's ClientForwarded service, which connects locally. The
-//     remote listener lives as long as that stream, so it goes away with this process.
+//   - -W and each -L/-D connection open a DaemonDial stream; the daemon opens a direct-tcpip
+//     (or direct-streamlocal) channel on the destination's SSH connection, so that the target
+//     sshd's policy (AllowTcpForwarding, PermitOpen...) decides, as it does for ssh.
+//   - -R opens one DaemonListen stream per forward; the daemon sends tcpip-forward (or
+//     streamlocal-forward) and opens each connection sshd forwards to this context's
+//     ClientForwarded service, which connects locally. The remote listener lives as long as
+//     that stream, so it goes away with this process.
+//   - Where the destination has no SSH connection of its own, the daemon uses its agent's
+//     AgentDial and AgentListen instead; this side does not change.
 //   - -N holds an AgentHold stream so that a lost tunnel ends fakessh, as it ends ssh.
 //   - -f re-executes fakessh detached (Go cannot fork) and exits 0 once the child has set up
 //     its forwards.
@@ -51,12 +56,14 @@ func (s *session) startForwards(ctx context.Context, opts *flagparse.Options) er
 	if opts.StdioForward != "" {
 		f.alloc() // ssh's stdio forward is channel 0, set up before the others
 	}
-	if clear, _ := opts.Config.Get("clearallforwardings"); clear != "yes" {
+	// A daemon that let a changed host key through has said so in its warnings; like ssh it
+	// then sets up no -L, -R or -D (sshconnect.c), though -W still runs.
+	if clear, _ := opts.Config.Get("clearallforwardings"); clear != "yes" && !s.fwdDisabled {
 		if err := f.startLocal(opts); err != nil {
 			return err
 		}
 		if !opts.NoCommand {
-			f.alloc() // the session channel, which ssh opens after the listeners
+			s.sessionChan = f.alloc() // the session channel, which ssh opens after the listeners
 		}
 		if err := f.startRemote(opts); err != nil {
 			return err
@@ -66,7 +73,7 @@ func (s *session) startForwards(ctx context.Context, opts *flagparse.Options) er
 		f.detach(readyFD, opts.NoCommand)
 	}
 	if opts.NoCommand && opts.StdioForward == "" {
-		return f.hold(opts.Host)
+		return f.hold()
 	}
 	return nil
 }
@@ -188,17 +195,17 @@ func fwdSplitHostPort(s string) (string, int, error) {
 	return host, port, nil
 }
 
-// fwdOpenError is a dial the agent could not make; Reason is what ssh prints after
-// "open failed: ".
+// fwdOpenError is a dial the daemon could not make (sshd refused the channel, or the agent
+// could not connect); Reason is what ssh prints after "open failed: ".
 type fwdOpenError struct{ Reason string }
 
 func (e *fwdOpenError) Error() string { return "client: open failed: " + e.Reason }
 
-// dial opens an AgentDial stream and waits for the agent's answer, as ssh waits for a channel
-// open confirmation.
+// fwdDial opens a DaemonDial stream and waits for the answer, as ssh waits for a channel open
+// confirmation.
 func (s *session) fwdDial(ctx context.Context, req proto.DialRequest) (*tunnel.Stream, error) {
-	payload, _ := json.Marshal(req)
-	st, err := s.ep.Open(ctx, s.target, proto.AgentDial, payload)
+	payload, _ := json.Marshal(proto.ForwardDial{Context: s.target, DialRequest: req})
+	st, err := s.ep.Open(ctx, proto.Root, proto.DaemonDial, payload)
 	if err != nil {
 		return nil, &fwdOpenError{Reason: err.Error()}
 	}
@@ -227,9 +234,9 @@ func fwdReason(err error) string {
 	return err.Error()
 }
 
-// stdioForward joins stdin/stdout to a TCP connection opened from the target (-W). Like ssh,
-// it ends once the far end has closed and its data has been written out, even if stdin is
-// still open.
+// stdioForward joins stdin/stdout to a TCP connection opened from the target (-W), a
+// direct-tcpip channel as ssh's. Like ssh, it ends once the far end has closed and its data has
+// been written out, even if stdin is still open.
 func (s *session) stdioForward(ctx context.Context, opts *flagparse.Options) error {
 	host, port, err := fwdSplitHostPort(opts.StdioForward)
 	if err != nil {
@@ -258,14 +265,14 @@ func (s *session) stdioForward(ctx context.Context, opts *flagparse.Options) err
 	var re *tunnel.RemoteError
 	lost := errors.Is(err, tunnel.ErrDisconnected) || errors.As(err, &re)
 	if lost && ctx.Err() == nil { // a stdout the caller closed is no error, as with ssh
-		return &Error{Msg: fmt.Sprintf("Connection to %s closed by remote host.", opts.Host), Err: err}
+		return s.lostError(err)
 	}
 	return nil
 }
 
 // hold keeps fakessh -N alive until ctx is done or the tunnel is lost.
-func (f *forwarder) hold(host string) error {
-	st, err := f.s.ep.Open(f.ctx, f.s.target, proto.AgentHold, nil)
+func (f *forwarder) hold() error {
+	st, err := f.s.open(f.ctx, proto.AgentHold, nil)
 	if err != nil {
 		if f.ctx.Err() != nil {
 			return nil
@@ -274,16 +281,16 @@ func (f *forwarder) hold(host string) error {
 		if errors.As(err, &re) { // an agent without the service: fall back to waiting on ctx
 			return nil
 		}
-		return &Error{Msg: fmt.Sprintf("Connection to %s closed by remote host.", host), Err: err}
+		return f.s.lostError(err)
 	}
 	stop := context.AfterFunc(f.ctx, func() { st.Close() })
 	defer stop()
-	io.Copy(io.Discard, st)
+	_, err = io.Copy(io.Discard, st)
 	st.Close()
 	if f.ctx.Err() != nil {
 		return nil
 	}
-	return &Error{Msg: fmt.Sprintf("Connection to %s closed by remote host.", host)}
+	return f.s.lostError(err)
 }
 
 // startLocal sets up -L and -D listeners, as ssh's ssh_init_forwarding does.
@@ -401,7 +408,7 @@ func (f *forwarder) serveLocal(c net.Conn, connect fwdAddr) {
 }
 
 // serveSOCKS carries one -D connection. Unlike ssh, which grants every request at once, it
-// answers only after the agent has connected, so that the SOCKS client learns of a failure.
+// answers only after the channel is open, so that the SOCKS client learns of a failure.
 func (f *forwarder) serveSOCKS(c net.Conn) {
 	id := f.alloc()
 	defer f.free(id)
@@ -431,8 +438,9 @@ type fwdRemote struct {
 	dynamic         bool // "-R [bind:]port": a SOCKS server served from this end
 }
 
-// startRemote asks the agent to listen for each -R forward. ssh asks asynchronously and warns
-// when the answer comes; here each answer costs one round trip before the session starts.
+// startRemote asks sshd, through the daemon, to listen for each -R forward. ssh asks
+// asynchronously and warns when the answer comes; here each answer costs one round trip before
+// the session starts.
 func (f *forwarder) startRemote(opts *flagparse.Options) error {
 	specs := opts.Config.All("remoteforward")
 	if len(specs) == 0 {
@@ -474,11 +482,12 @@ func (f *forwarder) startRemote(opts *flagparse.Options) error {
 	return nil
 }
 
-// requestRemote opens the AgentListen stream that holds one remote listener and returns the
+// requestRemote opens the DaemonListen stream that holds one remote listener and returns the
 // port bound. The stream stays open, unread, for the life of this process.
 func (f *forwarder) requestRemote(ref uint32, listen fwdAddr) (int, error) {
-	payload, _ := json.Marshal(proto.ListenRequest{Bind: listen.host, Port: listen.port, Path: listen.path, Ref: ref})
-	st, err := f.s.ep.Open(f.ctx, f.s.target, proto.AgentListen, payload)
+	req := proto.ListenRequest{Bind: rfwdBindHost(listen), Port: listen.port, Path: listen.path, Ref: ref}
+	payload, _ := json.Marshal(proto.ForwardListen{Context: f.s.target, ListenRequest: req})
+	st, err := f.s.ep.Open(f.ctx, proto.Root, proto.DaemonListen, payload)
 	if err != nil {
 		return 0, err
 	}
@@ -495,15 +504,27 @@ func (f *forwarder) requestRemote(ref uint32, listen fwdAddr) (int, error) {
 	return lr.Port, nil
 }
 
+// rfwdBindHost is ssh's channel_rfwd_bind_host: the address sent in tcpip-forward, to which
+// sshd applies its GatewayPorts.
+func rfwdBindHost(a fwdAddr) string {
+	switch {
+	case !a.hasHost:
+		return "localhost"
+	case a.host == "*":
+		return ""
+	}
+	return a.host
+}
+
 // serveForwarded carries one connection a remote listener accepted (ssh's forwarded-tcpip).
-// Only the target this fakessh forwards from may open it.
+// Only the daemon, which holds the listeners, may open it.
 func (f *forwarder) serveForwarded(st *tunnel.Stream, payload []byte) {
 	var fc proto.ForwardedConn
 	err := json.Unmarshal(payload, &fc)
 	f.mu.Lock()
 	rf, ok := f.remote[fc.Ref]
 	f.mu.Unlock()
-	if err != nil || !ok || st.Peer() != f.s.target {
+	if err != nil || !ok || st.Peer() != proto.Root {
 		st.Close()
 		return
 	}

@@ -99,6 +99,9 @@ type session struct {
 	target router.ID
 	host   string          // how ssh names the target in its messages
 	config *resolvedConfig // see resolved; nil until first asked for
+
+	fwdDisabled bool // ConnectReply.ForwardingDisabled: no -L, -R, -D
+	sessionChan int  // ssh's number for the session channel, after the forwards' listeners
 }
 
 func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*session, error) {
@@ -122,7 +125,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*ses
 		s.close()
 		return nil, &Error{Msg: "fakessh: daemon: bad reply: " + err.Error(), Err: err}
 	}
-	s.target, s.host = cr.Context, cr.Host
+	s.target, s.host, s.fwdDisabled = cr.Context, cr.Host, cr.ForwardingDisabled
 	if s.host == "" {
 		s.host = opts.Host
 	}
@@ -159,11 +162,14 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	if opts.Subsystem {
 		req = proto.ExecRequest{Subsystem: opts.Command, Env: req.Env}
 	}
-	pty, restore, err := s.ttySetup(opts)
+	pty, end, err := s.ttySetup(opts)
 	if err != nil {
 		return err
 	}
-	defer restore()
+	defer end.finish(s.stdio.Stderr)
+	if pty, err = s.ptyGranted(ctx, pty, end); err != nil {
+		return err
+	}
 	req.PTY = pty
 	payload, _ := json.Marshal(req)
 	st, err := s.open(ctx, proto.AgentExec, payload)

@@ -22,14 +22,14 @@ import (
 
 const noTTYMessage = "Pseudo-terminal will not be allocated because stdin is not a terminal."
 
-// ttySetup decides, as ssh does, whether the command gets a pty, and returns the request and a
-// function that restores the local terminal.
+// ttySetup decides, as ssh does, whether the command gets a pty, and returns the request and
+// what ends the session locally (see ttyEnd).
 //
 // Like ssh's client_loop, with a pty it puts a local terminal in raw mode (ssh's enter_raw_mode,
-// not cfmakeraw) and the returned function restores it and prints "Connection to HOST closed."
-// at LogLevel INFO and above. A termination signal restores the terminal at once, since the
+// not cfmakeraw), and ttyEnd.finish restores it and prints "Connection to HOST closed." at
+// LogLevel INFO and above. A termination signal restores the terminal at once, since the
 // session may take a while to end after it, and suppresses that message as in ssh.
-func (s *session) ttySetup(opts *flagparse.Options) (*proto.PTYRequest, func(), error) {
+func (s *session) ttySetup(opts *flagparse.Options) (*proto.PTYRequest, *ttyEnd, error) {
 	cfg := s.ttyConfig(opts)
 	fd, isTerm := terminalFD(s.stdio.Stdin)
 	want, msg := wantTTY(cfg, opts.Command != "", isTerm)
@@ -37,7 +37,7 @@ func (s *session) ttySetup(opts *flagparse.Options) (*proto.PTYRequest, func(), 
 		fmt.Fprint(s.stdio.Stderr, logLines(noTTYMessage)) // ssh's logit
 	}
 	if !want {
-		return nil, func() {}, nil
+		return nil, &ttyEnd{cfg: cfg}, nil
 	}
 	req := &proto.PTYRequest{Term: cfg.term}
 	if req.Term == "" {
@@ -61,6 +61,8 @@ type ttyOptions struct {
 	stdinNull bool   // -n, StdinNull
 	noSession bool   // -N, SessionType none
 	info      bool   // LogLevel INFO or more: logit messages are shown
+	errors    bool   // LogLevel ERROR or more: error messages are shown
+	fatal     bool   // LogLevel FATAL or more: fatal messages are shown
 	term      string // TERM from SetEnv
 	host      string // ssh's "host": the resolved HostName, which "Connection to %s closed." names
 }
@@ -94,9 +96,13 @@ func (s *session) ttyConfig(opts *flagparse.Options) ttyOptions {
 		c.mode = flagparse.TTYForce
 	}
 	switch strings.ToLower(get("loglevel")) {
-	case "quiet", "fatal", "error":
+	case "quiet":
+	case "fatal":
+		c.fatal = !opts.Quiet
+	case "error":
+		c.fatal, c.errors = !opts.Quiet, !opts.Quiet
 	default:
-		c.info = !opts.Quiet
+		c.fatal, c.errors, c.info = !opts.Quiet, !opts.Quiet, !opts.Quiet
 	}
 	for _, line := range all("setenv") {
 		for _, kv := range strings.Fields(line) {
@@ -174,13 +180,24 @@ func rawTermios(t unix.Termios) unix.Termios {
 	return t
 }
 
-// restorer returns the function that ends a pty session locally: ssh's leave_raw_mode and its
-// "Connection to HOST closed." line. A termination signal restores the terminal at once.
-func (s *session) restorer(cfg ttyOptions, fd int, saved *unix.Termios) func() {
+// ttyEnd ends a session locally: for a pty, ssh's leave_raw_mode and its "Connection to HOST
+// closed." line. The zero value (no pty) does nothing.
+type ttyEnd struct {
+	cfg    ttyOptions
+	pty    bool
+	leave  func() // restores the terminal; only the first call counts
+	signal func() // stops watching for termination signals
+
+	mu    sync.Mutex
+	quiet bool // no closing line: a signal came, or the session died as ssh's fatal() would
+}
+
+// restorer returns the ttyEnd of a pty session. A termination signal restores the terminal at
+// once.
+func (s *session) restorer(cfg ttyOptions, fd int, saved *unix.Termios) *ttyEnd {
 	var once sync.Once
-	var mu sync.Mutex
-	signalled := false
-	leave := func() {
+	e := &ttyEnd{cfg: cfg, pty: true}
+	e.leave = func() {
 		once.Do(func() {
 			if saved != nil {
 				// TCSETSW is tcsetattr(TCSADRAIN): output already written is shown first.
@@ -196,24 +213,41 @@ func (s *session) restorer(cfg ttyOptions, fd int, saved *unix.Termios) func() {
 	go func() {
 		select {
 		case <-sigs:
-			mu.Lock()
-			signalled = true
-			mu.Unlock()
-			leave()
+			e.abandon()
 		case <-done:
 		}
 	}()
-	return func() {
+	e.signal = func() {
 		signal.Stop(sigs)
 		close(done)
-		leave()
-		mu.Lock()
-		quiet := signalled
-		mu.Unlock()
-		if !quiet && cfg.info {
-			// ssh's quit_message ends the line with "\r\n" whatever the terminal mode.
-			fmt.Fprintf(s.stdio.Stderr, "Connection to %s closed.\r\n", cfg.host)
-		}
+	}
+	return e
+}
+
+// abandon restores the terminal now, and the session ends without the closing line.
+func (e *ttyEnd) abandon() {
+	if !e.pty {
+		return
+	}
+	e.mu.Lock()
+	e.quiet = true
+	e.mu.Unlock()
+	e.leave()
+}
+
+// finish restores the terminal and, unless abandoned, prints the closing line.
+func (e *ttyEnd) finish(stderr io.Writer) {
+	if !e.pty {
+		return
+	}
+	e.signal()
+	e.leave()
+	e.mu.Lock()
+	quiet := e.quiet
+	e.mu.Unlock()
+	if !quiet && e.cfg.info {
+		// ssh's quit_message ends the line with "\r\n" whatever the terminal mode.
+		fmt.Fprintf(stderr, "Connection to %s closed.\r\n", e.cfg.host)
 	}
 }
 

@@ -76,6 +76,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	d.ep.HandleCall(proto.DaemonStatus, d.trusted(d.handleStatus))
 	d.ep.HandleCall(proto.DaemonStop, d.trusted(d.handleStop))
 	d.registerControl()
+	d.registerForwarding()
 
 	ln, err := listen(cfg.Socket)
 	if errors.Is(err, errAlreadyServing) {

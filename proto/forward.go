@@ -1,7 +1,52 @@
 package proto
 
+import "github.com/mitogen-go/mitogend/router"
+
+// Forwarding services at the daemon. They serve the context named in the request over the SSH
+// connection it sits on, with sshd's own channels (direct-tcpip, direct-streamlocal, tcpip-forward,
+// streamlocal-forward, pty-req), so that the target sshd's policy (AllowTcpForwarding, PermitOpen,
+// PermitListen, PermitTTY...) applies as it does to ssh. For a context with no SSH connection of
+// its own (one started through another agent) the daemon uses that agent's services instead.
+// Only trusted contexts (local clients) may use them. Handles 10-15 are reserved for this group.
+const (
+	// DaemonDial is a stream; open payload ForwardDial. It answers and then carries bytes as
+	// AgentDial does; the ReqOpenFailed reason is sshd's, as ssh prints it after "open failed: ".
+	DaemonDial uint32 = 10
+	// DaemonListen is a stream; open payload ForwardListen. It answers as AgentListen does, and
+	// opens each accepted connection to the caller's ClientForwarded service. The listener lives
+	// as long as the stream.
+	DaemonListen uint32 = 11
+	// DaemonPTYCheck is a call; PTYCheck -> PTYPolicy: whether sshd grants a pty on the
+	// context's connection. The daemon asks sshd once per connection.
+	DaemonPTYCheck uint32 = 12
+)
+
+// ForwardDial is the open payload of DaemonDial: what to connect to, from which context.
+type ForwardDial struct {
+	Context router.ID `json:"context"`
+	DialRequest
+}
+
+// ForwardListen is the open payload of DaemonListen: where to listen, on which context.
+type ForwardListen struct {
+	Context router.ID `json:"context"`
+	ListenRequest
+}
+
+// PTYCheck asks DaemonPTYCheck about one context.
+type PTYCheck struct {
+	Context router.ID `json:"context"`
+}
+
+// PTYPolicy is DaemonPTYCheck's answer. Allowed is true where no sshd decides (a context behind
+// an agent).
+type PTYPolicy struct {
+	Allowed bool `json:"allowed"`
+}
+
 // Forwarding services at an agent: what sshd's direct-tcpip channels and tcpip-forward global
-// requests do, as the target user.
+// requests do, as the target user. The daemon uses them (behind DaemonDial and DaemonListen)
+// for contexts that have no SSH connection of their own.
 const (
 	// AgentDial is a stream; open payload DialRequest. The agent connects from the target and
 	// answers with a ReqOpenOK or ReqOpenFailed stream request; after ReqOpenOK the stream
@@ -20,12 +65,13 @@ const (
 
 // Forwarding services at a client (fakessh).
 const (
-	// ClientForwarded is a stream; open payload ForwardedConn: a connection an AgentListen
-	// accepted, for the client to join to its local destination (ssh's forwarded-tcpip).
+	// ClientForwarded is a stream; open payload ForwardedConn: a connection a DaemonListen
+	// accepted, for the client to join to its local destination (ssh's forwarded-tcpip). The
+	// daemon opens it (an AgentListen opens it to whoever opened that, here the daemon).
 	ClientForwarded uint32 = 30
 )
 
-// Stream requests that answer an AgentDial or AgentListen open.
+// Stream requests that answer an AgentDial, AgentListen, DaemonDial or DaemonListen open.
 const (
 	ReqOpenOK     = "open-ok"     // payload: nothing (dial) or JSON ListenReply (listen)
 	ReqOpenFailed = "open-failed" // payload: the reason as ssh prints it, "connect failed: Connection refused"
@@ -38,9 +84,10 @@ type DialRequest struct {
 	Path string `json:"path,omitempty"`
 }
 
-// ListenRequest asks the agent to listen on Port (0: any free port) or a Unix socket Path.
-// Bind is the address the client asked for; the agent applies sshd's default GatewayPorts=no,
-// so TCP listeners are on loopback whatever it says. Ref is echoed in each ForwardedConn.
+// ListenRequest asks to listen on Port (0: any free port) or a Unix socket Path. Bind is the
+// address as ssh sends it in tcpip-forward ("localhost" when the forward names none, "" for
+// every address); sshd applies its GatewayPorts to it, while the agent always listens on
+// loopback (sshd's default GatewayPorts=no). Ref is echoed in each ForwardedConn.
 type ListenRequest struct {
 	Bind string `json:"bind,omitempty"`
 	Port int    `json:"port,omitempty"`
@@ -48,7 +95,7 @@ type ListenRequest struct {
 	Ref  uint32 `json:"ref"`
 }
 
-// ListenReply is the payload of ReqOpenOK for AgentListen: the port actually bound.
+// ListenReply is the payload of ReqOpenOK for AgentListen and DaemonListen: the port bound.
 type ListenReply struct {
 	Port int `json:"port"`
 }

@@ -41,6 +41,9 @@ type ConnectReply struct {
 	Host     string    `json:"host"`               // how ssh names the host in its messages (the resolved HostName)
 	Warnings []string  `json:"warnings,omitempty"` // for the caller's stderr, as ssh prints them
 	Debug    []string  `json:"debug,omitempty"`    // with ConnectRequest.Verbose: what the daemon did
+	// ForwardingDisabled: set up no -L, -R or -D forwards (-W still runs), as ssh does after
+	// StrictHostKeyChecking=no let a changed host key through. The daemon's warnings say why.
+	ForwardingDisabled bool `json:"forwarding_disabled,omitempty"`
 }
 
 // ExecRequest is the payload of an AgentExec open: what sshd's exec, shell or subsystem

@@ -1,0 +1,240 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/router"
+	"github.com/mitogen-go/mitogend/tunnel"
+)
+
+// Port forwarding and the pty policy go over sshd's own channels wherever a context sits
+// directly on an SSH connection of the daemon's: sshd then applies AllowTcpForwarding,
+// DisableForwarding, PermitOpen, PermitListen, AllowStreamLocalForwarding, GatewayPorts and
+// PermitTTY (and authorized_keys restrictions) to fakessh as it does to ssh. The agent, which
+// runs as the user, would bypass all of them. Contexts with no SSH connection of their own
+// (started through another agent) keep the agent's services (forwardagent.go).
+
+// forwarding serves proto.DaemonDial, DaemonListen and DaemonPTYCheck.
+type forwarding struct {
+	ep      *tunnel.Endpoint
+	trusted func(router.ID) bool        // whether a context is behind a trusted link (a local client)
+	direct  func(router.ID) *ssh.Client // the SSH connection a context sits on; nil if none
+	logf    router.Logf
+
+	mu      sync.Mutex // protects the fields below
+	ptys    map[*ssh.Client]*ptyProbe
+	relays  map[uint32]agentListen // see forwardagent.go
+	nextRef uint32
+}
+
+func newForwarding(ep *tunnel.Endpoint, trusted func(router.ID) bool, direct func(router.ID) *ssh.Client, logf router.Logf) *forwarding {
+	return &forwarding{ep: ep, trusted: trusted, direct: direct, logf: logf,
+		ptys: map[*ssh.Client]*ptyProbe{}, relays: map[uint32]agentListen{}}
+}
+
+// registerForwarding offers the forwarding services on the daemon's endpoint.
+func (d *Daemon) registerForwarding() {
+	newForwarding(d.ep, d.r.Trusted, d.directClient, d.logf).register()
+}
+
+func (f *forwarding) register() {
+	f.ep.Listen(proto.DaemonDial, f.guard(f.serveDial))
+	f.ep.Listen(proto.DaemonListen, f.guard(f.serveListen))
+	f.ep.HandleCall(proto.DaemonPTYCheck, f.handlePTYCheck)
+	f.ep.Listen(proto.ClientForwarded, f.serveAgentForwarded) // checks its peer itself
+}
+
+// directClient finds the SSH connection that context id sits on: the context is the agent the
+// daemon started over that connection. Connections still opening have no context yet.
+func (d *Daemon) directClient(id router.ID) *ssh.Client {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.conns {
+		select {
+		case <-c.ready:
+		default:
+			continue // c.id is not set yet
+		}
+		if c.err == nil && c.client != nil && c.id == id {
+			return c.client
+		}
+	}
+	return nil
+}
+
+// allowed is the daemon's rule for its services: only local clients, never a target.
+func (f *forwarding) allowed(src router.ID) bool {
+	if src == proto.Root || !f.trusted(src) {
+		f.logf("daemon: refused forwarding for untrusted context %d", src)
+		return false
+	}
+	return true
+}
+
+func (f *forwarding) guard(h tunnel.StreamHandler) tunnel.StreamHandler {
+	return func(st *tunnel.Stream, payload []byte) {
+		if !f.allowed(st.Peer()) {
+			openFailed(st, "daemon: permission denied")
+			return
+		}
+		h(st, payload)
+	}
+}
+
+func openFailed(st *tunnel.Stream, reason string) {
+	st.SendRequest(proto.ReqOpenFailed, []byte(reason))
+	st.Close()
+}
+
+// serveDial is -L, -D and -W: a direct-tcpip (or direct-streamlocal) channel, relayed.
+func (f *forwarding) serveDial(st *tunnel.Stream, payload []byte) {
+	var req proto.ForwardDial
+	if err := json.Unmarshal(payload, &req); err != nil {
+		openFailed(st, "daemon: bad dial request: "+err.Error())
+		return
+	}
+	client := f.direct(req.Context)
+	if client == nil {
+		f.dialViaAgent(st, req)
+		return
+	}
+	c, err := sshDial(client, req.DialRequest)
+	if err != nil {
+		openFailed(st, openFailure(err))
+		return
+	}
+	if err := st.SendRequest(proto.ReqOpenOK, nil); err != nil {
+		c.Close()
+		st.Close()
+		return
+	}
+	tunnel.Relay(st, c)
+}
+
+func sshDial(client *ssh.Client, req proto.DialRequest) (net.Conn, error) {
+	if req.Path != "" {
+		return client.Dial("unix", req.Path)
+	}
+	return client.Dial("tcp", net.JoinHostPort(req.Host, strconv.Itoa(req.Port)))
+}
+
+// openFailure words a refused channel as ssh's channel_input_open_failure does after
+// "open failed: ", e.g. "administratively prohibited: open failed".
+func openFailure(err error) string {
+	var oe *ssh.OpenChannelError
+	if !errors.As(err, &oe) {
+		return err.Error()
+	}
+	return rejectionText(oe.Reason) + ": " + oe.Message
+}
+
+// rejectionText is ssh's reason2txt.
+func rejectionText(r ssh.RejectionReason) string {
+	switch r {
+	case ssh.Prohibited:
+		return "administratively prohibited"
+	case ssh.ConnectionFailed:
+		return "connect failed"
+	case ssh.UnknownChannelType:
+		return "unknown channel type"
+	case ssh.ResourceShortage:
+		return "resource shortage"
+	}
+	return "unknown reason"
+}
+
+// serveListen is -R: a tcpip-forward (or streamlocal-forward) request whose connections are
+// opened to the caller's ClientForwarded service. The listener is cancelled when the stream
+// ends: the caller closed it or went away.
+func (f *forwarding) serveListen(st *tunnel.Stream, payload []byte) {
+	var req proto.ForwardListen
+	if err := json.Unmarshal(payload, &req); err != nil {
+		openFailed(st, "daemon: bad listen request: "+err.Error())
+		return
+	}
+	client := f.direct(req.Context)
+	if client == nil {
+		f.listenViaAgent(st, req)
+		return
+	}
+	ln, port, err := sshListen(client, req.ListenRequest)
+	if err != nil {
+		f.logf("daemon: context %d: remote forward %s: %v", req.Context, listenName(req.ListenRequest), err)
+		openFailed(st, err.Error())
+		return
+	}
+	reply, _ := json.Marshal(proto.ListenReply{Port: port})
+	if err := st.SendRequest(proto.ReqOpenOK, reply); err != nil {
+		ln.Close()
+		st.Close()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.acceptLoop(st, ln, req.Ref)
+	}()
+	io.Copy(io.Discard, st) // returns when the stream ends, for whichever reason
+	ln.Close()
+	st.Close()
+	<-done
+}
+
+// sshListen asks sshd to listen and returns the port it bound (0 for a Unix socket).
+func sshListen(client *ssh.Client, req proto.ListenRequest) (net.Listener, int, error) {
+	if req.Path != "" {
+		ln, err := client.ListenUnix(req.Path)
+		return ln, 0, err
+	}
+	ln, err := client.Listen("tcp", net.JoinHostPort(req.Bind, strconv.Itoa(req.Port)))
+	if err != nil {
+		return nil, 0, err
+	}
+	port := req.Port
+	if a, ok := ln.Addr().(*net.TCPAddr); ok {
+		port = a.Port // sshd's answer when Port was 0
+	}
+	return ln, port, nil
+}
+
+func listenName(req proto.ListenRequest) string {
+	if req.Path != "" {
+		return req.Path
+	}
+	return net.JoinHostPort(req.Bind, strconv.Itoa(req.Port))
+}
+
+// acceptLoop opens each forwarded connection to the client. It ends when the listener does
+// (cancelled, or the SSH connection gone, which ends the stream too) or the client is gone.
+func (f *forwarding) acceptLoop(st *tunnel.Stream, ln net.Listener, ref uint32) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			st.Close()
+			return
+		}
+		go func() {
+			fc := proto.ForwardedConn{Ref: ref}
+			if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+				fc.OriginHost, fc.OriginPort = a.IP.String(), a.Port
+			}
+			payload, _ := json.Marshal(fc)
+			cst, err := f.ep.Open(context.Background(), st.Peer(), proto.ClientForwarded, payload)
+			if err != nil {
+				c.Close()
+				st.Close() // the client cannot take connections: stop listening for it
+				return
+			}
+			tunnel.Relay(cst, c)
+		}()
+	}
+}
