@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/mitogen-go/mitogend/proto"
 )
 
 // platformLines seeds both the table test and the fuzz target.
@@ -96,4 +98,24 @@ func (r *repeat) Read(p []byte) (int, error) {
 		p[i] = r.b
 	}
 	return len(p), nil
+}
+
+// Every connection runs keepalives, the first caller's or the daemon's default.
+func TestResolveChainKeepalive(t *testing.T) {
+	home := t.TempDir()
+	for _, tt := range []struct {
+		opts map[string][]string
+		want string
+	}{
+		{nil, defaultServerAliveInterval.String()},
+		{map[string][]string{"serveraliveinterval": {"7"}}, "7s"},
+	} {
+		chain, err := resolveChain(proto.ConnectRequest{Host: "h", Config: tt.opts, ConfigFile: "/dev/null", Home: home, LocalUser: "u"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := chain.target.ServerAliveInterval.String(); got != tt.want {
+			t.Errorf("options %v: keepalive every %s, want %s", tt.opts, got, tt.want)
+		}
+	}
 }

@@ -224,11 +224,19 @@ func TestDaemonDeathEndsCalls(t *testing.T) {
 	if _, err := io.ReadFull(out, line); err != nil || string(line) != "started\n" {
 		t.Fatalf("%q %v", line, err)
 	}
+	killed := time.Now()
 	syscall.Kill(pid, syscall.SIGKILL)
 	err := cmd.Wait()
+	t.Logf("fakessh ended %v after the daemon was killed: %v, %q", time.Since(killed).Round(time.Millisecond), err, stderr.String())
 	var ee *exec.ExitError
 	if !errorsAs(err, &ee) || ee.ExitCode() != 255 {
 		t.Fatalf("fakessh after the daemon died: %v, stderr %q", err, stderr.String())
+	}
+	if got := stderr.String(); got != "Connection to 127.0.0.1 closed by remote host.\r\n" {
+		t.Errorf("fakessh said %q when the daemon died", got)
+	}
+	if res := r.must(r.fakessh(nil, "target", "echo again")); res.stdout != "again\n" {
+		t.Errorf("the next call, with a new daemon: %q", res.stdout)
 	}
 }
 
