@@ -10,11 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/sshconfig"
+	"github.com/mitogen-go/mitogend/sshdial"
 )
 
 // conn is one SSH connection with its agent. Fields other than ready/err are set before ready
@@ -27,7 +26,7 @@ type conn struct {
 	warnings []string // what ssh would have printed while connecting, for the first caller
 
 	id     router.ID
-	client *ssh.Client
+	client *sshdial.Client
 	link   *router.Link
 	info   proto.AgentInfo
 	since  time.Time
@@ -118,7 +117,7 @@ func (d *Daemon) open(c *conn, t sshconfig.Target, req proto.ConnectRequest) {
 		return
 	}
 	c.id = router.ID(d.nextID.Add(1))
-	b, err := d.bootstrap(ctx, client, c.id, c.dest)
+	b, err := d.bootstrap(ctx, client.Client, c.id, c.dest)
 	if err != nil {
 		client.Close()
 		d.fail(c, err)

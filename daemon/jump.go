@@ -17,7 +17,7 @@ import (
 // carried by a direct-tcpip channel of the one before. Host keys and authentication are checked
 // at every hop, and keys stay here: nothing is forwarded to the jump hosts. The hops close when
 // the target's connection does.
-func (d *Daemon) dialChain(ctx context.Context, t sshconfig.Target, req proto.ConnectRequest, warnf func(string, ...any)) (*ssh.Client, error) {
+func (d *Daemon) dialChain(ctx context.Context, t sshconfig.Target, req proto.ConnectRequest, warnf func(string, ...any)) (*sshdial.Client, error) {
 	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	var hops []*ssh.Client
 	closeHops := func() {
@@ -37,7 +37,7 @@ func (d *Daemon) dialChain(ctx context.Context, t sshconfig.Target, req proto.Co
 				closeHops()
 				return nil, err
 			}
-			hops = append(hops, c)
+			hops = append(hops, c.Client)
 			dial = c.DialContext
 		}
 	}
