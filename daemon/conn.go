@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/sshconfig"
@@ -31,7 +29,7 @@ type conn struct {
 	warnings []string // what ssh would have printed while connecting, for the first caller
 
 	id     router.ID
-	client *ssh.Client
+	client *sshdial.Client
 	link   *router.Link
 	info   proto.AgentInfo
 	since  time.Time
@@ -193,7 +191,7 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 		return
 	}
 	c.id = router.ID(d.nextID.Add(1))
-	b, err := d.bootstrap(ctx, client, c.id, c.dest)
+	b, err := d.bootstrap(ctx, client.Client, c.id, c.dest)
 	if err != nil {
 		client.Close()
 		d.fail(c, err)

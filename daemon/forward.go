@@ -65,7 +65,7 @@ func (d *Daemon) directClient(id router.ID) *ssh.Client {
 			continue // c.id is not set yet
 		}
 		if c.err == nil && c.client != nil && c.id == id {
-			return c.client
+			return c.client.Client
 		}
 	}
 	return nil

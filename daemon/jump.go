@@ -16,7 +16,7 @@ import (
 // carried by a direct-tcpip channel of the one before. Host keys and authentication are checked
 // at every hop, and keys stay here: nothing is forwarded to the jump hosts. The hops close when
 // the target's connection does.
-func (d *Daemon) dialChain(ctx context.Context, chain targetChain, req proto.ConnectRequest, warnf func(string, ...any), lost func(string)) (*ssh.Client, error) {
+func (d *Daemon) dialChain(ctx context.Context, chain targetChain, req proto.ConnectRequest, warnf func(string, ...any), lost func(string)) (*sshdial.Client, error) {
 	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	var hops []*ssh.Client
 	closeHops := func() {
@@ -30,7 +30,7 @@ func (d *Daemon) dialChain(ctx context.Context, chain targetChain, req proto.Con
 			closeHops()
 			return nil, err
 		}
-		hops = append(hops, c)
+		hops = append(hops, c.Client)
 		dial = c.DialContext
 	}
 	client, err := sshdial.Dial(ctx, sshdial.Config{Target: chain.target, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf,

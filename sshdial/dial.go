@@ -31,6 +31,11 @@ type Config struct {
 	// closed; Warnf then does not. A caller that shares the connection tells its users.
 	Lost func(msg string)
 
+	// Requests are the caller's forwarding and related options, which ssh
+	// names as it turns them off when StrictHostKeyChecking=no lets a
+	// changed host key through.
+	Requests Requests
+
 	// DialContext, when set, opens the transport instead of a direct TCP
 	// connection, e.g. through a jump host's *ssh.Client. It is required
 	// when the Target has a ProxyJump or ProxyCommand.
@@ -64,18 +69,26 @@ func (c *Config) warnf(format string, args ...any) {
 	c.logf(format, args...)
 }
 
+// Client is an authenticated connection and how its host key was
+// accepted.
+type Client struct {
+	*ssh.Client
+	// HostKey is the host key as the server presented it (a certificate
+	// when it sent one, even if its plain key is what passed): give it to
+	// VerifyHostKey to check the connection again for a new caller.
+	HostKey       ssh.PublicKey
+	HostKeyResult HostKeyResult
+}
+
 // Dial connects, verifies the host key, authenticates and, when
 // ServerAliveInterval is set, starts keepalives. Errors are *Error.
-func Dial(ctx context.Context, c Config) (*ssh.Client, error) {
+func Dial(ctx context.Context, c Config) (*Client, error) {
 	t := c.Target
 	if c.DialContext == nil && (t.ProxyJump != "" || t.ProxyCommand != "") {
 		return nil, &Error{Err: ErrUnsupported,
 			Message: "sshdial: ProxyJump and ProxyCommand need Config.DialContext"}
 	}
-	hk, err := newHostKeys(&c)
-	if err != nil {
-		return nil, err
-	}
+	hk := newHostKeys(&c)
 	conn, err := c.connect(ctx)
 	if err != nil {
 		return nil, err
@@ -87,7 +100,7 @@ func Dial(ctx context.Context, c Config) (*ssh.Client, error) {
 		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(a.signers)},
 		AuthCallback:      a.observe,
 		HostKeyCallback:   hk.check,
-		HostKeyAlgorithms: hk.algorithms(),
+		HostKeyAlgorithms: hk.algs,
 		Config:            ssh.Config{KeyExchanges: kexAlgorithms, Ciphers: ciphers},
 	}
 	client, err := c.handshake(ctx, conn, cfg, hk, a)
@@ -95,7 +108,7 @@ func Dial(ctx context.Context, c Config) (*ssh.Client, error) {
 		return nil, err
 	}
 	if t.ServerAliveInterval > 0 {
-		go keepalive(client, &c)
+		go keepalive(client.Client, &c)
 	}
 	return client, nil
 }

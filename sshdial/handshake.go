@@ -29,7 +29,7 @@ func (c *countingConn) Read(p []byte) (int, error) {
 
 // handshake runs the SSH handshake and authentication under ConnectTimeout
 // and ctx, translating failures into ssh's messages.
-func (c *Config) handshake(ctx context.Context, conn net.Conn, cfg *ssh.ClientConfig, hk *hostKeys, a *auth) (*ssh.Client, error) {
+func (c *Config) handshake(ctx context.Context, conn net.Conn, cfg *ssh.ClientConfig, hk *hostKeys, a *auth) (*Client, error) {
 	cc := &countingConn{Conn: conn}
 	var timedOut atomic.Bool
 	var timer *time.Timer
@@ -57,7 +57,7 @@ func (c *Config) handshake(ctx context.Context, conn net.Conn, cfg *ssh.ClientCo
 		conn.Close()
 		return nil, c.handshakeError(ctx, err, cc, timedOut.Load(), hk, a)
 	}
-	return ssh.NewClient(sc, chans, reqs), nil
+	return &Client{Client: ssh.NewClient(sc, chans, reqs), HostKey: hk.key, HostKeyResult: hk.result}, nil
 }
 
 func (c *Config) handshakeError(ctx context.Context, err error, cc *countingConn, timedOut bool, hk *hostKeys, a *auth) error {
@@ -120,12 +120,16 @@ func negotiationWhat(what string) string {
 // remoteIPPort is what ssh prints for post-connect failures: the peer's
 // address, not the name.
 func remoteIPPort(conn net.Conn, fallback int) (string, int) {
-	if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+	return addrIPPort(conn.RemoteAddr(), fallback)
+}
+
+func addrIPPort(addr net.Addr, fallback int) (string, int) {
+	if tcp, ok := addr.(*net.TCPAddr); ok {
 		return tcp.IP.String(), tcp.Port
 	}
-	host, _, err := net.SplitHostPort(conn.RemoteAddr().String())
+	host, _, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return conn.RemoteAddr().String(), fallback
+		return addr.String(), fallback
 	}
 	return host, fallback
 }

@@ -119,7 +119,7 @@ func (s *testServer) serve(c net.Conn, cfg *ssh.ServerConfig, ignoreKeepalive bo
 	}
 }
 
-func newEd25519(t *testing.T) (ed25519.PrivateKey, ssh.Signer) {
+func newEd25519(t testing.TB) (ed25519.PrivateKey, ssh.Signer) {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
