@@ -27,10 +27,22 @@ func (e *ExitError) Error() string {
 type Error struct {
 	Msg   string // printed as is, without a prefix
 	Usage bool   // print the usage text after Msg
-	Err   error
+	// Messages, when set instead of Msg, are ssh log messages printed one by one (a message may
+	// hold a newline of its own, which stays as it is).
+	Messages []string
+	Err      error
 }
 
-func (e *Error) Error() string { return e.Msg }
+func (e *Error) Error() string {
+	if e.Messages != nil {
+		return strings.Join(e.Messages, "\n")
+	}
+	return e.Msg
+}
+
+// errConnect is the cause of an Error carrying the daemon's failure to connect.
+var errConnect = errors.New("client: the daemon could not connect")
+
 func (e *Error) Unwrap() error { return e.Err }
 
 // ExitCode maps Run's result to the status ssh would exit with, and the text to print on
@@ -55,11 +67,22 @@ func ExitCode(err error) (int, string) {
 			}
 			return 255, msg
 		}
+		if ce.Messages != nil {
+			var b strings.Builder
+			for _, m := range ce.Messages {
+				b.WriteString(logMessage(m))
+			}
+			return 255, b.String()
+		}
 		return 255, logLines(ce.Msg)
 	default:
 		return 255, logLines(err.Error())
 	}
 }
+
+// logMessage is one ssh log message as ssh writes it on stderr: escaped (a newline inside stays
+// a newline) and ended with "\r\n".
+func logMessage(msg string) string { return vis.Safe(msg) + "\r\n" }
 
 // logLines ends every line of msg as ssh's log does, escaping what a terminal would act on
 // (msg may carry text from a target) the way ssh escapes every log line.

@@ -125,13 +125,17 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*ses
 		s.close()
 		return nil, &Error{Msg: "fakessh: daemon: bad reply: " + err.Error(), Err: err}
 	}
+	if len(cr.Failure) > 0 {
+		s.close()
+		return nil, &Error{Messages: cr.Failure, Err: errConnect}
+	}
 	s.target, s.host, s.fwdDisabled = cr.Context, cr.Host, cr.ForwardingDisabled
 	if s.host == "" {
 		s.host = opts.Host
 	}
 	if !opts.Quiet {
 		for _, w := range cr.Warnings {
-			fmt.Fprint(stdio.Stderr, logLines(w))
+			fmt.Fprint(stdio.Stderr, logMessage(w))
 		}
 		if opts.Verbose > 0 {
 			fmt.Fprint(stdio.Stderr, logLines(strings.Join(cr.Debug, "\n")))

@@ -114,7 +114,7 @@ func TestResolveChainKeepalive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := chain.target.ServerAliveInterval.String(); got != tt.want {
+		if got := chain.dest.target.ServerAliveInterval.String(); got != tt.want {
 			t.Errorf("options %v: keepalive every %s, want %s", tt.opts, got, tt.want)
 		}
 	}

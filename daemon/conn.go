@@ -30,6 +30,7 @@ type conn struct {
 
 	id     router.ID
 	client *sshdial.Client
+	hops   []*sshdial.Client // the ProxyJump hops the client rides, in order
 	link   *router.Link
 	info   proto.AgentInfo
 	since  time.Time
@@ -88,17 +89,44 @@ func (d *Daemon) handleConnect(ctx context.Context, _ router.ID, p []byte) ([]by
 	if err := json.Unmarshal(p, &req); err != nil {
 		return nil, fmt.Errorf("daemon: bad connect request: %w", err)
 	}
+	reply, err := d.connect(ctx, req)
+	if err != nil {
+		reply = proto.ConnectReply{Failure: logMessages(err)}
+	}
+	return json.Marshal(reply)
+}
+
+// logMessages are the log messages ssh would print for err: its own when it has them.
+func logMessages(err error) []string {
+	var lm interface{ LogMessages() []string }
+	if errors.As(err, &lm) {
+		return lm.LogMessages()
+	}
+	return strings.Split(err.Error(), "\n")
+}
+
+// connect finds or opens the connection for req and checks it for this caller.
+func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.ConnectReply, error) {
 	chain, err := resolveChain(req)
 	if err != nil {
-		return nil, err
+		return proto.ConnectReply{}, err
 	}
 	c, reused, err := d.connFor(ctx, chain, req)
 	if err != nil {
-		return nil, err
+		return proto.ConnectReply{}, err
 	}
-	reply := proto.ConnectReply{Context: c.id, Reused: reused, Host: c.host}
-	if !reused {
-		reply.Warnings = c.warnings
+	reply := proto.ConnectReply{Context: c.id, Reused: reused, Host: c.host,
+		Warnings: c.warnings, ForwardingDisabled: c.client.HostKeyResult.ForwardingDisabled}
+	if reused {
+		reply.Warnings = nil
+		res, err := d.recheck(c, chain, req, func(format string, args ...any) {
+			reply.Warnings = append(reply.Warnings, fmt.Sprintf(format, args...))
+		})
+		if err != nil {
+			d.logf("daemon: %s: refused to a caller whose known_hosts or policy refuses its host key", c.dest)
+			return proto.ConnectReply{}, err
+		}
+		reply.ForwardingDisabled = res.ForwardingDisabled
 	}
 	if req.Verbose > 0 {
 		how := "opened the connection to"
@@ -107,7 +135,7 @@ func (d *Daemon) handleConnect(ctx context.Context, _ router.ID, p []byte) ([]by
 		}
 		reply.Debug = append(reply.Debug, fmt.Sprintf("debug1: mitogend: %s %s (context %d, agent pid %d)", how, c.dest, c.id, c.info.PID))
 	}
-	return json.Marshal(reply)
+	return reply, nil
 }
 
 // connFor finds the live connection for chain or opens one. A connection whose link is down but
@@ -122,7 +150,7 @@ func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.Conne
 			reused = false
 		}
 		if !reused {
-			c = &conn{key: key, dest: destination(chain.target), host: chain.target.HostName, ready: make(chan struct{})}
+			c = &conn{key: key, dest: destination(chain.dest.target), host: chain.dest.target.HostName, ready: make(chan struct{})}
 			d.conns[key] = c
 		}
 		d.mu.Unlock()
@@ -156,9 +184,26 @@ func isClosed(ch chan struct{}) bool {
 	}
 }
 
+// recheck applies this caller's known_hosts files and host-key policy, at every hop, to the keys
+// the connection was accepted with, as the fresh connection ssh would make for it would: a key
+// revoked, removed or changed since is refused, and the caller sees what ssh would print.
+func (d *Daemon) recheck(c *conn, chain targetChain, req proto.ConnectRequest, warnf func(string, ...any)) (sshdial.HostKeyResult, error) {
+	for i, h := range chain.hops {
+		if _, err := sshdial.VerifyHostKey(d.dialConfig(h, req, warnf), c.hops[i].HostKey); err != nil {
+			return sshdial.HostKeyResult{}, err
+		}
+	}
+	return sshdial.VerifyHostKey(d.dialConfig(chain.dest, req, warnf), c.client.HostKey)
+}
+
+// dialConfig is how ssh, run by this caller, would check and authenticate one hop.
+func (d *Daemon) dialConfig(h hop, req proto.ConnectRequest, warnf func(string, ...any)) sshdial.Config {
+	return sshdial.Config{Target: h.target, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf, Requests: sshdial.RequestsFor(h.opts)}
+}
+
 // open dials and bootstraps c; concurrent connects for the same key wait on c.ready.
 func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
-	t := chain.target
+	t := chain.dest.target
 	defer close(c.ready)
 	timeout := connectTimeout
 	if t.ConnectTimeout > 0 {
@@ -185,7 +230,7 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 		d.logf("daemon: %s: %s", c.dest, msg)
 		c.lost.Store(&msg)
 	}
-	client, err := d.dialChain(ctx, chain, req, warnf, lost)
+	client, hops, err := d.dialChain(ctx, chain, req, warnf, lost)
 	if err != nil {
 		d.fail(c, err)
 		return
@@ -197,7 +242,7 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 		d.fail(c, err)
 		return
 	}
-	c.client, c.since = client, time.Now()
+	c.client, c.hops, c.since = client, hops, time.Now()
 	c.info = agentInfo(b.hello)
 	c.link = d.r.AddLink(b.link, router.LinkConfig{Name: fmt.Sprintf("target-%d(%s)", c.id, c.dest), Peer: c.id,
 		MaxQueue: targetQueue, Reason: c.downReason})
@@ -224,45 +269,51 @@ func (d *Daemon) fail(c *conn, err error) {
 // agent's share, so more means a target that stopped reading.
 const targetQueue = router.DefaultMaxQueue
 
-// resolveTarget resolves a connect request as ssh would (command line, then the config
-// files), without dialing.
-func resolveTarget(req proto.ConnectRequest) (sshconfig.Target, error) {
-	opts, err := sshconfig.Resolve(sshconfig.Input{
-		Host: req.Host, Cmdline: sshconfig.Options(req.Config), ConfigFile: req.ConfigFile,
-		Home: req.Home, LocalUser: req.LocalUser,
-	})
-	if err != nil {
-		return sshconfig.Target{}, err
-	}
-	return opts.Target(req.Host, req.Home, req.LocalUser)
+// hop is one SSH connection of a chain as ssh resolves it (command line, then the config files),
+// with the options it was resolved from: they say what ssh would turn off, and print, if its
+// host key were let through changed.
+type hop struct {
+	target sshconfig.Target
+	opts   sshconfig.Options
 }
 
-// targetChain is a destination and the ProxyJump hops in front of it, each resolved as ssh
-// resolves it.
+// resolveHop resolves host with cmdline as the command line, without dialing.
+func resolveHop(host string, cmdline sshconfig.Options, req proto.ConnectRequest) (hop, error) {
+	opts, err := sshconfig.Resolve(sshconfig.Input{
+		Host: host, Cmdline: cmdline, ConfigFile: req.ConfigFile, Home: req.Home, LocalUser: req.LocalUser,
+	})
+	if err != nil {
+		return hop{}, err
+	}
+	t, err := opts.Target(host, req.Home, req.LocalUser)
+	return hop{target: t, opts: opts}, err
+}
+
+// targetChain is a destination and the ProxyJump hops in front of it.
 type targetChain struct {
-	hops   []sshconfig.Target
-	target sshconfig.Target
+	hops []hop
+	dest hop
 }
 
 // resolveChain resolves the destination and each of its ProxyJump hops.
 func resolveChain(req proto.ConnectRequest) (targetChain, error) {
-	t, err := resolveTarget(req)
+	dest, err := resolveHop(req.Host, sshconfig.Options(req.Config), req)
 	if err != nil {
 		return targetChain{}, err
 	}
-	chain := targetChain{target: t}
-	if t.ServerAliveInterval == 0 {
-		chain.target.ServerAliveInterval = defaultServerAliveInterval
+	chain := targetChain{dest: dest}
+	if dest.target.ServerAliveInterval == 0 {
+		chain.dest.target.ServerAliveInterval = defaultServerAliveInterval
 	}
-	if t.ProxyJump == "" {
+	if dest.target.ProxyJump == "" {
 		return chain, nil
 	}
-	for _, spec := range strings.Split(t.ProxyJump, ",") {
-		jt, err := jumpTarget(spec, req)
+	for _, spec := range strings.Split(dest.target.ProxyJump, ",") {
+		jh, err := jumpHop(spec, req)
 		if err != nil {
 			return targetChain{}, err
 		}
-		chain.hops = append(chain.hops, jt)
+		chain.hops = append(chain.hops, jh)
 	}
 	return chain, nil
 }
@@ -273,9 +324,9 @@ func resolveChain(req proto.ConnectRequest) (targetChain, error) {
 func (ch targetChain) key(authSock string) string {
 	parts := make([]string, 0, len(ch.hops)+1)
 	for _, h := range ch.hops {
-		parts = append(parts, targetKey(h, authSock))
+		parts = append(parts, targetKey(h.target, authSock))
 	}
-	return strings.Join(append(parts, targetKey(ch.target, authSock)), "\x00\x00")
+	return strings.Join(append(parts, targetKey(ch.dest.target, authSock)), "\x00\x00")
 }
 
 // destination names a connection as user@host:port in logs and status.

@@ -28,7 +28,7 @@ func (d *Daemon) liveConn(p []byte) (*conn, proto.ControlReply, error) {
 	if err != nil {
 		return nil, proto.ControlReply{}, err
 	}
-	reply := proto.ControlReply{PID: os.Getpid(), Destination: destination(chain.target)}
+	reply := proto.ControlReply{PID: os.Getpid(), Destination: destination(chain.dest.target)}
 	d.mu.Lock()
 	c := d.conns[chain.key(req.AuthSock)]
 	d.mu.Unlock()

@@ -39,8 +39,11 @@ type ConnectReply struct {
 	Context  router.ID `json:"context"`
 	Reused   bool      `json:"reused"`
 	Host     string    `json:"host"`               // how ssh names the host in its messages (the resolved HostName)
-	Warnings []string  `json:"warnings,omitempty"` // for the caller's stderr, as ssh prints them
-	Debug    []string  `json:"debug,omitempty"`    // with ConnectRequest.Verbose: what the daemon did
+	Warnings []string  `json:"warnings,omitempty"` // for the caller's stderr, as ssh prints them: one log message each
+	// Failure, when set, says the daemon could not give a context: the log messages ssh would
+	// have printed (one each; a message may hold a newline of its own) before exiting 255.
+	Failure []string `json:"failure,omitempty"`
+	Debug   []string `json:"debug,omitempty"` // with ConnectRequest.Verbose: what the daemon did
 	// ForwardingDisabled: set up no -L, -R or -D forwards (-W still runs), as ssh does after
 	// StrictHostKeyChecking=no let a changed host key through. The daemon's warnings say why.
 	ForwardingDisabled bool `json:"forwarding_disabled,omitempty"`

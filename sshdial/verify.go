@@ -80,7 +80,7 @@ func (c *Config) checkHostKey(key ssh.PublicKey) (HostKeyResult, *Error) {
 	if !h.fatal {
 		lines = append(lines, "Host key verification failed.")
 	}
-	return h.result, &Error{Err: statusError(status), Message: strings.Join(lines, "\n")}
+	return h.result, &Error{Err: statusError(status), Message: strings.Join(lines, "\n"), Lines: lines}
 }
 
 func statusError(s hostStatus) error {
