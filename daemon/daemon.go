@@ -1,7 +1,12 @@
 // Package daemon is mitogend: the root context (id 0) of the routed message bus. It listens on
 // a Unix socket for local clients (fakessh), owns one SSH connection per destination
 // (via package sshdial), starts an agent on each target over one session of that connection,
-// and routes frames between clients and agents.
+// and routes frames between clients and agents. Forwarding (-L, -R, -D, -W) goes over the
+// connection's own SSH channels, so the target sshd's policy applies.
+//
+// Targets are not trusted: they may call nothing here, each caller's host-key policy is checked
+// again whenever it reuses a connection, and what a target sends before its agent's frames
+// start is bounded.
 //
 // It is not the SSH transport (sshdial), not the stream layer (tunnel), and not a CLI: the
 // mitogend command wraps Serve.
