@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
@@ -28,23 +29,37 @@ func (f *forwarding) dialViaAgent(st *tunnel.Stream, req proto.ForwardDial) {
 		return
 	}
 	payload, _ := json.Marshal(req.DialRequest)
-	ast, err := f.ep.Open(context.Background(), req.Context, proto.AgentDial, payload)
+	if ast, ok := f.openOnAgent(st, req.Context, proto.AgentDial, payload); ok {
+		tunnel.Relay(st, ast)
+	}
+}
+
+// agentOpenTimeout bounds the wait for an agent to answer an open, as fakessh bounds its own.
+const agentOpenTimeout = time.Minute
+
+// openOnAgent opens service on context id's agent for the client's stream st and waits for the
+// agent's answer, which it passes on: a refusal in the agent's words, or open-ok with its
+// payload. It returns the agent's stream when the open succeeded.
+func (f *forwarding) openOnAgent(st *tunnel.Stream, id router.ID, service uint32, payload []byte) (*tunnel.Stream, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), agentOpenTimeout)
+	defer cancel()
+	ast, err := f.ep.Open(ctx, id, service, payload)
 	if err != nil {
 		openFailed(st, err.Error())
-		return
+		return nil, false
 	}
 	answer, ok := agentAnswer(ast)
 	if !ok {
 		ast.Close()
 		openFailed(st, string(answer))
-		return
+		return nil, false
 	}
-	if err := st.SendRequest(proto.ReqOpenOK, nil); err != nil {
+	if err := st.SendRequest(proto.ReqOpenOK, answer); err != nil {
 		ast.Close()
 		st.Close()
-		return
+		return nil, false
 	}
-	tunnel.Relay(st, ast)
+	return ast, true
 }
 
 // agentAnswer waits for an agent's open-ok (true, its payload) or open-failed (false, reason).
@@ -77,20 +92,8 @@ func (f *forwarding) listenViaAgent(st *tunnel.Stream, req proto.ForwardListen) 
 	lr := req.ListenRequest
 	lr.Ref = ref
 	payload, _ := json.Marshal(lr)
-	ast, err := f.ep.Open(context.Background(), req.Context, proto.AgentListen, payload)
-	if err != nil {
-		openFailed(st, err.Error())
-		return
-	}
-	answer, ok := agentAnswer(ast)
+	ast, ok := f.openOnAgent(st, req.Context, proto.AgentListen, payload)
 	if !ok {
-		ast.Close()
-		openFailed(st, string(answer))
-		return
-	}
-	if err := st.SendRequest(proto.ReqOpenOK, answer); err != nil {
-		ast.Close()
-		st.Close()
 		return
 	}
 	go func() {

@@ -73,23 +73,7 @@ func (b *fwdBuffer) String() string {
 
 func fwdStart(t *testing.T, r *rig, args ...string) *fwdProc {
 	t.Helper()
-	p := &fwdProc{cmd: exec.Command(filepath.Join(binDir, "fakessh"), args...), exited: make(chan struct{})}
-	p.cmd.Env = r.env
-	p.cmd.Stderr = &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		p.stop(t)
-		if t.Failed() {
-			t.Logf("fakessh %v stderr:\n%s", args, p.stderr.String())
-		}
-	})
-	return p
+	return fwdStartProg(t, r, filepath.Join(binDir, "fakessh"), args...)
 }
 
 // stop ends the process as an interrupt would and waits for it.

@@ -68,15 +68,12 @@ func newFleet(t *testing.T, modes map[string]string, opts map[string][]sshdtest.
 			alias, s.Host, s.Port, s.User, s.ClientKey, s.KnownHosts)
 	}
 	writeFile(t, filepath.Join(home, ".ssh", "config"), cfg.String())
-	var env []string
-	for _, kv := range os.Environ() {
-		switch k, _, _ := strings.Cut(kv, "="); k {
-		case "HOME", "SSH_AUTH_SOCK", "SSH_AGENT_PID":
-			continue
-		}
-		env = append(env, kv)
+	var any *sshdtest.Server
+	for _, s := range f.srv {
+		any = s
 	}
-	env = append(env, "HOME="+home, "MITOGEN_AGENT_DIR="+hostileAgentDir(t))
+	// A server's client environment, with the fleet's HOME instead (the last HOME= counts).
+	env := append(any.Env(), "HOME="+home, "MITOGEN_AGENT_DIR="+hostileAgentDir(t))
 	f.rig = attachRig(t, env)
 	return f
 }
