@@ -145,7 +145,7 @@ func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.Conne
 	for {
 		d.mu.Lock()
 		c, reused := d.conns[key]
-		if reused && c.ready != nil && isClosed(c.ready) && !c.up() {
+		if reused && isClosed(c.ready) && !c.up() {
 			delete(d.conns, key) // linkDown forgets it too; whichever comes first
 			reused = false
 		}
