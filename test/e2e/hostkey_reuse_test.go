@@ -102,3 +102,25 @@ func TestChangedKeyUnderNoDisablesForwarding(t *testing.T) {
 		t.Errorf("sshd saw %d logins, want 2", r.srv.Logins())
 	}
 }
+
+// TestPolicyDecidesSharing: a call whose known_hosts and policy would refuse the host never rides
+// a connection another call verified with other files; it is refused as ssh refuses it. A call
+// with other keepalive settings, which decide nothing about the connection, shares it.
+func TestPolicyDecidesSharing(t *testing.T) {
+	r := newRig(t)
+	empty := filepath.Join(t.TempDir(), "empty_known_hosts")
+	writeFile(t, empty, "")
+	// The first call knows the host from a global file only.
+	first := []string{"-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=" + r.srv.KnownHosts, "-o", "StrictHostKeyChecking=yes"}
+	r.must(r.fakessh(nil, append(first, "target", "true")...))
+	// The second differs in the global file alone, and that one does not know the host.
+	second := []string{"-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=" + empty, "-o", "StrictHostKeyChecking=yes"}
+	sameAsSSH(t, "other global known_hosts", r.fakessh(nil, append(second, "target", "echo ran")...), r.realSSH(second, "echo ran"))
+	r.must(r.fakessh(nil, append(first, "-o", "ServerAliveInterval=7", "target", "true")...))
+	if n := r.srv.Logins(); n != 1 { // ssh and the second call are refused before they log in
+		t.Errorf("sshd saw %d logins, want the first call's alone", n)
+	}
+	if st := r.status(); len(st.Connections) != 1 {
+		t.Errorf("status lists %d connections, want the first call's alone", len(st.Connections))
+	}
+}
