@@ -395,22 +395,28 @@ func concRows(r *rig) ([]Row, []string) {
 	return []Row{{Name: fmt.Sprintf("%d `true` at once, one connection, loopback", burst), A: "fakessh", SA: s[0], B: "ssh ControlMaster", SB: s[1], Goal: "<= 1.0"}}, []string{note}
 }
 
-// memory connects the aliases t1..tN (one connection and agent each) and reports the daemon's
-// growth per idle target, the agent's RSS and the ControlMaster's for comparison.
+// memory reports the RSS of the daemon and agent that carried the rows before (the bulk rows
+// leave their heap behind), then, on a fresh daemon that has carried nothing, its growth per
+// idle target over the aliases t1..tN (one connection and agent each), and the ControlMaster's.
 func memory(r *rig, n *network) string {
 	st := r.status(n.socket)
-	rss0 := rssKiB(st.PID)
+	used := rssKiB(st.PID)
 	agent := 0
 	if len(st.Connections) > 0 {
 		agent = rssKiB(st.Connections[0].Agent.PID)
 	}
+	sock := r.newSocket()
+	defer r.stopDaemon(sock)
+	r.timed(r.fakessh(n, sock, "target", "true"))
+	fresh := r.status(sock)
+	rss0 := rssKiB(fresh.PID)
 	for i := 1; i <= aliases; i++ {
-		r.timed(r.fakessh(n, n.socket, fmt.Sprintf("t%d", i), "true"))
+		r.timed(r.fakessh(n, sock, fmt.Sprintf("t%d", i), "true"))
 	}
-	after := r.status(n.socket)
-	rss1 := rssKiB(st.PID)
-	return fmt.Sprintf("memory (RSS): mitogend %d KiB with 1 target, %d KiB with %d targets (%d connections in status): %.0f KiB per idle target; agent on the target %d KiB; OpenSSH ControlMaster %d KiB",
-		rss0, rss1, aliases+1, len(after.Connections), float64(rss1-rss0)/aliases, agent, rssKiB(r.masterPID(n)))
+	after := r.status(sock)
+	rss1 := rssKiB(fresh.PID)
+	return fmt.Sprintf("memory (RSS): mitogend %d KiB and its agent %d KiB after the rows above; a fresh mitogend %d KiB with 1 target, %d KiB with %d targets (%d connections in status): %.0f KiB per idle target; OpenSSH ControlMaster %d KiB",
+		used, agent, rss0, rss1, aliases+1, len(after.Connections), float64(rss1-rss0)/aliases, rssKiB(r.masterPID(n)))
 }
 
 // burst starts burst commands at once and waits for all of them.
