@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+
+	"github.com/mitogen-go/mitogend/internal/bootstrap"
 )
 
 // agentBinaries finds the agent build for a target's platform and keeps it, compressed and
@@ -22,7 +24,9 @@ type agentBinaries struct {
 // agentFile is the agent build for goos/goarch, as the Makefile names it.
 func agentFile(goos, goarch string) string { return "mitogen-agent." + goos + "-" + goarch }
 
-func (a *agentBinaries) get(goos, goarch string, compressed bool) ([]byte, error) {
+// get is a bootstrap.Agents: the build for p, compressed when p says the target has gzip.
+func (a *agentBinaries) get(p bootstrap.Platform) ([]byte, error) {
+	goos, goarch, compressed := p.GOOS, p.GOARCH, p.Gzip
 	key := fmt.Sprintf("%s-%s-%v", goos, goarch, compressed)
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -62,32 +66,5 @@ func (a *agentBinaries) keep(key string, b []byte) []byte {
 // warm loads (and if need be compresses) the agent for this machine's platform ahead of the
 // first connection, while that connection is still dialling.
 func (a *agentBinaries) warm() {
-	a.get(runtime.GOOS, runtime.GOARCH, true)
-}
-
-// platform maps `uname -s` and `uname -m` to Go's names.
-func platform(sysname, machine string) (goos, goarch string, err error) {
-	switch sysname {
-	case "Linux":
-		goos = "linux"
-	case "Darwin":
-		goos = "darwin"
-	case "FreeBSD":
-		goos = "freebsd"
-	default:
-		return "", "", fmt.Errorf("daemon: unsupported target system %q", sysname)
-	}
-	switch machine {
-	case "x86_64", "amd64":
-		goarch = "amd64"
-	case "aarch64", "arm64":
-		goarch = "arm64"
-	case "i386", "i486", "i586", "i686":
-		goarch = "386"
-	case "armv6l", "armv7l":
-		goarch = "arm"
-	default:
-		return "", "", fmt.Errorf("daemon: unsupported target machine %q", machine)
-	}
-	return goos, goarch, nil
+	a.get(bootstrap.Platform{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, Gzip: true})
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mitogen-go/mitogend/internal/bootstrap"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/sshconfig"
@@ -243,7 +244,7 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 		return
 	}
 	c.client, c.hops, c.since = client, hops, time.Now()
-	c.info = agentInfo(b.hello)
+	c.info = bootstrap.Info(b.hello)
 	c.link = d.r.AddLink(b.link, router.LinkConfig{Name: fmt.Sprintf("target-%d(%s)", c.id, c.dest), Peer: c.id,
 		MaxQueue: targetQueue, Reason: c.downReason})
 	d.logf("daemon: %s: context %d up in %v (agent %s/%s pid %d from %s, %d bytes sent)",

@@ -1,0 +1,201 @@
+// Package bootstrap is stage 0: how an agent starts at the far end of a byte stream whose
+// other end runs a shell command line, with nothing installed there beforehand. The daemon
+// speaks it over an SSH session channel; an agent speaks it over the pipes of a command it runs
+// (sudo, su, a container runtime) to start a child context.
+//
+// The far end runs Command. It prints a platform line, reads a byte count and that many bytes of
+// agent build, and runs the agent from memory with the stream as its stdin and stdout; the agent
+// then says hello (router/spec.md, sections 2 and 8). Run is the near end's half. Everything the
+// far end sends before the agent's frames is bounded here: it controls it entirely.
+//
+// It is not a transport and starts no process: callers bring the stream.
+package bootstrap
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mitogen-go/mitogend/internal/vis"
+	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/router"
+)
+
+// Bounds on what the far end sends before the agent's frames start.
+const (
+	// MaxPreamble bounds the output a login shell may print before the platform line (a chatty
+	// .bashrc); a far end that never ends its first line is refused here.
+	MaxPreamble = 64 << 10
+	// MaxLogLine cuts a line of the far end's stderr for a log. DrainLines reads and drops the
+	// rest of it: a reader that stopped would stall the whole stream (an SSH channel's window is
+	// shared with stdout).
+	MaxLogLine = 4 << 10
+	// maxInfo bounds each string the agent says about itself in its hello.
+	maxInfo = 64
+)
+
+// stage0 runs at the far end under whatever shell runs Command, with nothing installed there: it
+// reports the platform, reads the agent (gzip-compressed when gzip exists), and runs it from a
+// memfd (via perl's syscall, perl-base being essential on Debian) or else from a private
+// temporary file that is unlinked before the agent starts. Either way nothing is left behind.
+// The stream stays the agent's stdin/stdout: fd 4 keeps it while the pipeline feeds the loader.
+const stage0 = `u=$(uname -sm) || exit 1
+p=; command -v perl >/dev/null 2>&1 && p=perl
+z=; command -v gzip >/dev/null 2>&1 && z=gzip
+echo "MITOGEN0 $u $p $z"
+read n || exit 1
+exec 4<&0
+case $u in *x86_64) s=319;; *aarch64) s=279;; *) s=;; esac
+d=cat; [ -n "$z" ] && d="gzip -dc"
+if [ -n "$p" ] && [ -n "$s" ]; then
+head -c "$n" | $d | exec perl -e 'my $n="mitogen-agent"; my $f=syscall($ARGV[0],$n,0); die "memfd: $!\n" if $f<0; open(my $o,">&=",$f) or die "open: $!\n"; binmode STDIN; while(my $r=sysread(STDIN,my $b,65536)){syswrite($o,$b)==$r or die "write: $!\n"} open(STDIN,"<&4") or die "stdin: $!\n"; exec {"/proc/self/fd/$f"} "mitogen-agent" or die "exec: $!\n"' "$s"
+else
+f=$(mktemp "${TMPDIR:-/tmp}/.mitogen-agent.XXXXXX") || exit 1
+head -c "$n" | $d >"$f" && chmod 700 "$f" && exec 3<"$f" && rm -f "$f" && exec /proc/self/fd/3 <&4
+rm -f "$f"; exit 1
+fi`
+
+// Command is the command line that starts stage 0, for a Bourne-like shell to run.
+func Command() string { return "exec /bin/sh -c " + ShellQuote(stage0) }
+
+// ShellQuote quotes s for any Bourne-like shell.
+func ShellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// Platform is what the far end reports: its Go platform and whether it has gzip.
+type Platform struct {
+	GOOS, GOARCH string
+	Gzip         bool
+}
+
+// Agents gives the agent build for a platform, gzip-compressed when p.Gzip says the far end can
+// decompress it, else plain.
+type Agents func(p Platform) ([]byte, error)
+
+// Run is the near end of stage 0 over br (what the far end writes) and w (what it reads), once
+// the far end runs Command: it reads the platform line (lines before it go to skipped), sends
+// the agent build, reads the agent's hello and answers it with the agent's context id and its
+// parent's. It returns the hello and the bytes of agent sent; br then holds the agent's frames.
+func Run(br *bufio.Reader, w io.Writer, agents Agents, id, parent router.ID, skipped func(string)) (router.Hello, int, error) {
+	p, err := ReadPlatform(br, skipped)
+	if err != nil {
+		return router.Hello{}, 0, fmt.Errorf("bootstrap: %w", err)
+	}
+	bin, err := agents(p)
+	if err != nil {
+		return router.Hello{}, 0, err
+	}
+	if _, err := fmt.Fprintf(w, "%d\n", len(bin)); err != nil {
+		return router.Hello{}, 0, fmt.Errorf("bootstrap: sending agent: %w", err)
+	}
+	if _, err := w.Write(bin); err != nil {
+		return router.Hello{}, 0, fmt.Errorf("bootstrap: sending agent: %w", err)
+	}
+	hello, err := router.ReadHello(br)
+	if err != nil {
+		return router.Hello{}, len(bin), fmt.Errorf("bootstrap: agent did not start: %w", err)
+	}
+	if err := router.WriteHello(w, router.Hello{ID: id, Parent: parent}); err != nil {
+		return router.Hello{}, len(bin), fmt.Errorf("bootstrap: %w", err)
+	}
+	return hello, len(bin), nil
+}
+
+// ErrNoPlatform: the far end closed or said too much before the platform line.
+var ErrNoPlatform = errors.New("no platform line")
+
+// ReadPlatform reads up to the platform line. Lines before it (what a login shell's rc files
+// print) go to skipped; past MaxPreamble bytes the far end is refused. br must buffer at least
+// MaxPreamble bytes.
+func ReadPlatform(br *bufio.Reader, skipped func(string)) (Platform, error) {
+	read := 0
+	for read < MaxPreamble {
+		line, err := br.ReadSlice('\n')
+		read += len(line)
+		switch {
+		case err == bufio.ErrBufferFull:
+			return Platform{}, fmt.Errorf("%w: %d bytes without a newline", ErrNoPlatform, read)
+		case err != nil:
+			return Platform{}, fmt.Errorf("%w: %w", ErrNoPlatform, err)
+		}
+		text := strings.TrimRight(string(line), "\r\n")
+		if strings.HasPrefix(text, "MITOGEN0 ") {
+			return ParsePlatformLine(text)
+		}
+		skipped(text)
+	}
+	return Platform{}, fmt.Errorf("%w in the first %d bytes", ErrNoPlatform, read)
+}
+
+// ParsePlatformLine parses "MITOGEN0 <uname -s> <uname -m> [perl] [gzip]".
+func ParsePlatformLine(line string) (Platform, error) {
+	f := strings.Fields(line)
+	if len(f) < 3 || f[0] != "MITOGEN0" {
+		return Platform{}, fmt.Errorf("unexpected platform line %q", line)
+	}
+	goos, goarch, err := goPlatform(f[1], f[2])
+	if err != nil {
+		return Platform{}, err
+	}
+	return Platform{GOOS: goos, GOARCH: goarch, Gzip: slices.Contains(f[3:], "gzip")}, nil
+}
+
+// goPlatform maps `uname -s` and `uname -m` to Go's names.
+func goPlatform(sysname, machine string) (goos, goarch string, err error) {
+	switch sysname {
+	case "Linux":
+		goos = "linux"
+	case "Darwin":
+		goos = "darwin"
+	case "FreeBSD":
+		goos = "freebsd"
+	default:
+		return "", "", fmt.Errorf("bootstrap: unsupported target system %q", sysname)
+	}
+	switch machine {
+	case "x86_64", "amd64":
+		goarch = "amd64"
+	case "aarch64", "arm64":
+		goarch = "arm64"
+	case "i386", "i486", "i586", "i686":
+		goarch = "386"
+	case "armv6l", "armv7l":
+		goarch = "arm"
+	default:
+		return "", "", fmt.Errorf("bootstrap: unsupported target machine %q", machine)
+	}
+	return goos, goarch, nil
+}
+
+// DrainLines hands each line r yields to f, cut at maxLine bytes, and keeps reading to EOF
+// whatever comes.
+func DrainLines(r io.Reader, maxLine int, f func(string)) {
+	br := bufio.NewReaderSize(r, maxLine)
+	for {
+		line, err := br.ReadSlice('\n')
+		text := strings.TrimRight(string(line), "\r\n") // copied: the next read reuses line
+		if err == bufio.ErrBufferFull {
+			text += "..."
+		}
+		for err == bufio.ErrBufferFull {
+			_, err = br.ReadSlice('\n')
+		}
+		if text != "" || err == nil {
+			f(text)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Info is what an agent says of itself in its hello, bounded and escaped: the far end may say
+// anything.
+func Info(h router.Hello) proto.AgentInfo {
+	pid, _ := strconv.Atoi(h.Info["pid"])
+	return proto.AgentInfo{PID: max(pid, 0), OS: vis.Cut(h.Info["os"], maxInfo),
+		Arch: vis.Cut(h.Info["arch"], maxInfo), Exe: vis.Cut(h.Info["exe"], maxInfo)}
+}
