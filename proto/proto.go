@@ -31,7 +31,10 @@ type ConnectRequest struct {
 	Home       string              `json:"home"`
 	LocalUser  string              `json:"local_user"`
 	AuthSock   string              `json:"auth_sock,omitempty"`
-	Verbose    int                 `json:"verbose,omitempty"`
+	// Prompt says the client serves ClientPrompt for this call (it has a terminal or an askpass
+	// program, and BatchMode is off): only then may connecting ask its user anything.
+	Prompt  bool `json:"prompt,omitempty"`
+	Verbose int  `json:"verbose,omitempty"`
 }
 
 // ConnectReply names the context to open streams on.

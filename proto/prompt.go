@@ -1,0 +1,21 @@
+package proto
+
+// ClientPrompt is a call at a client (fakessh): ask its user what ssh, sudo or su would ask on
+// the terminal, the way ssh's read_passphrase does (on /dev/tty, else through SSH_ASKPASS as
+// SSH_ASKPASS_REQUIRE says). The daemon calls the client whose call needs the answer, and only
+// the daemon (proto.Root) may call it. A refusal (no terminal, no askpass, the user gave up) is
+// an error reply whose text is what ssh would print.
+const ClientPrompt uint32 = 31
+
+// PromptRequest is one question for the user.
+type PromptRequest struct {
+	// Prompt is printed as it is: "alice@10.0.0.1's password: ", "[sudo] password for alice: ".
+	Prompt string `json:"prompt"`
+	// Echo shows what is typed (keyboard-interactive prompts may ask for it).
+	Echo bool `json:"echo,omitempty"`
+}
+
+// PromptReply is the user's answer, without the newline that ended it.
+type PromptReply struct {
+	Answer string `json:"answer"`
+}
