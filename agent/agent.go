@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/mitogen-go/mitogend/emulation"
 	"github.com/mitogen-go/mitogend/proto"
@@ -49,14 +50,18 @@ func Run(ctx context.Context, cfg Config) error {
 	ep := tunnel.NewEndpoint(cfg.Logf)
 	r := router.New(router.Config{ID: h.ID, Handler: ep, Logf: cfg.Logf})
 	ep.Attach(r)
-	base := emulation.BaseEnv(cfg.Environ)
-	ep.Listen(proto.AgentExec, func(s *tunnel.Stream, payload []byte) { serveExec(base, s, payload, cfg.Logf) })
-	registerForwarding(ep, cfg.Logf)
-	ep.HandleCall(proto.AgentStatus, func(context.Context, router.ID, []byte) ([]byte, error) {
+	dir, _ := os.Getwd()
+	a := &agent{r: r, ep: ep, base: emulation.BaseEnv(cfg.Environ), dir: dir, logf: cfg.Logf, children: map[router.ID]*router.Link{}}
+	ep.Listen(proto.AgentExec, a.fromController(func(s *tunnel.Stream, payload []byte) { serveExec(a, s, payload) }))
+	registerForwarding(a)
+	ep.HandleCall(proto.AgentStatus, a.callFromController(func(context.Context, router.ID, []byte) ([]byte, error) {
 		i := info
 		i.Streams = ep.Streams()
 		return json.Marshal(i)
-	})
+	}))
+	ep.Listen(proto.AgentSpawn, a.fromDaemon(a.serveSpawn))
+	ep.HandleCall(proto.AgentRoute, a.callFromDaemon(a.route))
+	ep.HandleCall(proto.AgentDrop, a.callFromDaemon(a.drop))
 	link := r.AddLink(pipe{cfg.In, cfg.Out}, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Peer: h.Parent})
 	select {
 	case <-link.Done():
@@ -65,6 +70,23 @@ func Run(ctx context.Context, cfg Config) error {
 		r.Close()
 		return context.Cause(ctx)
 	}
+}
+
+// agent is one running agent's shared state. Its fields are set before any service runs and
+// read-only after.
+type agent struct {
+	r    *router.Router
+	ep   *tunnel.Endpoint
+	base []string // the session environment (emulation.BaseEnv of what started us)
+	dir  string   // the directory we started in: a become or container context's own
+	logf router.Logf
+
+	mu       sync.Mutex // protects children
+	children map[router.ID]*router.Link
+
+	buildOnce sync.Once // reads build
+	build     []byte    // our own executable, for children on our platform
+	buildErr  error
 }
 
 // Info describes this agent process.

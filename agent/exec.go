@@ -14,14 +14,19 @@ import (
 )
 
 // serveExec runs one command for one stream, as sshd runs one session channel.
-func serveExec(base []string, s *tunnel.Stream, payload []byte, logf router.Logf) {
+func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 	defer s.Close()
+	logf := a.logf
 	var req proto.ExecRequest
 	if err := json.Unmarshal(payload, &req); err != nil {
 		fail(s, fmt.Sprintf("agent: bad exec request: %v", err))
 		return
 	}
-	p, err := emulation.Start(base, execRequest(req), s, s, s.StderrWriter())
+	er := execRequest(req)
+	if req.KeepDir {
+		er.Dir = a.dir
+	}
+	p, err := emulation.Start(a.base, er, s, s, s.StderrWriter())
 	if err != nil {
 		if errors.Is(err, emulation.ErrNoSubsystem) && req.Subsystem == "sftp" {
 			// No sftp-server on this target: serve SFTP ourselves so that scp and sftp work.
@@ -59,7 +64,7 @@ func serveExec(base []string, s *tunnel.Stream, payload []byte, logf router.Logf
 
 // execRequest is what sshd's session would hold after the client's requests.
 func execRequest(req proto.ExecRequest) emulation.Request {
-	er := emulation.Request{Command: req.Command, Subsystem: req.Subsystem, Env: req.Env}
+	er := emulation.Request{Command: req.Command, Subsystem: req.Subsystem, Env: req.Env, Argv: req.Argv, NotFound: req.NotFound}
 	if t := req.PTY; t != nil {
 		er.Term = t.Term
 		er.PTY = &emulation.PTY{Rows: t.Rows, Cols: t.Cols, Width: t.Width, Height: t.Height, Modes: t.Modes}

@@ -21,13 +21,13 @@ import (
 // applies). The agent runs as the target user, so it can connect and listen exactly where that
 // user's ssh session could; it applies sshd's defaults on top (GatewayPorts no, no privileged
 // remote ports for non-root).
-func registerForwarding(ep *tunnel.Endpoint, logf router.Logf) {
-	ep.Listen(proto.AgentDial, serveDial)
-	ep.Listen(proto.AgentListen, func(s *tunnel.Stream, payload []byte) { serveListen(ep, s, payload, logf) })
-	ep.Listen(proto.AgentHold, func(s *tunnel.Stream, _ []byte) {
+func registerForwarding(a *agent) {
+	a.ep.Listen(proto.AgentDial, a.fromController(serveDial))
+	a.ep.Listen(proto.AgentListen, a.fromController(func(s *tunnel.Stream, payload []byte) { serveListen(a.ep, s, payload, a.logf) }))
+	a.ep.Listen(proto.AgentHold, a.fromController(func(s *tunnel.Stream, _ []byte) {
 		io.Copy(io.Discard, s)
 		s.Close()
-	})
+	}))
 }
 
 // serveDial is sshd's direct-tcpip (and direct-streamlocal): connect, confirm, relay.

@@ -114,6 +114,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*ses
 	req, _ := json.Marshal(proto.ConnectRequest{
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile,
 		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: opts.Verbose,
+		Chains: chainsFile(stdio.getenv, home),
 	})
 	resp, err := d.Call(ctx, proto.DaemonConnect, req)
 	if err != nil {
@@ -128,6 +129,13 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*ses
 	if len(cr.Failure) > 0 {
 		s.close()
 		return nil, &Error{Messages: cr.Failure, Err: errConnect}
+	}
+	if r := cr.Refused; r != nil {
+		// sudo, su or doas refused, before the command ran: its own words, its status, as the
+		// command's failure would end the call under ssh.
+		s.close()
+		io.WriteString(stdio.Stderr, r.Stderr)
+		return nil, &ExitError{Status: r.Status}
 	}
 	s.target, s.host, s.fwdDisabled = cr.Context, cr.Host, cr.ForwardingDisabled
 	if s.host == "" {

@@ -24,9 +24,14 @@ type agentBinaries struct {
 // agentFile is the agent build for goos/goarch, as the Makefile names it.
 func agentFile(goos, goarch string) string { return "mitogen-agent." + goos + "-" + goarch }
 
-// get is a bootstrap.Agents: the build for p, compressed when p says the target has gzip.
-func (a *agentBinaries) get(p bootstrap.Platform) ([]byte, error) {
-	goos, goarch, compressed := p.GOOS, p.GOARCH, p.Gzip
+// get is a bootstrap.Agents: the build for p, compressed when p says the target has gzip (every
+// byte crosses the network).
+func (a *agentBinaries) get(p bootstrap.Platform) ([]byte, bool, error) {
+	b, err := a.build(p.GOOS, p.GOARCH, p.Gzip)
+	return b, p.Gzip, err
+}
+
+func (a *agentBinaries) build(goos, goarch string, compressed bool) ([]byte, error) {
 	key := fmt.Sprintf("%s-%s-%v", goos, goarch, compressed)
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -66,5 +71,5 @@ func (a *agentBinaries) keep(key string, b []byte) []byte {
 // warm loads (and if need be compresses) the agent for this machine's platform ahead of the
 // first connection, while that connection is still dialling.
 func (a *agentBinaries) warm() {
-	a.get(bootstrap.Platform{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, Gzip: true})
+	a.build(runtime.GOOS, runtime.GOARCH, true)
 }

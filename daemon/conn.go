@@ -37,6 +37,8 @@ type conn struct {
 	since  time.Time
 
 	lost atomic.Pointer[string] // set once keepalives gave up: why the link is about to go
+
+	children map[string]*child // contexts started through this one's agent, by stepKey chain; guarded by Daemon.mu
 }
 
 // downReason words the connection's end for the callers whose streams it ends, as ssh words
@@ -85,12 +87,12 @@ const connectTimeout = 60 * time.Second
 // hold every later call on it forever.
 const defaultServerAliveInterval = 15 * time.Second
 
-func (d *Daemon) handleConnect(ctx context.Context, _ router.ID, p []byte) ([]byte, error) {
+func (d *Daemon) handleConnect(ctx context.Context, caller router.ID, p []byte) ([]byte, error) {
 	var req proto.ConnectRequest
 	if err := json.Unmarshal(p, &req); err != nil {
 		return nil, fmt.Errorf("daemon: bad connect request: %w", err)
 	}
-	reply, err := d.connect(ctx, req)
+	reply, err := d.connect(ctx, req, caller)
 	if err != nil {
 		reply = proto.ConnectReply{Failure: logMessages(err)}
 	}
@@ -106,8 +108,13 @@ func logMessages(err error) []string {
 	return strings.Split(err.Error(), "\n")
 }
 
-// connect finds or opens the connection for req and checks it for this caller.
-func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.ConnectReply, error) {
+// connect finds or opens the connection for req and checks it for this caller, then the
+// contexts below it that req asks for.
+func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest, caller router.ID) (proto.ConnectReply, error) {
+	req, err := expandChains(req)
+	if err != nil {
+		return proto.ConnectReply{}, err
+	}
 	chain, err := resolveChain(req)
 	if err != nil {
 		return proto.ConnectReply{}, err
@@ -136,6 +143,21 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 		}
 		reply.Debug = append(reply.Debug, fmt.Sprintf("debug1: mitogend: %s %s (context %d, agent pid %d)", how, c.dest, c.id, c.info.PID))
 	}
+	if len(req.Steps) > 0 {
+		debug := func(line string) {
+			if req.Verbose > 0 {
+				reply.Debug = append(reply.Debug, line)
+			}
+		}
+		id, refused, err := d.contextFor(ctx, c, req.Steps, caller, req.Prompt, debug)
+		if err != nil {
+			return proto.ConnectReply{}, err
+		}
+		if refused != nil {
+			return proto.ConnectReply{Refused: refused, Host: c.host}, nil
+		}
+		reply.Context = id
+	}
 	return reply, nil
 }
 
@@ -151,7 +173,7 @@ func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.Conne
 			reused = false
 		}
 		if !reused {
-			c = &conn{key: key, dest: destination(chain.dest.target), host: chain.dest.target.HostName, ready: make(chan struct{})}
+			c = &conn{key: key, dest: destination(chain.dest.target), host: chain.dest.target.HostName, ready: make(chan struct{}), children: map[string]*child{}}
 			d.conns[key] = c
 		}
 		d.mu.Unlock()

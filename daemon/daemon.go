@@ -51,7 +51,7 @@ type Daemon struct {
 	stop    context.CancelCauseFunc
 	refused *ratelog.Limiter // calls refused to targets: a flood must not flood the log
 
-	mu      sync.Mutex // protects conns, clients
+	mu      sync.Mutex // protects conns, clients, and each conn's children
 	conns   map[string]*conn
 	clients int
 	idle    chan struct{} // the client count changed, for the idle timer
@@ -75,7 +75,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: &agentBinaries{dir: cfg.AgentDir}, started: time.Now(),
 		conns: map[string]*conn{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second)}
 	d.ep = tunnel.NewEndpoint(cfg.Logf)
-	d.r = router.New(router.Config{ID: proto.Root, Handler: d.ep, Logf: cfg.Logf, OnLinkDown: d.linkDown})
+	d.r = router.New(router.Config{ID: proto.Root, Handler: handler{d}, Logf: cfg.Logf, OnLinkDown: d.linkDown})
 	d.ep.Attach(d.r)
 	d.ep.HandleCall(proto.DaemonConnect, d.trusted(d.handleConnect))
 	d.ep.HandleCall(proto.DaemonStatus, d.trusted(d.handleStatus))
@@ -113,6 +113,17 @@ func Serve(ctx context.Context, cfg Config) error {
 		return nil
 	}
 	return cause
+}
+
+// handler is the daemon's router.Handler: its endpoint, after the daemon has seen which
+// contexts are gone.
+type handler struct{ d *Daemon }
+
+func (h handler) HandleMessage(m *router.Message) {
+	if m.Kind == router.KindDisconnect && m.Src != router.Unreachable {
+		h.d.contextGone(m.Src)
+	}
+	h.d.ep.HandleMessage(m)
 }
 
 // trusted wraps a service so that only local clients may call it: a target must never steer
@@ -261,6 +272,7 @@ func (d *Daemon) handleStatus(ctx context.Context, _ router.ID, _ []byte) ([]byt
 		pc := proto.Connection{Destination: c.dest, Context: c.id, Agent: c.info, Since: c.since.Format(time.RFC3339)}
 		ls := links[c.link.Name()]
 		pc.BytesIn, pc.BytesOut = ls.BytesIn, ls.BytesOut
+		pc.Contexts = d.contextStatus(c)
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if b, err := d.ep.Call(cctx, c.id, proto.AgentStatus, nil); err == nil {
 			var ai proto.AgentInfo

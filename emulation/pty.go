@@ -119,6 +119,9 @@ func openPTY() (master, slave *os.File, err error) {
 	return os.NewFile(uintptr(fd), "/dev/ptmx"), os.NewFile(uintptr(sfd), name), nil
 }
 
+// OpenPTY opens a pseudo-terminal pair, the master non-blocking in Go's poller (see openPTY).
+func OpenPTY() (master, slave *os.File, err error) { return openPTY() }
+
 // ptyAttr makes the slave (the child's fd 0) the controlling terminal of
 // the child's new session, as sshd's pty_make_controlling_tty does.
 func ptyAttr() *syscall.SysProcAttr {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -39,6 +40,16 @@ type Request struct {
 	Term string
 	// PTY, if set, gives the session a pseudo-terminal, as a pty-req does.
 	PTY *PTY
+
+	// Argv, if set, is run directly instead of Command, its program looked up in the session's
+	// PATH, without a shell or rc files: what sudo and doas do with their command line.
+	Argv []string
+	// NotFound is what to print when Argv's program cannot be found ("sudo: %s: command not
+	// found"; %s is the program): the session then exits 1, as sudo does.
+	NotFound string
+	// Dir, if set, is the working directory instead of the account's home, and no rc file runs:
+	// a context started through sudo or su keeps the directory it was started in, as they do.
+	Dir string
 }
 
 // Start runs req as sshd's do_child does and returns once it is running
@@ -85,16 +96,33 @@ func start(base []string, req Request, acct account, stdin io.Reader, stdout, st
 		env = withTTY(env, p.ttyName)
 		attr = ptyAttr()
 	}
-	dir := home
-	if err := chdirError(home); err != nil {
-		// sshd prints this and goes on in its own directory, "/".
-		fmt.Fprintf(child.stderr, "Could not chdir to home directory %s: %s\n", home, syserr.Text(err))
-		dir = "/"
+	dir := req.Dir
+	if dir == "" {
+		dir = home
+		if err := chdirError(home); err != nil {
+			// sshd prints this and goes on in its own directory, "/".
+			fmt.Fprintf(child.stderr, "Could not chdir to home directory %s: %s\n", home, syserr.Text(err))
+			dir = "/"
+		}
+		if req.Subsystem == "" && req.Argv == nil {
+			runRC(home, shell, env, dir, child)
+		}
 	}
-	if req.Subsystem == "" {
-		runRC(home, shell, env, dir, child)
+	prog, argv := shell, shellArgv(shell, command, login)
+	if req.Argv != nil {
+		var err error
+		if prog, err = lookPath(req.Argv[0], getenv(env, "PATH")); err != nil {
+			notFound := req.NotFound
+			if notFound == "" {
+				notFound = "%s: command not found"
+			}
+			fmt.Fprintf(child.stderr, notFound+"\n", req.Argv[0])
+			p.run(nil) // exits 1, as sudo does
+			return p, nil
+		}
+		argv = req.Argv
 	}
-	proc, err := os.StartProcess(shell, shellArgv(shell, command, login), &os.ProcAttr{
+	proc, err := os.StartProcess(prog, argv, &os.ProcAttr{
 		Dir:   dir,
 		Env:   env,
 		Files: []*os.File{child.stdin, child.stdout, child.stderr},
@@ -102,10 +130,37 @@ func start(base []string, req Request, acct account, stdin io.Reader, stdout, st
 	})
 	if err != nil {
 		// What sshd's child prints when execve fails: perror(shell).
-		fmt.Fprintf(child.stderr, "%s: %s\n", shell, syserr.Text(err))
+		fmt.Fprintf(child.stderr, "%s: %s\n", prog, syserr.Text(err))
 	}
 	p.run(proc)
 	return p, nil
+}
+
+// lookPath finds name as execvp would, in path (the session's PATH, not the agent's own).
+func lookPath(name, path string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, executable(name)
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		if p := filepath.Join(dir, name); executable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", os.ErrNotExist
+}
+
+func executable(p string) error {
+	st, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+		return os.ErrPermission
+	}
+	return nil
 }
 
 // shellArgv is sshd's argv: what follows the shell's last "/", "-"

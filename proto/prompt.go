@@ -18,4 +18,7 @@ type PromptRequest struct {
 // PromptReply is the user's answer, without the newline that ended it.
 type PromptReply struct {
 	Answer string `json:"answer"`
+	// NoAnswer: there is none to give (the caller cannot prompt, or its user ended the input);
+	// the asking command sees end of input and says so in its own words.
+	NoAnswer bool `json:"no_answer,omitempty"`
 }

@@ -33,8 +33,14 @@ type ConnectRequest struct {
 	AuthSock   string              `json:"auth_sock,omitempty"`
 	// Prompt says the client serves ClientPrompt for this call (it has a terminal or an askpass
 	// program, and BatchMode is off): only then may connecting ask its user anything.
-	Prompt  bool `json:"prompt,omitempty"`
-	Verbose int  `json:"verbose,omitempty"`
+	Prompt bool `json:"prompt,omitempty"`
+	// Steps, if any, are contexts to start (or reuse) below the destination's SSH context, one
+	// through the other: the call runs in the last.
+	Steps []Step `json:"steps,omitempty"`
+	// Chains is the file of named chains (hosts defined by Via, Become, Container) the
+	// daemon looks Host up in first; "" for none.
+	Chains  string `json:"chains,omitempty"`
+	Verbose int    `json:"verbose,omitempty"`
 }
 
 // ConnectReply names the context to open streams on.
@@ -46,6 +52,10 @@ type ConnectReply struct {
 	// Failure, when set, says the daemon could not give a context: the log messages ssh would
 	// have printed (one each; a message may hold a newline of its own) before exiting 255.
 	Failure []string `json:"failure,omitempty"`
+	// Refused, when set, says a step's sudo, su or doas refused (a wrong password, sudoers):
+	// the call ends as that command's failure would under ssh, with its own words on stderr and
+	// its exit status.
+	Refused *Refusal `json:"refused,omitempty"`
 	Debug   []string `json:"debug,omitempty"` // with ConnectRequest.Verbose: what the daemon did
 	// ForwardingDisabled: set up no -L, -R or -D forwards (-W still runs), as ssh does after
 	// StrictHostKeyChecking=no let a changed host key through. The daemon's warnings say why.
@@ -59,6 +69,13 @@ type ExecRequest struct {
 	Subsystem string            `json:"subsystem,omitempty"`
 	Env       map[string]string `json:"env,omitempty"`
 	PTY       *PTYRequest       `json:"pty,omitempty"`
+	// Argv, if set, is run directly instead of Command, without a shell: the command line of
+	// sudo or doas in a become context. NotFound is what to print when its program is not found.
+	Argv     []string `json:"argv,omitempty"`
+	NotFound string   `json:"not_found,omitempty"`
+	// KeepDir runs the command in the directory the context started in, with no rc file, as
+	// sudo, su and container runtimes leave it, instead of in the home directory as sshd does.
+	KeepDir bool `json:"keep_dir,omitempty"`
 }
 
 // Stream request names, as in SSH.
@@ -93,6 +110,40 @@ type Connection struct {
 	BytesIn     uint64    `json:"bytes_in"`
 	BytesOut    uint64    `json:"bytes_out"`
 	Since       string    `json:"since"`
+	// Contexts are those started through this connection's agent and through each other.
+	Contexts []ContextStatus `json:"contexts,omitempty"`
+}
+
+// ContextStatus is a context started through another (a become or container context).
+type ContextStatus struct {
+	Context router.ID `json:"context"`
+	Parent  router.ID `json:"parent"`
+	Name    string    `json:"name"` // "sudo -u postgres"
+	Agent   AgentInfo `json:"agent"`
+	Idle    string    `json:"idle"` // since a call last asked for it
+}
+
+// Step is one context below another: a become method (sudo, su, doas) or a command that runs
+// the agent somewhere else (a container runtime: docker exec -i NAME).
+type Step struct {
+	Method string `json:"method"`          // "sudo", "su", "doas", "exec"
+	User   string `json:"user,omitempty"`  // become: the target user, default root
+	Group  string `json:"group,omitempty"` // sudo -g
+	// Flags are the method's options that shape the context (its environment or directory), in
+	// its own spelling: sudo -H, -E, --preserve-env=LIST; su -l, -m, -s SHELL, -w LIST.
+	Flags []string `json:"flags,omitempty"`
+	// Argv is, for "exec", the command that runs the agent's bootstrap shell command in the
+	// other place: ["docker", "exec", "-i", "app"] (the shell command line goes last).
+	Argv []string `json:"argv,omitempty"`
+	// NonInteractive is sudo's and doas's -n: never prompt. It does not change the context: a
+	// context already started serves such a call too.
+	NonInteractive bool `json:"non_interactive,omitempty"`
+}
+
+// Refusal is a become method's own failure.
+type Refusal struct {
+	Stderr string `json:"stderr"`
+	Status int    `json:"status"`
 }
 
 // LinkStatus is one router link's counters.

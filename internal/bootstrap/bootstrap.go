@@ -39,7 +39,8 @@ const (
 )
 
 // stage0 runs at the far end under whatever shell runs Command, with nothing installed there: it
-// reports the platform, reads the agent (gzip-compressed when gzip exists), and runs it from a
+// reports the platform, reads the agent (gzip-compressed when the count line says "gz", which
+// the near end may only say when the platform line reported gzip), and runs it from a
 // memfd (via perl's syscall, perl-base being essential on Debian) or else from a private
 // temporary file that is unlinked before the agent starts. Either way nothing is left behind.
 // The stream stays the agent's stdin/stdout: fd 4 keeps it while the pipeline feeds the loader.
@@ -47,10 +48,10 @@ const stage0 = `u=$(uname -sm) || exit 1
 p=; command -v perl >/dev/null 2>&1 && p=perl
 z=; command -v gzip >/dev/null 2>&1 && z=gzip
 echo "MITOGEN0 $u $p $z"
-read n || exit 1
+read n c || exit 1
 exec 4<&0
 case $u in *x86_64) s=319;; *aarch64) s=279;; *) s=;; esac
-d=cat; [ -n "$z" ] && d="gzip -dc"
+d=cat; [ "$c" = gz ] && d="gzip -dc"
 if [ -n "$p" ] && [ -n "$s" ]; then
 head -c "$n" | $d | exec perl -e 'my $n="mitogen-agent"; my $f=syscall($ARGV[0],$n,0); die "memfd: $!\n" if $f<0; open(my $o,">&=",$f) or die "open: $!\n"; binmode STDIN; while(my $r=sysread(STDIN,my $b,65536)){syswrite($o,$b)==$r or die "write: $!\n"} open(STDIN,"<&4") or die "stdin: $!\n"; exec {"/proc/self/fd/$f"} "mitogen-agent" or die "exec: $!\n"' "$s"
 else
@@ -71,9 +72,9 @@ type Platform struct {
 	Gzip         bool
 }
 
-// Agents gives the agent build for a platform, gzip-compressed when p.Gzip says the far end can
-// decompress it, else plain.
-type Agents func(p Platform) ([]byte, error)
+// Agents gives the agent build for a platform, and whether it is gzip-compressed, which it may
+// only be when p.Gzip says the far end can decompress it.
+type Agents func(p Platform) (build []byte, gzipped bool, err error)
 
 // Run is the near end of stage 0 over br (what the far end writes) and w (what it reads), once
 // the far end runs Command: it reads the platform line (lines before it go to skipped), sends
@@ -84,11 +85,15 @@ func Run(br *bufio.Reader, w io.Writer, agents Agents, id, parent router.ID, ski
 	if err != nil {
 		return router.Hello{}, 0, fmt.Errorf("bootstrap: %w", err)
 	}
-	bin, err := agents(p)
+	bin, gz, err := agents(p)
 	if err != nil {
 		return router.Hello{}, 0, err
 	}
-	if _, err := fmt.Fprintf(w, "%d\n", len(bin)); err != nil {
+	how := ""
+	if gz && p.Gzip {
+		how = " gz"
+	}
+	if _, err := fmt.Fprintf(w, "%d%s\n", len(bin), how); err != nil {
 		return router.Hello{}, 0, fmt.Errorf("bootstrap: sending agent: %w", err)
 	}
 	if _, err := w.Write(bin); err != nil {
