@@ -101,3 +101,159 @@ func TestChainBecomeSudo(t *testing.T) {
 		t.Errorf("context %+v", c)
 	}
 }
+
+// TestChainRefusedAsSSH: when the become method refuses, the call ends as the same method's
+// refusal does under ssh: its own words on stderr, its exit status.
+func TestChainRefusedAsSSH(t *testing.T) {
+	testenv.NeedRoot(t, "become methods as root")
+	r := newRig(t)
+	r.chains(t, "Host nosudo\n  Via target\n  Become sudo\n  BecomeUser nosuchuser-mg\n"+
+		"Host nosu\n  Via target\n  Become su\n  BecomeUser nosuchuser-mg\n")
+	for _, tc := range []struct{ alias, command string }{
+		{"nosudo", "sudo -u nosuchuser-mg true"},
+		{"nosu", "su nosuchuser-mg -c true"},
+	} {
+		fake := r.fakessh(nil, tc.alias, "true")
+		real := r.realSSH(nil, tc.command)
+		if fake.code != 1 {
+			t.Errorf("%s: exit %d, want the method's 1", tc.alias, fake.code)
+		}
+		sameAsSSH(t, tc.alias, fake, real)
+	}
+	if st := r.status(); len(st.Connections[0].Contexts) != 0 {
+		t.Errorf("refused contexts are listed: %+v", st.Connections[0].Contexts)
+	}
+}
+
+// TestChainBecomeSuAndDoas: su and doas contexts run calls as their user.
+func TestChainBecomeSuAndDoas(t *testing.T) {
+	testenv.NeedTool(t, "doas")
+	r := newRig(t)
+	user, home := testUser(t, "/bin/bash")
+	conf := "/etc/doas.conf"
+	if _, err := os.Stat(conf); err == nil {
+		t.Fatalf("%s exists: the test would replace it", conf)
+	}
+	writeFile(t, conf, "permit nopass root as "+user+"\n")
+	t.Cleanup(func() { os.Remove(conf) })
+	r.chains(t, fmt.Sprintf("Host su-svc\n  Via target\n  Become su\n  BecomeUser %s\nHost doas-svc\n  Via target\n  Become doas\n  BecomeUser %s\n", user, user))
+	for _, alias := range []string{"su-svc", "doas-svc"} {
+		res := r.must(r.fakessh(nil, alias, "id -un; pwd"))
+		if want := user + "\n" + home + "\n"; res.stdout != want {
+			t.Errorf("%s: %q, want %q", alias, res.stdout, want)
+		}
+	}
+}
+
+// TestChainNested: a context behind a context behind the SSH context (sudo to root, then su to
+// a user): the agents between route it, and status shows the tree.
+func TestChainNested(t *testing.T) {
+	r := newRig(t)
+	user, _ := testUser(t, "/bin/sh")
+	r.chains(t, fmt.Sprintf("Host deep\n  Via target\n  Become sudo\n  Become su\n  BecomeUser %s\n", user))
+	for range 3 {
+		if res := r.must(r.fakessh(nil, "deep", "id -un")); res.stdout != user+"\n" {
+			t.Fatalf("%q", res.stdout)
+		}
+	}
+	st := r.status()
+	ctxs := st.Connections[0].Contexts
+	if len(ctxs) != 2 || ctxs[0].Parent != st.Connections[0].Context || ctxs[1].Parent != ctxs[0].Context {
+		t.Errorf("contexts %+v, want sudo behind the SSH context and su behind sudo", ctxs)
+	}
+}
+
+// TestChainContainer: a container hop, here namespaces made with unshare and entered with
+// nsenter: the call runs inside (its own hostname and process table).
+func TestChainContainer(t *testing.T) {
+	testenv.NeedRoot(t, "namespaces")
+	testenv.NeedTool(t, "unshare")
+	testenv.NeedTool(t, "nsenter")
+	r := newRig(t)
+	ctr := exec.Command("unshare", "--uts", "--pid", "--fork", "--mount-proc", "sh", "-c", "hostname mg-ctr; echo up; exec sleep 600")
+	out, _ := ctr.StdoutPipe()
+	if err := ctr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ctr.Process.Kill(); ctr.Wait() })
+	line := make([]byte, 3)
+	if _, err := out.Read(line); err != nil || string(line) != "up\n" {
+		t.Fatalf("container: %q %v", line, err)
+	}
+	// unshare forks: the container's first process is its child.
+	kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", ctr.Process.Pid, ctr.Process.Pid))
+	pid := strings.Fields(string(kids))
+	if len(pid) != 1 {
+		t.Fatalf("container pid: %q", kids)
+	}
+	r.chains(t, "Host ctr\n  Via target\n  Container nsenter "+pid[0]+"\n")
+	res := r.must(r.fakessh(nil, "ctr", "hostname; ps -e -o comm= | sort -u"))
+	if !strings.HasPrefix(res.stdout, "mg-ctr\n") || strings.Contains(res.stdout, "sshd") {
+		t.Errorf("inside the container: %q (want its hostname, and no sshd in its process table)", res.stdout)
+	}
+}
+
+// TestContextCap: past 20 contexts on one connection, the least recently used idle one goes.
+func TestContextCap(t *testing.T) {
+	testenv.NeedRoot(t, "sudo as root")
+	r := newRig(t)
+	var cfg strings.Builder
+	for i := range 21 {
+		fmt.Fprintf(&cfg, "Host c%d\n  Via target\n  Become sudo\n  BecomeFlags --preserve-env=MG_CAP_%d\n", i, i)
+	}
+	r.chains(t, cfg.String())
+	for i := range 21 {
+		r.must(r.fakessh(nil, fmt.Sprintf("c%d", i), "true"))
+	}
+	ctxs := r.status().Connections[0].Contexts
+	if len(ctxs) != 20 {
+		t.Fatalf("%d contexts after 21 distinct ones, want 20", len(ctxs))
+	}
+	for _, c := range ctxs {
+		if strings.HasSuffix(c.Name, "=MG_CAP_0") {
+			t.Errorf("the least recently used context is still there: %+v", c)
+		}
+	}
+	if !strings.Contains(r.daemonLog(), "recycled context") {
+		t.Error("the daemon did not log the recycling")
+	}
+}
+
+// TestHostileChildContext: a context started through an agent (sudo to an account the attacker
+// controls, or a container's root) that attacks: forged answers, exec, spawn and route
+// requests to its parent agent and every other context. Its parent refuses it everything, its
+// siblings cannot be reached, and every other call runs byte-exact where it was sent.
+func TestHostileChildContext(t *testing.T) {
+	r := newRig(t)
+	r.env = append(r.env, "MITOGEN_AGENT_DIR="+hostileAgentDir(t))
+	evil, evilHome := testUser(t, "/bin/sh")
+	good, goodHome := testUser(t, "/bin/sh")
+	writeFile(t, filepath.Join(evilHome, ".mitogen-hostile"), "forge")
+	exec.Command("chown", evil, filepath.Join(evilHome, ".mitogen-hostile")).Run()
+	r.chains(t, fmt.Sprintf("Host evil\n  Via target\n  Become sudo\n  BecomeUser %s\nHost good\n  Via target\n  Become sudo\n  BecomeUser %s\n", evil, good))
+	os.Remove("/tmp/pwned-by-hostile-spawn")
+	r.must(r.fakessh(nil, "good", "true"))
+	r.must(r.fakessh(nil, "evil", "true")) // the attacker's context starts its sweep
+	r.waitLog("refused a service to context")
+	payload := strings.Repeat("x", 1<<20)
+	for i := range 4 {
+		for alias, who := range map[string]string{"good": good, "target": "root"} {
+			res := r.must(r.fakessh(strings.NewReader(payload), alias, "id -un; wc -c"))
+			if want := fmt.Sprintf("%s\n%d\n", who, len(payload)); res.stdout != want {
+				t.Fatalf("call %d to %s gave %q, want %q", i, alias, res.stdout, want)
+			}
+		}
+	}
+	for _, dir := range []string{goodHome, evilHome, r.srv.Home} {
+		if _, err := os.Stat(filepath.Join(dir, "pwned-by-hostile")); err == nil {
+			t.Errorf("the attacker ran a command in %s", dir)
+		}
+	}
+	if _, err := os.Stat("/tmp/pwned-by-hostile-spawn"); err == nil {
+		t.Error("the attacker spawned a command")
+		os.Remove("/tmp/pwned-by-hostile-spawn")
+	}
+	if n := len(r.status().Connections[0].Contexts); n != 2 {
+		t.Errorf("%d contexts, want the two started", n)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,8 @@ const (
 	kindStreamRequest = 24
 
 	agentExec   = 16
+	agentSpawn  = 18
+	agentRoute  = 19
 	daemonConn  = 1
 	daemonStop  = 3
 	firstHandle = 1025
@@ -51,7 +54,8 @@ const deadline = time.Minute
 func main() {
 	mode, _ := os.ReadFile(filepath.Join(os.Getenv("HOME"), ".mitogen-hostile"))
 	if len(mode) == 0 {
-		if err := agent.Run(context.Background(), agent.Config{In: os.Stdin, Out: os.Stdout, Environ: os.Environ()}); err != nil {
+		logger := log.New(os.Stderr, fmt.Sprintf("mitogen-agent[%d]: ", os.Getpid()), 0)
+		if err := agent.Run(context.Background(), agent.Config{In: os.Stdin, Out: os.Stdout, Environ: os.Environ(), Logf: logger.Printf}); err != nil {
 			os.Exit(1)
 		}
 		return
@@ -173,11 +177,14 @@ func (h *hostile) run(mode string) error {
 // forge sweeps the ids and handles other callers have (both are handed out in sequence):
 // answers to their pending calls naming us as the context to use, Dead notices for their
 // streams, the same claiming to come from the daemon or the other context, Disconnects of
-// other contexts, exec opens on other targets, and calls to the daemon's own services.
+// other contexts, exec opens on other targets and on our parent, attempts to spawn and route
+// contexts through any agent, and calls to the daemon's own services.
 func (h *hostile) forge() error {
 	reply, _ := json.Marshal(map[string]any{"context": h.self, "reused": true, "host": "hostile"})
 	execReq, _ := json.Marshal(map[string]string{"command": "touch \"$HOME/pwned-by-hostile\""})
 	open := append([]byte{0, 0x80, 0, 0}, execReq...)
+	spawnReq, _ := json.Marshal(map[string]any{"id": 60, "name": "x", "argv": []string{"/bin/sh", "-c", "touch /tmp/pwned-by-hostile-spawn"}})
+	spawn := append([]byte{0, 0x80, 0, 0}, spawnReq...)
 	end := time.Now().Add(deadline)
 	for time.Now().Before(end) {
 		for id := uint32(0); id < 64; id++ {
@@ -191,6 +198,8 @@ func (h *hostile) forge() error {
 			}
 			h.writeAs(id, kindDisconnect, 0, 0, 0, nil)
 			h.write(kindOpen, id, agentExec, 7000+id, open)
+			h.write(kindOpen, id, agentSpawn, 7100+id, spawn)
+			h.write(kindRequest, id, agentRoute, 7200+id, []byte(`{"id":61,"via":`+fmt.Sprint(h.self)+`}`))
 		}
 		h.write(kindRequest, 0, daemonStop, 8000, nil)
 		h.write(kindRequest, 0, daemonConn, 8001, []byte(`{"host":"127.0.0.1"}`))
