@@ -38,28 +38,45 @@ const (
 	maxInfo = 64
 )
 
-// stage0 runs at the far end under whatever shell runs Command, with nothing installed there: it
-// reports the platform, reads the agent (gzip-compressed when gzip exists), and runs it from a
-// memfd (via perl's syscall, perl-base being essential on Debian) or else from a private
-// temporary file that is unlinked before the agent starts. Either way nothing is left behind.
-// The stream stays the agent's stdin/stdout: fd 4 keeps it while the pipeline feeds the loader.
-const stage0 = `u=$(uname -sm) || exit 1
-p=; command -v perl >/dev/null 2>&1 && p=perl
-z=; command -v gzip >/dev/null 2>&1 && z=gzip
-echo "MITOGEN0 $u $p $z"
-read n || exit 1
-exec 4<&0
-case $u in *x86_64) s=319;; *aarch64) s=279;; *) s=;; esac
-d=cat; [ -n "$z" ] && d="gzip -dc"
-if [ -n "$p" ] && [ -n "$s" ]; then
-head -c "$n" | $d | exec perl -e 'my $n="mitogen-agent"; my $f=syscall($ARGV[0],$n,0); die "memfd: $!\n" if $f<0; open(my $o,">&=",$f) or die "open: $!\n"; binmode STDIN; while(my $r=sysread(STDIN,my $b,65536)){syswrite($o,$b)==$r or die "write: $!\n"} open(STDIN,"<&4") or die "stdin: $!\n"; exec {"/proc/self/fd/$f"} "mitogen-agent" or die "exec: $!\n"' "$s"
-else
-f=$(mktemp "${TMPDIR:-/tmp}/.mitogen-agent.XXXXXX") || exit 1
-head -c "$n" | $d >"$f" && chmod 700 "$f" && exec 3<"$f" && rm -f "$f" && exec /proc/self/fd/3 <&4
-rm -f "$f"; exit 1
-fi`
+// stage0 runs at the far end under /bin/sh, with nothing installed there: it reports the
+// platform, reads the agent (gzip-compressed when gzip exists), and runs it from a memfd (via
+// perl's syscall, perl-base being essential on Debian) or else from a private temporary file that
+// is unlinked before the agent starts. Either way nothing is left behind. The stream stays the
+// agent's stdin/stdout: fd 4 keeps it while the pipeline feeds the loader.
+//
+// Command hands it to /bin/sh through the account's login shell, whatever that is, so it is one
+// line that any shell reads the same inside single quotes: no quote, newline (csh refuses one
+// inside quotes), "!" (csh expands history even there) or backslash before a backslash or a quote
+// (fish unescapes those). The tests hold it to that.
+var stage0 = strings.Join([]string{
+	`u=$(uname -sm) || exit 1;`,
+	`p=; command -v perl >/dev/null 2>&1 && p=perl;`,
+	`z=; command -v gzip >/dev/null 2>&1 && z=gzip;`,
+	`echo "MITOGEN0 $u $p $z";`,
+	`read n || exit 1;`,
+	`exec 4<&0;`,
+	`case $u in *x86_64) s=319;; *aarch64) s=279;; *) s=;; esac;`,
+	`d=cat; [ -n "$z" ] && d="gzip -dc";`,
+	`if [ -n "$p" ] && [ -n "$s" ]; then`,
+	`head -c "$n" | $d | exec perl -e "` + strings.ReplaceAll(memfdLoader, "$", `\$`) + `" "$s";`,
+	`else`,
+	`f=$(mktemp "${TMPDIR:-/tmp}/.mitogen-agent.XXXXXX") || exit 1;`,
+	`head -c "$n" | $d >"$f" && chmod 700 "$f" && exec 3<"$f" && rm -f "$f" && exec /proc/self/fd/3 <&4;`,
+	`rm -f "$f"; exit 1;`,
+	`fi`,
+}, " ")
 
-// Command is the command line that starts stage 0, for a Bourne-like shell to run.
+// memfdLoader is the perl program that copies its stdin into a memfd (syscall number in
+// ARGV[0]) and executes it with fd 4 as stdin. It is written for sh's double quotes, which stage0
+// escapes its "$" for: no double quote, backquote or backslash but the newline escapes of its
+// messages ($^E is errno, $! being csh's history character).
+const memfdLoader = `my $n=q(mitogen-agent); my $f=syscall($ARGV[0],$n,0); die qq(memfd: $^E\n) if $f<0; ` +
+	`open(my $o,q(>&=),$f) or die qq(open: $^E\n); binmode STDIN; ` +
+	`while(my $r=sysread(STDIN,my $b,65536)){syswrite($o,$b)==$r or die qq(write: $^E\n)} ` +
+	`open(STDIN,q(<&4)) or die qq(stdin: $^E\n); exec {qq(/proc/self/fd/$f)} q(mitogen-agent) or die qq(exec: $^E\n)`
+
+// Command is the command line that starts stage 0. It means the same to every login shell sshd,
+// su or sudo may run it with: sh, dash, bash, zsh, fish, tcsh and csh.
 func Command() string { return "exec /bin/sh -c " + ShellQuote(stage0) }
 
 // ShellQuote quotes s for any Bourne-like shell.
