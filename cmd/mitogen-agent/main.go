@@ -13,6 +13,7 @@ import (
 )
 
 func main() {
+	closeInheritedOnExec()
 	gctune.Set(os.Getenv, 0)
 	environ := os.Environ()
 	logger := log.New(os.Stderr, fmt.Sprintf("mitogen-agent[%d]: ", os.Getpid()), 0)
