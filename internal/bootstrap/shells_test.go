@@ -28,11 +28,19 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testAgent does what an agent does first, saying in its hello how it was started, then
-// reports the ids it was given and exits.
+// testAgent does what an agent does first, saying in its hello how it was started and the
+// environment of the process its argument names, then reports the ids it was given and exits.
 func testAgent() int {
 	exe, _ := os.Readlink("/proc/self/exe")
-	if err := router.WriteHello(os.Stdout, router.Hello{Info: map[string]string{"exe": exe, "argv0": os.Args[0]}}); err != nil {
+	info := map[string]string{"exe": exe, "argv0": os.Args[0]}
+	if len(os.Args) == 2 {
+		b, err := os.ReadFile("/proc/" + os.Args[1] + "/environ")
+		info["environ"] = string(b)
+		if err != nil {
+			info["environ"] = err.Error()
+		}
+	}
+	if err := router.WriteHello(os.Stdout, router.Hello{Info: info}); err != nil {
 		return 1
 	}
 	h, err := router.ReadHello(os.Stdin)
@@ -83,6 +91,11 @@ func TestCommandUnderEveryShell(t *testing.T) {
 				if !strings.HasPrefix(got.exe, "/memfd:mitogen-agent") {
 					t.Errorf("agent ran from %q, want a memfd", got.exe)
 				}
+				// Nested, the shell running Command is the sh that the login shell started,
+				// with what the login shell exported.
+				if !nested && !got.pristine {
+					t.Errorf("agent's argument names a process whose environment is %q, want the shell's own", got.environ)
+				}
 			})
 		}
 	}
@@ -116,6 +129,9 @@ func TestCommandFallbacks(t *testing.T) {
 			if !tc.memfd && !(strings.HasPrefix(got.exe, tmp+"/.mitogen-agent.") && strings.HasSuffix(got.exe, " (deleted)")) {
 				t.Errorf("agent ran from %q, want an unlinked file in TMPDIR", got.exe)
 			}
+			if !got.pristine {
+				t.Errorf("agent's argument names a process whose environment is %q, want the shell's own", got.environ)
+			}
 			if left, _ := os.ReadDir(tmp); len(left) != 0 {
 				t.Errorf("left in TMPDIR: %v", left)
 			}
@@ -143,6 +159,8 @@ type stage0Result struct {
 	platform Platform
 	skipped  string // the lines before the platform line, joined by "|"
 	exe      string // the agent's /proc/self/exe
+	environ  string // the environment of the process the agent's argument names
+	pristine bool   // environ is the one the shell running Command was given, in its order
 }
 
 // runStage0 runs cmd (a shell running Command) with HOME and PATH as given, an environment that
@@ -186,7 +204,8 @@ func runStage0(t *testing.T, cmd *exec.Cmd, home, path string) stage0Result {
 	if hello.Info["argv0"] != "mitogen-agent" && !strings.HasSuffix(hello.Info["argv0"], "/fd/3") {
 		t.Errorf("agent's argv[0] is %q", hello.Info["argv0"])
 	}
-	res.skipped, res.exe = strings.Join(skipped, "|"), hello.Info["exe"]
+	res.pristine = hello.Info["environ"] == strings.Join(cmd.Env, "\x00")+"\x00"
+	res.skipped, res.exe, res.environ = strings.Join(skipped, "|"), hello.Info["exe"], hello.Info["environ"]
 	return res
 }
 
