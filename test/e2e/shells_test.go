@@ -26,8 +26,11 @@ var loginShells = []struct {
 	{"bash", ".bashrc", "echo bashrc says hi; export MG_RC=\"x$MG_RC\"\n"},
 	{"zsh", ".zshenv", "echo zshenv says hi; export MG_RC=\"x$MG_RC\"\n"},
 	{"fish", ".config/fish/config.fish", "echo config.fish says hi; set -gx MG_RC \"x$MG_RC\"\n"},
-	{"tcsh", ".tcshrc", "echo tcshrc says hi\nif ( $?MG_RC ) then\n\tsetenv MG_RC x$MG_RC\nelse\n\tsetenv MG_RC x\nendif\n"},
+	{"tcsh", ".tcshrc", "echo tcshrc says hi\n" + cshGrow},
+	{"bsd-csh", ".cshrc", "echo cshrc says hi\n" + cshGrow}, // Debian's csh package
 }
+
+const cshGrow = "if ( $?MG_RC ) then\n\tsetenv MG_RC x$MG_RC\nelse\n\tsetenv MG_RC x\nendif\n"
 
 // shellCases are commands that each shell reads its own way: quotes, $0, the directory, SHELL
 // and environment a session starts with, descriptors, exit codes, stdin. An empty command is a
