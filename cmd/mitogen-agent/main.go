@@ -13,8 +13,9 @@ import (
 )
 
 func main() {
+	closeInheritedOnExec()
 	gctune.Set(os.Getenv, 0)
-	environ := os.Environ()
+	environ := startEnviron()
 	logger := log.New(os.Stderr, fmt.Sprintf("mitogen-agent[%d]: ", os.Getpid()), 0)
 	err := agent.Run(context.Background(), agent.Config{In: os.Stdin, Out: os.Stdout, Environ: environ, Logf: logger.Printf})
 	if err != nil {

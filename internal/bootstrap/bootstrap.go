@@ -38,32 +38,55 @@ const (
 	maxInfo = 64
 )
 
-// stage0 runs at the far end under whatever shell runs Command, with nothing installed there: it
-// reports the platform, reads the agent (gzip-compressed when the count line says "gz", which
-// the near end may only say when the platform line reported gzip), and runs it from a
-// memfd (via perl's syscall, perl-base being essential on Debian) or else from a private
-// temporary file that is unlinked before the agent starts. Either way nothing is left behind.
-// The stream stays the agent's stdin/stdout: fd 4 keeps it while the pipeline feeds the loader.
-const stage0 = `u=$(uname -sm) || exit 1
-p=; command -v perl >/dev/null 2>&1 && p=perl
-z=; command -v gzip >/dev/null 2>&1 && z=gzip
-echo "MITOGEN0 $u $p $z"
-read n c || exit 1
-exec 4<&0
-case $u in *x86_64) s=319;; *aarch64) s=279;; *) s=;; esac
-d=cat; [ "$c" = gz ] && d="gzip -dc"
-if [ -n "$p" ] && [ -n "$s" ]; then
-head -c "$n" | $d | exec perl -e 'my $n="mitogen-agent"; my $f=syscall($ARGV[0],$n,0); die "memfd: $!\n" if $f<0; open(my $o,">&=",$f) or die "open: $!\n"; binmode STDIN; while(my $r=sysread(STDIN,my $b,65536)){syswrite($o,$b)==$r or die "write: $!\n"} open(STDIN,"<&4") or die "stdin: $!\n"; exec {"/proc/self/fd/$f"} "mitogen-agent" or die "exec: $!\n"' "$s"
-else
-f=$(mktemp "${TMPDIR:-/tmp}/.mitogen-agent.XXXXXX") || exit 1
-head -c "$n" | $d >"$f" && chmod 700 "$f" && exec 3<"$f" && rm -f "$f" && exec /proc/self/fd/3 <&4
-rm -f "$f"; exit 1
-fi`
+// stage0 runs at the far end under /bin/sh, with nothing installed there: it reports the
+// platform, reads the agent (gzip-compressed when the count line says "gz", which the near end
+// may only say when the platform line reported gzip), and runs it from a memfd (via
+// perl's syscall, perl-base being essential on Debian) or else from a private temporary file that
+// is unlinked before the agent starts. Either way nothing is left behind. The stream stays the
+// agent's stdin/stdout: fd 4 keeps it while the pipeline feeds the loader. The agent's argument is
+// the pid of the shell that ran Command, which stays alive: its environment is sshd's (or sudo's)
+// as given, before that shell and this one re-exported it in their own order and with their own
+// additions.
+//
+// Command hands it to /bin/sh through the account's login shell, whatever that is, so it is one
+// line that any shell reads the same inside single quotes: no quote, newline (csh refuses one
+// inside quotes), "!" (csh expands history even there) or backslash before a backslash or a quote
+// (fish unescapes those). The tests hold it to that.
+var stage0 = strings.Join([]string{
+	`u=$(uname -sm) || exit 1;`,
+	`p=; command -v perl >/dev/null 2>&1 && p=perl;`,
+	`z=; command -v gzip >/dev/null 2>&1 && z=gzip;`,
+	`echo "MITOGEN0 $u $p $z";`,
+	`read n c || exit 1;`,
+	`exec 4<&0;`,
+	`case $u in *x86_64) s=319;; *aarch64) s=279;; *) s=;; esac;`,
+	`d=cat; [ "$c" = gz ] && d="gzip -dc";`,
+	`if [ -n "$p" ] && [ -n "$s" ]; then`,
+	`head -c "$n" | $d | exec perl -e "` + strings.ReplaceAll(memfdLoader, "$", `\$`) + `" "$s" "$PPID";`,
+	`else`,
+	`f=$(mktemp "${TMPDIR:-/tmp}/.mitogen-agent.XXXXXX") || exit 1;`,
+	`head -c "$n" | $d >"$f" && chmod 700 "$f" && exec 3<"$f" && rm -f "$f" && exec /proc/self/fd/3 "$PPID" <&4;`,
+	`rm -f "$f"; exit 1;`,
+	`fi`,
+}, " ")
 
-// Command is the command line that starts stage 0, for a Bourne-like shell to run.
-func Command() string { return "exec /bin/sh -c " + ShellQuote(stage0) }
+// memfdLoader is the perl program that copies its stdin into a memfd (syscall number in
+// ARGV[0]) and executes it with fd 4 as stdin and ARGV[1] as its argument. It is written for sh's
+// double quotes, which stage0 escapes its "$" for: no double quote, backquote or backslash but the
+// newline escapes of its messages ($^E is errno, $! being csh's history character).
+const memfdLoader = `my $n=q(mitogen-agent); my $f=syscall($ARGV[0],$n,0); die qq(memfd: $^E\n) if $f<0; ` +
+	`open(my $o,q(>&=),$f) or die qq(open: $^E\n); binmode STDIN; ` +
+	`while(my $r=sysread(STDIN,my $b,65536)){syswrite($o,$b)==$r or die qq(write: $^E\n)} ` +
+	`open(STDIN,q(<&4)) or die qq(stdin: $^E\n); exec {qq(/proc/self/fd/$f)} q(mitogen-agent), $ARGV[1] or die qq(exec: $^E\n)`
 
-// ShellQuote quotes s for any Bourne-like shell.
+// Command is the command line that starts stage 0. It means the same to every login shell sshd,
+// su or sudo may run it with: sh, dash, bash, zsh, fish, tcsh and csh. "; exit" keeps the shell
+// from exec'ing /bin/sh, so that it lives on beside the agent with its environment (csh then
+// exits 0 whatever stage 0 did; nobody reads that status).
+func Command() string { return "/bin/sh -c " + ShellQuote(stage0) + "; exit" }
+
+// ShellQuote quotes s for any Bourne-like shell; for fish and csh too when s has no newline, "!",
+// or backslash before a backslash or a quote, as Command has none.
 func ShellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // Platform is what the far end reports: its Go platform and whether it has gzip.

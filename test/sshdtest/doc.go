@@ -5,9 +5,9 @@
 // Every server gets fresh ed25519 host and client keys, its own
 // sshd_config, authorized_keys, known_hosts, ssh_config and log file in a
 // temporary directory, and a clean HOME for the sessions it runs (root's
-// real ~/.bashrc is slow, see Server.Home). The target account is always
-// the user running the test, because an unprivileged sshd can only log in
-// as itself.
+// real ~/.bashrc is slow, see Server.Home). The target account is the user
+// running the test, because an unprivileged sshd can only log in as itself;
+// a root sshd also lets in the accounts WithAccount names.
 //
 // It is NOT a mock or an in-process SSH server: nothing is faked, and tests
 // are skipped under -short and when /usr/sbin/sshd or ssh-keygen is not
