@@ -23,6 +23,9 @@ func parseDoas(argv []string) (*Become, error) {
 			// doas exits at -L, before it reads the options after it.
 			return nil, notHonoured("doas", "-L clears the persisted authentication and exits")
 		case "u":
+			if o.arg == "" {
+				return nil, usageRefused("doas", "unknown user") // no name and no number
+			}
 			b.User = o.arg
 		case "n":
 			b.NonInteractive = true

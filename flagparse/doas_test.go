@@ -41,6 +41,7 @@ var doasCases = []becomeCase{
 	{argv: sv("doas", "-C", "/etc/doas.conf", "-s"), verdict: ErrUsage},
 	{argv: sv("doas", "--user=TUSER", "PROBE"), verdict: ErrUsage},
 	{argv: sv("doas", "--help"), verdict: ErrUsage},
+	{argv: sv("doas", "-u", "", "PROBE"), verdict: ErrUsage},
 }
 
 func TestParseDoas(t *testing.T) { checkBecomeCases(t, doasCases) }

@@ -33,7 +33,7 @@ var splitCases = []splitCase{
 	{"echo 'a b'", []string{"echo", "a b"}},
 	{"echo ''", []string{"echo", ""}},
 	{"echo 'a'b'c'", []string{"echo", "abc"}},
-	{`echo '$HOME `+"`x`"+` * ? [a] {a,b} ~ ; | & < > ( ) # !'`, []string{"echo", "$HOME `x` * ? [a] {a,b} ~ ; | & < > ( ) # !"}},
+	{`echo '$HOME ` + "`x`" + ` * ? [a] {a,b} ~ ; | & < > ( ) # !'`, []string{"echo", "$HOME `x` * ? [a] {a,b} ~ ; | & < > ( ) # !"}},
 	{"echo 'back\\slash' 'two\\\\'", []string{"echo", `back\slash`, `two\\`}},
 	{"echo 'line\nbreak'", []string{"echo", "line\nbreak"}},
 	{`echo 'it'\''s'`, []string{"echo", "it's"}},

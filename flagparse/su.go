@@ -111,6 +111,9 @@ func (a *suArgs) finish(operands []string) (*Become, error) {
 		operands = operands[1:]
 	}
 	if len(operands) > 0 {
+		if operands[0] == "" {
+			return nil, usageRefused("su", "user  does not exist")
+		}
 		b.User = operands[0]
 	}
 	if len(operands) > 1 {

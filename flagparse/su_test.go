@@ -74,6 +74,7 @@ var suCases = []becomeCase{
 	{argv: sv("su", "--login=3", "-c", "PROBE"), verdict: ErrUsage},
 	{argv: sv("su", "--bogus", "-c", "PROBE"), verdict: ErrUsage},
 	{argv: sv("su", "TUSER", "-c", "PROBE", "-x"), verdict: ErrUsage},
+	{argv: sv("su", "", "-c", "PROBE"), verdict: ErrUsage},
 }
 
 func TestParseSu(t *testing.T) { checkBecomeCases(t, suCases) }
