@@ -50,8 +50,13 @@ func Run(ctx context.Context, cfg Config) error {
 	ep := tunnel.NewEndpoint(cfg.Logf)
 	r := router.New(router.Config{ID: h.ID, Handler: ep, Logf: cfg.Logf})
 	ep.Attach(r)
-	dir, _ := os.Getwd()
-	a := &agent{r: r, ep: ep, base: emulation.BaseEnv(cfg.Environ), dir: dir, logf: cfg.Logf, children: map[router.ID]*router.Link{}}
+	// A context started through another (sudo, su, a container) has the environment its
+	// starter gave it, not sshd's.
+	base := emulation.BaseEnv(cfg.Environ)
+	if h.Parent != proto.Root {
+		base = emulation.ContextEnv(cfg.Environ)
+	}
+	a := &agent{r: r, ep: ep, base: base, logf: cfg.Logf, children: map[router.ID]*router.Link{}}
 	ep.Listen(proto.AgentExec, a.fromController(func(s *tunnel.Stream, payload []byte) { serveExec(a, s, payload) }))
 	registerForwarding(a)
 	ep.HandleCall(proto.AgentStatus, a.callFromController(func(context.Context, router.ID, []byte) ([]byte, error) {
@@ -78,7 +83,6 @@ type agent struct {
 	r    *router.Router
 	ep   *tunnel.Endpoint
 	base []string // the session environment (emulation.BaseEnv of what started us)
-	dir  string   // the directory we started in: a become or container context's own
 	logf router.Logf
 
 	mu       sync.Mutex // protects children

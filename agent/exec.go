@@ -23,9 +23,7 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 		return
 	}
 	er := execRequest(req)
-	if req.KeepDir {
-		er.Dir = a.dir
-	}
+	er.KeepDir = req.KeepDir
 	p, err := emulation.Start(a.base, er, s, s, s.StderrWriter())
 	if err != nil {
 		if errors.Is(err, emulation.ErrNoSubsystem) && req.Subsystem == "sftp" {

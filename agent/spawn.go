@@ -142,7 +142,7 @@ func (a *agent) startChild(req proto.SpawnRequest) (*child, error) {
 	if err == nil {
 		var proc *os.Process
 		proc, err = os.StartProcess(prog, req.Argv, &os.ProcAttr{
-			Dir: a.dir, Env: a.base, Files: []*os.File{inR, outW, slave},
+			Env: a.base, Files: []*os.File{inR, outW, slave},
 			Sys: &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 2},
 		})
 		if err == nil {

@@ -73,7 +73,13 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	case opts.ControlCommand != "":
 		return control(ctx, opts, stdio)
 	}
-	s, err := newSession(ctx, opts, stdio)
+	var become *becomeCall
+	if opts.Command != "" && !opts.Subsystem && opts.StdioForward == "" && !opts.NoCommand {
+		if bc, ok := detectBecome(opts.Command); ok {
+			become = &bc
+		}
+	}
+	s, err := newSession(ctx, opts, stdio, become)
 	if err != nil {
 		return err
 	}
@@ -98,24 +104,29 @@ type session struct {
 	ep     *tunnel.Endpoint // daemon.Endpoint()
 	target router.ID
 	host   string          // how ssh names the target in its messages
+	become *becomeCall     // the command runs in a become context; nil: as ssh runs it
 	config *resolvedConfig // see resolved; nil until first asked for
 
 	fwdDisabled bool // ConnectReply.ForwardingDisabled: no -L, -R, -D
 	sessionChan int  // ssh's number for the session channel, after the forwards' listeners
 }
 
-func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*session, error) {
+func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, become *becomeCall) (*session, error) {
 	home, localUser := localAccount(stdio)
 	d, err := dialDaemon(proto.SocketPath(stdio.getenv, home), stdio.getenv)
 	if err != nil {
 		return nil, reachError(err)
 	}
-	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint()}
-	req, _ := json.Marshal(proto.ConnectRequest{
+	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become}
+	creq := proto.ConnectRequest{
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile,
 		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: opts.Verbose,
 		Chains: chainsFile(stdio.getenv, home),
-	})
+	}
+	if become != nil {
+		creq.Steps = []proto.Step{become.step}
+	}
+	req, _ := json.Marshal(creq)
 	resp, err := d.Call(ctx, proto.DaemonConnect, req)
 	if err != nil {
 		s.close()
@@ -171,8 +182,16 @@ func localAccount(stdio Stdio) (home, name string) {
 
 func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	req := proto.ExecRequest{Command: opts.Command, Env: s.remoteEnv(opts.Config)}
-	if opts.Subsystem {
+	switch {
+	case opts.Subsystem:
 		req = proto.ExecRequest{Subsystem: opts.Command, Env: req.Env}
+	case s.become != nil:
+		// sudo and doas reset the environment the caller sent; su passes it on.
+		env := req.Env
+		req = s.become.exec
+		if s.become.step.Method == "su" {
+			req.Env = env
+		}
 	}
 	pty, end, err := s.ttySetup(opts)
 	if err != nil {

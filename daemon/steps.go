@@ -21,7 +21,7 @@ var passwordPrompts = []string{"password", "passwort", "mot de passe", "contrase
 // group, and the options that shape the context. sudo's -n does not: it only decides whether
 // starting may prompt.
 func stepKey(st proto.Step) string {
-	return strings.Join(append([]string{st.Method, userOf(st), st.Group, strings.Join(st.Argv, "\x01")}, st.Flags...), "\x02")
+	return strings.Join(append([]string{st.Method, st.Program, st.User, st.Group, strings.Join(st.Argv, "\x01")}, st.Flags...), "\x02")
 }
 
 // stepName is how logs and status name a step.
@@ -30,13 +30,24 @@ func stepName(st proto.Step) string {
 		return strings.Join(st.Argv, " ")
 	}
 	name := st.Method + " -u " + userOf(st)
-	if st.Method == "su" {
+	switch {
+	case st.Method == "su":
 		name = "su " + userOf(st)
+	case st.Method == "sudo" && st.User == "":
+		name = "sudo"
 	}
 	if len(st.Flags) > 0 {
 		name += " " + strings.Join(st.Flags, " ")
 	}
 	return name
+}
+
+// program is the tool to run: as the caller named it, else by its name on the PATH.
+func program(st proto.Step) string {
+	if st.Program != "" {
+		return st.Program
+	}
+	return st.Method
 }
 
 func userOf(st proto.Step) string {
@@ -53,18 +64,20 @@ func spawnRequest(st proto.Step, id router.ID, name string) proto.SpawnRequest {
 	req := proto.SpawnRequest{ID: id, Name: name}
 	switch st.Method {
 	case "sudo":
-		argv := append([]string{"sudo"}, st.Flags...)
+		argv := append([]string{program(st)}, st.Flags...)
 		if st.NonInteractive {
 			argv = append(argv, "-n")
 		}
-		argv = append(argv, "-u", userOf(st))
+		if st.User != "" {
+			argv = append(argv, "-u", st.User)
+		}
 		if st.Group != "" {
 			argv = append(argv, "-g", st.Group)
 		}
 		req.Argv = append(argv, "-p", sudoMarker+"[sudo] password for %p: ", "--", "/bin/sh", "-c", boot)
 		req.Prompts, req.Strip, req.AnswerOn = []string{sudoMarker}, sudoMarker, "tty"
 	case "doas":
-		argv := []string{"doas"}
+		argv := []string{program(st)}
 		if st.NonInteractive {
 			argv = append(argv, "-n")
 		}
@@ -72,7 +85,7 @@ func spawnRequest(st proto.Step, id router.ID, name string) proto.SpawnRequest {
 		req.Prompts, req.AnswerOn = passwordPrompts, "tty"
 	case "su":
 		// su runs the command with the user's own login shell, which boot survives.
-		argv := append([]string{"su"}, st.Flags...)
+		argv := append([]string{program(st)}, st.Flags...)
 		req.Argv = append(argv, userOf(st), "-c", boot)
 		req.Prompts, req.AnswerOn = passwordPrompts, "stdin"
 	default: // exec: a container runtime and its arguments

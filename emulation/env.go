@@ -50,6 +50,26 @@ func BaseEnv(environ []string) []string {
 	return out
 }
 
+// shellAdded are what the shells that ran the bootstrap add to any environment.
+var shellAdded = map[string]bool{"PWD": true, "OLDPWD": true, "SHLVL": true, "_": true}
+
+// ContextEnv is BaseEnv for an agent started through another (sudo, su, a container runtime):
+// its environment is what that command gave it, TERM included, so only what the bootstrap's
+// shells added is dropped.
+func ContextEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	seen := map[string]bool{}
+	for _, kv := range environ {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || seen[k] || shellAdded[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, kv)
+	}
+	return out
+}
+
 // ReadEnviron returns the environment process pid was executed with, from
 // /proc/PID/environ (Linux). A shell keeps that block untouched whatever its
 // startup files export, so when the bootstrap shell that sshd started forks

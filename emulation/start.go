@@ -47,9 +47,11 @@ type Request struct {
 	// NotFound is what to print when Argv's program cannot be found ("sudo: %s: command not
 	// found"; %s is the program): the session then exits 1, as sudo does.
 	NotFound string
-	// Dir, if set, is the working directory instead of the account's home, and no rc file runs:
-	// a context started through sudo or su keeps the directory it was started in, as they do.
-	Dir string
+	// KeepDir runs the command in the agent's own working directory instead of the account's
+	// home, with no rc file: a context started through sudo or su stays where they left it (it
+	// may be a directory the user cannot enter again, such as the caller's home: there is no
+	// chdir).
+	KeepDir bool
 }
 
 // Start runs req as sshd's do_child does and returns once it is running
@@ -96,8 +98,8 @@ func start(base []string, req Request, acct account, stdin io.Reader, stdout, st
 		env = withTTY(env, p.ttyName)
 		attr = ptyAttr()
 	}
-	dir := req.Dir
-	if dir == "" {
+	dir := "" // inherit ours
+	if !req.KeepDir {
 		dir = home
 		if err := chdirError(home); err != nil {
 			// sshd prints this and goes on in its own directory, "/".
@@ -121,6 +123,7 @@ func start(base []string, req Request, acct account, stdin io.Reader, stdout, st
 			return p, nil
 		}
 		argv = req.Argv
+		env = sudoCommand(env, prog, argv)
 	}
 	proc, err := os.StartProcess(prog, argv, &os.ProcAttr{
 		Dir:   dir,
@@ -134,6 +137,20 @@ func start(base []string, req Request, acct account, stdin io.Reader, stdout, st
 	}
 	p.run(proc)
 	return p, nil
+}
+
+// sudoCommand sets SUDO_COMMAND, when the context was started by sudo, to what sudo would have
+// set for this command rather than for the agent's bootstrap: the program's path, then its
+// arguments.
+func sudoCommand(env []string, prog string, argv []string) []string {
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "SUDO_COMMAND=") {
+			out := append([]string(nil), env...)
+			out[i] = "SUDO_COMMAND=" + strings.Join(append([]string{prog}, argv[1:]...), " ")
+			return out
+		}
+	}
+	return env
 }
 
 // lookPath finds name as execvp would, in path (the session's PATH, not the agent's own).

@@ -126,9 +126,12 @@ type ContextStatus struct {
 // Step is one context below another: a become method (sudo, su, doas) or a command that runs
 // the agent somewhere else (a container runtime: docker exec -i NAME).
 type Step struct {
-	Method string `json:"method"`          // "sudo", "su", "doas", "exec"
-	User   string `json:"user,omitempty"`  // become: the target user, default root
-	Group  string `json:"group,omitempty"` // sudo -g
+	Method  string `json:"method"`            // "sudo", "su", "doas", "exec"
+	Program string `json:"program,omitempty"` // become: the tool as the caller named it ("/usr/bin/sudo"); default Method
+	// User is the become target. "" is root, except for sudo: there it is sudoers' runas_default
+	// (no -u is given).
+	User  string `json:"user,omitempty"`
+	Group string `json:"group,omitempty"` // sudo -g
 	// Flags are the method's options that shape the context (its environment or directory), in
 	// its own spelling: sudo -H, -E, --preserve-env=LIST; su -l, -m, -s SHELL, -w LIST.
 	Flags []string `json:"flags,omitempty"`

@@ -257,3 +257,67 @@ func TestHostileChildContext(t *testing.T) {
 		t.Errorf("%d contexts, want the two started", n)
 	}
 }
+
+// TestBecomeCommandsAsSSH: a remote command that is a sudo or su command line runs in a become
+// context, started once, with what the real tool would give it: the user, the directory, the
+// environment, stdin, the exit status and the tool's own messages, side by side with ssh
+// running the same command line.
+func TestBecomeCommandsAsSSH(t *testing.T) {
+	r := newRig(t)
+	sudos := sudoLog(t)
+	user, _ := testUser(t, "/bin/bash")
+	env := `env | grep -v -e ^_= -e ^SHLVL= -e ^PWD= -e ^OLDPWD= | sort`
+	commands := []string{
+		"sudo -u " + user + " sh -c 'id -un; pwd; echo $HOME'",
+		"sudo -u " + user + " sh -c '" + env + "'",
+		"sudo -H -u " + user + " sh -c 'echo $HOME; exit 3'",
+		"sudo -n -u " + user + " -- printenv SUDO_COMMAND USER LOGNAME SHELL PATH",
+		"sudo -u " + user + " cat",
+		"sudo -u " + user + " no-such-command-mg",
+		"sudo sh -c 'id -un'",
+		"su " + user + " -c 'id -un; pwd; echo $SHELL $HOME'",
+		"su - " + user + " -c 'pwd; " + env + "'",
+	}
+	fakeSudos := 0
+	for _, cmd := range commands {
+		t.Run(cmd, func(t *testing.T) {
+			before := sudos()
+			fake := r.fakessh(strings.NewReader("through stdin\n"), "target", cmd)
+			fakeSudos += sudos() - before
+			real := r.run(strings.NewReader("through stdin\n"), "ssh", append(append([]string{"-o", "BatchMode=yes"}, r.srv.SSHArgs()...), cmd)...)
+			sameAsSSH(t, cmd, fake, real)
+		})
+	}
+	// fakessh ran sudo once per distinct context (-u user, -H -u user, and no -u), however many
+	// calls; -n shares the -u user context.
+	if fakeSudos != 3 {
+		t.Errorf("fakessh ran sudo %d times, want 3", fakeSudos)
+	}
+	if n := len(r.status().Connections[0].Contexts); n != 5 {
+		t.Errorf("%d contexts, want 5 (sudo -u, sudo -H -u, sudo, su, su -l)", n)
+	}
+}
+
+// TestRsyncPathSudo: rsync --rsync-path='sudo -u svc rsync' writes the files as svc, with one
+// sudo for every run.
+func TestRsyncPathSudo(t *testing.T) {
+	testenv.NeedTool(t, "rsync")
+	r := newRig(t)
+	sudos := sudoLog(t)
+	user, home := testUser(t, "/bin/sh")
+	src := t.TempDir()
+	for i := range 3 {
+		writeFile(t, filepath.Join(src, "sub", fmt.Sprintf("f%d", i)), strings.Repeat("data", 1000*(i+1)))
+		dst := filepath.Join(home, fmt.Sprintf("dst%d", i))
+		r.must(r.run(nil, "rsync", "-a", "--rsync-path=sudo -u "+user+" rsync", "-e", filepath.Join(binDir, "fakessh"), src+"/", "target:"+dst+"/"))
+		if owner := fileOwner(t, filepath.Join(dst, "sub", "f0")); owner != user {
+			t.Errorf("run %d: files belong to %s, want %s", i, owner, user)
+		}
+		if out, err := exec.Command("diff", "-r", src, dst).CombinedOutput(); err != nil {
+			t.Errorf("run %d: trees differ: %s", i, out)
+		}
+	}
+	if n := sudos(); n != 1 {
+		t.Errorf("sudo ran %d times for 3 rsync runs, want 1", n)
+	}
+}
