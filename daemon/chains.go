@@ -111,17 +111,22 @@ func parseChain(sc *bufio.Scanner, path, host string) (chain, bool, error) {
 	return ch, found, nil
 }
 
-// keyword applies one line of a Host block.
+// keywords are the chain keywords as messages spell them.
+var keywords = map[string]string{"via": "Via", "become": "Become", "becomeuser": "BecomeUser",
+	"becomegroup": "BecomeGroup", "becomeflags": "BecomeFlags", "container": "Container"}
+
+// keyword applies one line of a Host block (kw lowercased).
 func (ch *chain) keyword(kw string, args []string) error {
+	name := keywords[kw]
 	last := func() (*proto.Step, error) {
 		if len(ch.steps) == 0 || ch.steps[len(ch.steps)-1].Method == "exec" {
-			return nil, fmt.Errorf("%s without a Become before it", kw)
+			return nil, fmt.Errorf("%s without a Become before it", name)
 		}
 		return &ch.steps[len(ch.steps)-1], nil
 	}
 	one := func() (string, error) {
 		if len(args) != 1 {
-			return "", fmt.Errorf("%s takes one argument", kw)
+			return "", fmt.Errorf("%s takes one argument", name)
 		}
 		return args[0], nil
 	}
@@ -164,7 +169,7 @@ func (ch *chain) keyword(kw string, args []string) error {
 		}
 		ch.steps = append(ch.steps, proto.Step{Method: "exec", Argv: argv})
 	default:
-		return fmt.Errorf("unknown keyword %s", kw)
+		return fmt.Errorf("unknown keyword %q", kw)
 	}
 	return nil
 }
