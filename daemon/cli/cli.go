@@ -20,6 +20,7 @@ import (
 	"github.com/mitogen-go/mitogend/client"
 	"github.com/mitogen-go/mitogend/daemon"
 	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
 
@@ -108,6 +109,16 @@ func call(ctx context.Context, sock string, handle uint32) ([]byte, error) {
 	return b, err
 }
 
+// printContexts prints the contexts behind parent as a tree under its connection's line.
+func printContexts(tw io.Writer, all []proto.ContextStatus, parent router.ID, indent string) {
+	for _, cs := range all {
+		if cs.Parent == parent {
+			fmt.Fprintf(tw, "%s└ %s\t%d\tpid %d, idle %s\t\t\t\t\n", indent, cs.Name, cs.Context, cs.Agent.PID, cs.Idle)
+			printContexts(tw, all, cs.Context, indent+"  ")
+		}
+	}
+}
+
 func status(ctx context.Context, c *ucli.Context, w io.Writer) error {
 	b, err := call(ctx, c.String("socket"), proto.DaemonStatus)
 	if err != nil {
@@ -127,6 +138,7 @@ func status(ctx context.Context, c *ucli.Context, w io.Writer) error {
 	for _, cn := range st.Connections {
 		fmt.Fprintf(tw, "%s\t%d\t%s/%s pid %d (%s)\t%d\t%d\t%d\t%s\n", cn.Destination, cn.Context,
 			cn.Agent.OS, cn.Agent.Arch, cn.Agent.PID, cn.Agent.Exe, cn.Streams, cn.BytesIn, cn.BytesOut, cn.Since)
+		printContexts(tw, cn.Contexts, cn.Context, "  ")
 	}
 	tw.Flush()
 	var clients []string

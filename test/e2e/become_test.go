@@ -321,3 +321,36 @@ func TestRsyncPathSudo(t *testing.T) {
 		t.Errorf("sudo ran %d times for 3 rsync runs, want 1", n)
 	}
 }
+
+// TestBecomeRequiresTTY: under sudoers' requiretty, sudo refuses a command ssh runs without -t;
+// a become context has a terminal, so it runs. This is a difference on purpose (the README
+// says so): the call is not worse than ssh's, and -t is not needed.
+func TestBecomeRequiresTTY(t *testing.T) {
+	testenv.NeedRoot(t, "a sudoers drop-in")
+	r := newRig(t)
+	user, _ := testUser(t, "/bin/sh")
+	dropIn := "/etc/sudoers.d/mitogen-test-tty"
+	if err := os.WriteFile(dropIn, []byte("Defaults requiretty\n"), 0o440); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(dropIn) })
+	cmd := "sudo -u " + user + " id -un"
+	if real := r.realSSH(nil, cmd); real.code != 1 || !strings.Contains(real.stderr, "you must have a tty") {
+		t.Fatalf("ssh without -t under requiretty: %+v (the test expects sudo to refuse it)", real)
+	}
+	res := r.must(r.fakessh(nil, "-v", "target", cmd))
+	if res.stdout != user+"\n" {
+		t.Errorf("stdout %q", res.stdout)
+	}
+	if !strings.Contains(res.stderr, "debug1: mitogend: started context") {
+		t.Errorf("-v does not say the context was started: %q", res.stderr)
+	}
+	again := r.must(r.fakessh(nil, "-v", "target", cmd))
+	if !strings.Contains(again.stderr, "debug1: mitogend: reusing context") {
+		t.Errorf("-v does not say the context was reused: %q", again.stderr)
+	}
+	human := r.must(r.run(nil, filepath.Join(binDir, "mitogend"), "status", "--socket", r.socket))
+	if !strings.Contains(human.stdout, "└ sudo -u "+user) {
+		t.Errorf("status does not show the context under its connection:\n%s", human.stdout)
+	}
+}
