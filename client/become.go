@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/mitogen-go/mitogend/flagparse"
@@ -15,6 +16,9 @@ type becomeCall struct {
 	step proto.Step
 	exec proto.ExecRequest // what the context runs
 }
+
+// errBecomeDenied: the policy of sudo or doas refused the become context for the command.
+var errBecomeDenied = errors.New("client: the become context was refused by policy")
 
 // detectBecome looks at the remote command. A command it cannot honour exactly (anything the
 // shell would interpret, options a persistent context cannot reproduce) runs as ssh would run

@@ -80,6 +80,11 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 		}
 	}
 	s, err := newSession(ctx, opts, stdio, become)
+	if errors.Is(err, errBecomeDenied) {
+		// sudoers or doas.conf refused the context, which says nothing of this command: run it
+		// as ssh would, and let the tool judge it.
+		s, err = newSession(ctx, opts, stdio, nil)
+	}
 	if err != nil {
 		return err
 	}
@@ -140,6 +145,10 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, becom
 	if len(cr.Failure) > 0 {
 		s.close()
 		return nil, &Error{Messages: cr.Failure, Err: errConnect}
+	}
+	if r := cr.Refused; r != nil && r.Policy && become != nil {
+		s.close()
+		return nil, errBecomeDenied
 	}
 	if r := cr.Refused; r != nil {
 		// sudo, su or doas refused, before the command ran: its own words, its status, as the

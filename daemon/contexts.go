@@ -20,6 +20,11 @@ import (
 // as Mitogen keeps 20.
 const maxContexts = 20
 
+// policyMemory is how long a policy refusal of a context is remembered, so that the calls that
+// fall back to running their command as ssh would do not each run the tool twice. Policy
+// changes show after it.
+const policyMemory = 10 * time.Minute
+
 // spawnTimeout bounds starting one context, prompts included: a user who walks away from a
 // password prompt must not hold the call forever.
 const spawnTimeout = 5 * time.Minute
@@ -34,11 +39,12 @@ type child struct {
 	parent router.ID
 	depth  int // 1 for a context started by the SSH context's agent
 
-	ready   chan struct{}
-	err     error
-	refused *proto.Refusal // the method's own failure
-	id      router.ID
-	info    proto.AgentInfo
+	ready     chan struct{}
+	err       error
+	refused   *proto.Refusal // the method's own failure
+	refusedAt time.Time      // when a policy refusal was made: it is kept for policyMemory
+	id        router.ID
+	info      proto.AgentInfo
 
 	lastUsed atomic.Int64 // unix nanoseconds of the last call that asked for it
 }
@@ -52,7 +58,7 @@ func (d *Daemon) contextFor(ctx context.Context, c *conn, steps []proto.Step, ca
 	parent, key := c.id, ""
 	for i, st := range steps {
 		key += stepKey(st) + "\x00"
-		ch, created := d.childEntry(c, key, parent, i+1, stepName(st))
+		ch, created := d.childEntry(c, key, parent, i+1, stepName(st), time.Now())
 		if created {
 			d.spawn(ctx, c, ch, st, caller, prompt && !st.NonInteractive)
 		}
@@ -75,11 +81,12 @@ func (d *Daemon) contextFor(ctx context.Context, c *conn, steps []proto.Step, ca
 	return parent, nil, nil
 }
 
-// childEntry finds the context key of c, or registers a new one for the caller to start.
-func (d *Daemon) childEntry(c *conn, key string, parent router.ID, depth int, name string) (*child, bool) {
+// childEntry finds the context key of c, or registers a new one for the caller to start (also
+// in place of a policy refusal older than policyMemory).
+func (d *Daemon) childEntry(c *conn, key string, parent router.ID, depth int, name string, now time.Time) (*child, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if ch := c.children[key]; ch != nil {
+	if ch := c.children[key]; ch != nil && (ch.refused == nil || now.Sub(ch.refusedAt) < policyMemory) {
 		return ch, false
 	}
 	ch := &child{key: key, name: name, parent: parent, depth: depth, ready: make(chan struct{})}
@@ -134,7 +141,11 @@ func (d *Daemon) spawn(ctx context.Context, c *conn, ch *child, st proto.Step, c
 			json.Unmarshal(r.Payload, &f)
 			d.logf("daemon: %s: %s did not start (status %d): %s", c.dest, ch.name, f.Status, vis.Safe(f.Reason))
 			ch.refused = refusalOf(f, st)
-			d.forgetChild(c, ch)
+			if ch.refused.Policy {
+				ch.refusedAt = time.Now() // kept: later calls fall back at once
+			} else {
+				d.forgetChild(c, ch)
+			}
 			return
 		}
 	}
@@ -159,7 +170,19 @@ func refusalOf(f proto.SpawnFailure, st proto.Step) *proto.Refusal {
 	if out == "" {
 		out = fmt.Sprintf("%s: %s\n", st.Method, f.Reason)
 	}
-	return &proto.Refusal{Stderr: out, Status: status}
+	return &proto.Refusal{Stderr: out, Status: status, Policy: policyRefusal(st.Method, out)}
+}
+
+// policyRefusal reports whether out is the tool refusing the command by its policy (sudoers,
+// doas.conf) rather than the user's authentication or an unknown account.
+func policyRefusal(method, out string) bool {
+	switch method {
+	case "sudo":
+		return strings.Contains(out, "is not allowed to execute")
+	case "doas":
+		return strings.Contains(out, "Operation not permitted")
+	}
+	return false
 }
 
 // relayPrompt asks the caller what the spawned command asks, and passes the answer back.
@@ -215,15 +238,18 @@ func (d *Daemon) recycle(ctx context.Context, c *conn) {
 	d.mu.Lock()
 	var idle []*child
 	parents := map[router.ID]bool{}
+	n := 0 // contexts that run or are starting, not refusals kept for policyMemory
 	for _, ch := range c.children {
 		parents[ch.parent] = true
+		if ch.refused == nil {
+			n++
+		}
 	}
 	for _, ch := range c.children {
 		if ch.id != 0 && !parents[ch.id] {
 			idle = append(idle, ch)
 		}
 	}
-	n := len(c.children)
 	d.mu.Unlock()
 	if n <= maxContexts {
 		return

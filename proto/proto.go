@@ -147,6 +147,10 @@ type Step struct {
 type Refusal struct {
 	Stderr string `json:"stderr"`
 	Status int    `json:"status"`
+	// Policy: sudoers or doas.conf refused the context's bootstrap command, which says nothing
+	// of the command the caller wants run (a rule may allow just that one): a caller that
+	// detected the step in its command line runs the command as ssh would instead.
+	Policy bool `json:"policy,omitempty"`
 }
 
 // LinkStatus is one router link's counters.
