@@ -35,6 +35,9 @@ type ConnectRequest struct {
 	// program, and BatchMode is off): only then may connecting ask its user anything.
 	Prompt  bool `json:"prompt,omitempty"`
 	Verbose int  `json:"verbose,omitempty"`
+	// Caller is the context that made the call: the daemon sets it on receipt (it never comes
+	// from the wire), so that connecting can ask that caller's user.
+	Caller router.ID `json:"-"`
 }
 
 // ConnectReply names the context to open streams on.
