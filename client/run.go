@@ -1,6 +1,8 @@
 // Package client is fakessh: it parses an OpenSSH command line, asks the daemon for the context
 // serving the destination (the daemon connects on first use), and runs the command there over a
-// tunnel stream, carrying stdin, stdout, stderr and the exit status as ssh does.
+// tunnel stream, carrying stdin, stdout, stderr and the exit status as ssh does. While its
+// call lasts it answers the daemon's questions for the user (passwords, keyboard-interactive)
+// as ssh's read_passphrase would, on /dev/tty or through SSH_ASKPASS (see prompter).
 //
 // It is deliberately light: it never links golang.org/x/crypto/ssh (the daemon owns every SSH
 // connection), so a call costs a process start, a Unix-socket round trip and one round trip to
@@ -22,6 +24,7 @@ import (
 	"sync"
 
 	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 	"github.com/mitogen-go/mitogend/internal/syserr"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
@@ -114,6 +117,8 @@ type session struct {
 
 	fwdDisabled bool // ConnectReply.ForwardingDisabled: no -L, -R, -D
 	sessionChan int  // ssh's number for the session channel, after the forwards' listeners
+
+	prompts *prompter // answers the daemon's questions for this call
 }
 
 func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, become *becomeCall) (*session, error) {
@@ -122,10 +127,12 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, becom
 	if err != nil {
 		return nil, reachError(err)
 	}
-	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become}
+	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become, prompts: newPrompter(stdio, opts.Quiet)}
+	s.prompts.serve(s.ep)
 	creq := proto.ConnectRequest{
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile,
 		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: opts.Verbose,
+		Prompt: !s.batchMode(opts) && s.prompts.available(),
 		Chains: chainsFile(stdio.getenv, home),
 	}
 	if become != nil {
@@ -135,6 +142,9 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, becom
 	resp, err := d.Call(ctx, proto.DaemonConnect, req)
 	if err != nil {
 		s.close()
+		if ctx.Err() != nil {
+			return nil, &Error{Err: ctx.Err()} // interrupted, maybe at a prompt: ssh would die quietly
+		}
 		return nil, callError(err)
 	}
 	var cr proto.ConnectReply
@@ -173,6 +183,9 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, becom
 }
 
 func (s *session) close() {
+	if s.prompts != nil {
+		s.prompts.close() // first: a question on the terminal restores it
+	}
 	s.daemon.Close()
 }
 
@@ -321,4 +334,14 @@ func warnIdentityFlags(opts *flagparse.Options, stdio Stdio) {
 			fmt.Fprintf(stdio.Stderr, "Warning: Identity file %s not accessible: %s.\n", f, syserr.Text(err))
 		}
 	}
+}
+
+// batchMode is BatchMode as ssh resolves it for the destination: when set, nothing is asked.
+func (s *session) batchMode(opts *flagparse.Options) bool {
+	v, _ := opts.Config.Get("batchmode")
+	if o, _, ok := s.resolved(opts); ok {
+		v = o.Get("batchmode")
+	}
+	v, _ = sshopt.Multistate("flag", v)
+	return v == "yes"
 }

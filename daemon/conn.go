@@ -87,12 +87,13 @@ const connectTimeout = 60 * time.Second
 // hold every later call on it forever.
 const defaultServerAliveInterval = 15 * time.Second
 
-func (d *Daemon) handleConnect(ctx context.Context, caller router.ID, p []byte) ([]byte, error) {
+func (d *Daemon) handleConnect(ctx context.Context, src router.ID, p []byte) ([]byte, error) {
 	var req proto.ConnectRequest
 	if err := json.Unmarshal(p, &req); err != nil {
 		return nil, fmt.Errorf("daemon: bad connect request: %w", err)
 	}
-	reply, err := d.connect(ctx, req, caller)
+	req.Caller = src
+	reply, err := d.connect(ctx, req)
 	if err != nil {
 		reply = proto.ConnectReply{Failure: logMessages(err)}
 	}
@@ -110,7 +111,7 @@ func logMessages(err error) []string {
 
 // connect finds or opens the connection for req and checks it for this caller, then the
 // contexts below it that req asks for.
-func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest, caller router.ID) (proto.ConnectReply, error) {
+func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.ConnectReply, error) {
 	req, err := expandChains(req)
 	if err != nil {
 		return proto.ConnectReply{}, err
@@ -149,7 +150,7 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest, caller r
 				reply.Debug = append(reply.Debug, line)
 			}
 		}
-		id, refused, err := d.contextFor(ctx, c, req.Steps, caller, req.Prompt, debug)
+		id, refused, err := d.contextFor(ctx, c, req.Steps, req.Caller, req.Prompt, debug)
 		if err != nil {
 			return proto.ConnectReply{}, err
 		}
@@ -221,7 +222,12 @@ func (d *Daemon) recheck(c *conn, chain targetChain, req proto.ConnectRequest, w
 
 // dialConfig is how ssh, run by this caller, would check and authenticate one hop.
 func (d *Daemon) dialConfig(h hop, req proto.ConnectRequest, warnf func(string, ...any)) sshdial.Config {
-	return sshdial.Config{Target: h.target, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf, Requests: sshdial.RequestsFor(h.opts)}
+	cfg := sshdial.Config{Target: h.target, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf,
+		Requests: sshdial.RequestsFor(h.opts), Auth: sshdial.AuthFor(h.opts)}
+	if req.Prompt {
+		cfg.Prompt = d.promptCaller(req.Caller)
+	}
+	return cfg
 }
 
 // open dials and bootstraps c; concurrent connects for the same key wait on c.ready.
@@ -231,6 +237,9 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 	timeout := connectTimeout
 	if t.ConnectTimeout > 0 {
 		timeout = t.ConnectTimeout + 30*time.Second // ConnectTimeout covers the dial; then the bootstrap
+	}
+	if req.Prompt {
+		timeout += promptGrace
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

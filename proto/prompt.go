@@ -13,6 +13,11 @@ type PromptRequest struct {
 	Prompt string `json:"prompt"`
 	// Echo shows what is typed (keyboard-interactive prompts may ask for it).
 	Echo bool `json:"echo,omitempty"`
+	// Messages are log messages to print on stderr before asking, one line each as ssh's log
+	// prints them: "Permission denied, please try again." between password tries, a
+	// keyboard-interactive request's name and instruction. They come before the prompt so
+	// that they show in ssh's order.
+	Messages []string `json:"messages,omitempty"`
 }
 
 // PromptReply is the user's answer, without the newline that ended it.

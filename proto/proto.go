@@ -41,6 +41,9 @@ type ConnectRequest struct {
 	// daemon looks Host up in first; "" for none.
 	Chains  string `json:"chains,omitempty"`
 	Verbose int    `json:"verbose,omitempty"`
+	// Caller is the context that made the call: the daemon sets it on receipt (it never comes
+	// from the wire), so that connecting can ask that caller's user.
+	Caller router.ID `json:"-"`
 }
 
 // ConnectReply names the context to open streams on.

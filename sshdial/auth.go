@@ -2,6 +2,7 @@ package sshdial
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io/fs"
 	"net"
@@ -14,16 +15,26 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 )
 
-// auth gathers public-key signers the way ssh's pubkey_prepare orders them:
-// agent keys first (only those matching an identity file when
-// IdentitiesOnly), then identity files the agent does not hold.
+// auth is ssh's client side of user authentication (sshconnect2.c): it picks the methods
+// in PreferredAuthentications order (see next), gathers public-key signers the way ssh's
+// pubkey_prepare orders them (agent keys first, only those matching an identity file when
+// IdentitiesOnly, then identity files the agent does not hold), and asks for passwords and
+// keyboard-interactive answers through Config.Prompt.
 type auth struct {
 	c       *Config
+	ctx     context.Context // Dial's, for the prompts
+	hk      *hostKeys       // whether the host key got through only as StrictHostKeyChecking=no allows
+	held    *held           // what to print before the next prompt; nil when c.Prompt is
+	disarm  func()          // stops the ConnectTimeout watchdog: a user is typing
 	agent   net.Conn
 	allowed []string // methods the server last said can continue
+
+	flow authFlow
 }
 
-func newAuth(c *Config) *auth { return &auth{c: c} }
+func newAuth(ctx context.Context, c *Config, hk *hostKeys, h *held) *auth {
+	return &auth{c: c, ctx: ctx, hk: hk, held: h, disarm: func() {}, flow: newAuthFlow()}
+}
 
 // identity is one IdentityFile: its public half for matching agent keys,
 // and a signer when the private key could be loaded without a passphrase.
@@ -32,14 +43,6 @@ type identity struct {
 	pub     ssh.PublicKey
 	signer  ssh.Signer
 	inAgent bool
-}
-
-// observe is the ClientConfig.AuthCallback: it records the server's list of
-// methods (for the "Permission denied (...)" message) and lets x/crypto pick
-// the next method itself.
-func (a *auth) observe(ctx *ssh.ClientAuthContext) (ssh.AuthMethod, error) {
-	a.allowed = ctx.AllowedMethods
-	return nil, nil
 }
 
 func (a *auth) allowedMethods() string {
@@ -136,9 +139,9 @@ func (a *auth) loadIdentities() []*identity {
 	return ids
 }
 
-// loadIdentity reads one identity file. Encrypted keys cannot be used (no
-// one to ask for the passphrase) but still select agent keys by their
-// public half, as does a lone .pub file.
+// loadIdentity reads one identity file. Encrypted keys cannot be used (their
+// passphrase is not asked for) but still select agent keys by their public
+// half, as does a lone .pub file.
 func (a *auth) loadIdentity(path string) *identity {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -40,6 +40,17 @@ type Config struct {
 	// connection, e.g. through a jump host's *ssh.Client. It is required
 	// when the Target has a ProxyJump or ProxyCommand.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Prompt, when set, asks the caller's user for passwords and
+	// keyboard-interactive answers, as ssh would on its terminal. Nil never
+	// prompts: those methods are not tried, as in BatchMode. While Dial may
+	// prompt, what Warnf would get is held back and given with the next
+	// Question, so that it shows before the prompt; the rest goes to Warnf
+	// (or into the *Error) when Dial returns. ConnectTimeout stops counting
+	// at the first prompt.
+	Prompt PromptFunc
+	// Auth are the authentication settings not in Target (AuthFor reads them).
+	Auth AuthOptions
 }
 
 // Preferences put the fastest algorithms x/crypto has first.
@@ -83,22 +94,27 @@ type Client struct {
 // Dial connects, verifies the host key, authenticates and, when
 // ServerAliveInterval is set, starts keepalives. Errors are *Error.
 func Dial(ctx context.Context, c Config) (*Client, error) {
+	h := c.holdWarnings()
+	client, err := c.dial(ctx, h)
+	return client, h.release(err)
+}
+
+func (c *Config) dial(ctx context.Context, h *held) (*Client, error) {
 	t := c.Target
 	if c.DialContext == nil && (t.ProxyJump != "" || t.ProxyCommand != "") {
 		return nil, &Error{Err: ErrUnsupported,
 			Message: "sshdial: ProxyJump and ProxyCommand need Config.DialContext"}
 	}
-	hk := newHostKeys(&c)
+	hk := newHostKeys(c)
 	conn, err := c.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	a := newAuth(&c)
+	a := newAuth(ctx, c, hk, h)
 	defer a.close()
 	cfg := &ssh.ClientConfig{
 		User:              t.User,
-		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(a.signers)},
-		AuthCallback:      a.observe,
+		AuthCallback:      a.next,
 		HostKeyCallback:   hk.check,
 		HostKeyAlgorithms: hk.algs,
 		Config:            ssh.Config{KeyExchanges: kexAlgorithms, Ciphers: ciphers},
@@ -108,7 +124,7 @@ func Dial(ctx context.Context, c Config) (*Client, error) {
 		return nil, err
 	}
 	if t.ServerAliveInterval > 0 {
-		go keepalive(client.Client, &c)
+		go keepalive(client.Client, c)
 	}
 	return client, nil
 }

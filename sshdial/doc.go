@@ -1,8 +1,19 @@
 // Package sshdial opens an authenticated SSH connection for a
 // sshconfig.Target, with OpenSSH 9.2's host-key policy, public-key
-// authentication from ssh-agent and identity files, ConnectTimeout and
-// ServerAlive keepalives. Failures carry the exact text ssh(1) 9.2 prints,
-// so a drop-in client can show it.
+// authentication from ssh-agent and identity files, password and
+// keyboard-interactive authentication through the caller's Config.Prompt,
+// ConnectTimeout and ServerAlive keepalives. Failures carry the exact text
+// ssh(1) 9.2 prints, so a drop-in client can show it.
+//
+// Authentication follows sshconnect2.c: methods in PreferredAuthentications
+// order (by default publickey, keyboard-interactive, password), each while
+// the server allows it and the options enable it; NumberOfPasswordPrompts
+// tries of each interactive method, "Permission denied, please try again."
+// between passwords, prompts worded as ssh words them, and BatchMode,
+// PasswordAuthentication no, KbdInteractiveAuthentication no or a host key
+// let through by StrictHostKeyChecking=no ruling the interactive methods
+// out. gssapi-with-mic and hostbased are never tried, nor is a password
+// change the server asks for.
 //
 // The host-key policy is sshconnect.c's check_host_key over a known_hosts
 // reader of its own (hostfile.c's rules: patterns with negation, hashed
@@ -15,10 +26,11 @@
 // cached until they change.
 //
 // It is the only package of the project that dials with
-// golang.org/x/crypto/ssh. It is NOT an interactive client: it never
-// prompts, so password and keyboard-interactive authentication, encrypted
-// identity files and "ask" host-key confirmation are refused the way ssh
-// refuses them in BatchMode. Certificate identities (CertificateFile),
+// golang.org/x/crypto/ssh. It has no terminal of its own: every question
+// goes to Config.Prompt, and without one it asks nothing, so that password
+// and keyboard-interactive authentication are refused as in BatchMode.
+// Encrypted identity files and "ask" host-key confirmation are refused the
+// way ssh refuses them in BatchMode, prompt or not. Certificate identities (CertificateFile),
 // KnownHostsCommand, RevokedHostKeys, VerifyHostKeyDNS, CheckHostIP and
 // UpdateHostKeys' key rotation, ProxyCommand and ProxyJump are not
 // implemented here; Config.DialContext lets the caller supply the

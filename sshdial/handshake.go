@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,18 +28,53 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// watchdog closes a connection once ConnectTimeout has passed, unless stopped
+// first. Authentication stops it at its first prompt: ssh's ConnectTimeout
+// bounds reaching the server, not a user's typing.
+type watchdog struct {
+	timer *time.Timer
+
+	mu      sync.Mutex
+	stopped bool
+	fired   bool
+}
+
+func startWatchdog(d time.Duration, conn net.Conn) *watchdog {
+	w := &watchdog{}
+	if d > 0 {
+		w.timer = time.AfterFunc(d, func() {
+			w.mu.Lock()
+			w.fired = true
+			w.mu.Unlock()
+			conn.Close()
+		})
+	}
+	return w
+}
+
+// stop disarms the watchdog and reports whether it had fired (and closed the
+// connection) before its first stop.
+func (w *watchdog) stop() bool {
+	if w.timer == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stopped {
+		w.stopped = true
+		if !w.timer.Stop() {
+			w.fired = true
+		}
+	}
+	return w.fired
+}
+
 // handshake runs the SSH handshake and authentication under ConnectTimeout
 // and ctx, translating failures into ssh's messages.
 func (c *Config) handshake(ctx context.Context, conn net.Conn, cfg *ssh.ClientConfig, hk *hostKeys, a *auth) (*Client, error) {
 	cc := &countingConn{Conn: conn}
-	var timedOut atomic.Bool
-	var timer *time.Timer
-	if d := c.Target.ConnectTimeout; d > 0 {
-		timer = time.AfterFunc(d, func() {
-			timedOut.Store(true)
-			conn.Close()
-		})
-	}
+	wd := startWatchdog(c.Target.ConnectTimeout, conn)
+	a.disarm = func() { wd.stop() }
 	stopCtx := context.AfterFunc(ctx, func() { conn.Close() })
 
 	sc, chans, reqs, err := ssh.NewClientConn(cc, conn.RemoteAddr().String(), cfg)
@@ -46,16 +82,14 @@ func (c *Config) handshake(ctx context.Context, conn net.Conn, cfg *ssh.ClientCo
 	// Whichever of the watchers already fired has closed conn; a success
 	// racing with them is still a failure.
 	ctxFired := !stopCtx()
-	if timer != nil && !timer.Stop() {
-		timedOut.Store(true)
-	}
-	if err == nil && (ctxFired || timedOut.Load()) {
+	timedOut := wd.stop()
+	if err == nil && (ctxFired || timedOut) {
 		sc.Close()
 		err = net.ErrClosed
 	}
 	if err != nil {
 		conn.Close()
-		return nil, c.handshakeError(ctx, err, cc, timedOut.Load(), hk, a)
+		return nil, c.handshakeError(ctx, err, cc, timedOut, hk, a)
 	}
 	return &Client{Client: ssh.NewClient(sc, chans, reqs), HostKey: hk.key, HostKeyResult: hk.result}, nil
 }
@@ -76,7 +110,8 @@ func (c *Config) handshakeError(ctx context.Context, err error, cc *countingConn
 	case ctx.Err() != nil:
 		return &Error{Message: fmt.Sprintf("ssh: connect to host %s port %d: %v", t.HostName, t.Port, ctx.Err()),
 			Err: ctx.Err()}
-	case hk.accepted && strings.Contains(err.Error(), "unable to authenticate"):
+	case hk.accepted && (errors.Is(err, errNoMethods) || a.flow.aborted != nil ||
+		strings.Contains(err.Error(), "unable to authenticate")):
 		return &Error{Err: wrap(ErrPermissionDenied, err),
 			Message: fmt.Sprintf("%s@%s: Permission denied (%s).", t.User, t.HostName, a.allowedMethods())}
 	case errors.Is(err, io.EOF):

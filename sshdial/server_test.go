@@ -35,7 +35,9 @@ type serverOpts struct {
 	hostKeys        []ssh.Signer
 	authorized      []ssh.PublicKey
 	ignoreKeepalive bool
-	network, addr   string // default tcp 127.0.0.1:0
+	network, addr   string      // default tcp 127.0.0.1:0
+	password        string      // when set, password authentication with it is offered too
+	passwords       chan string // each password tried, when password is set
 }
 
 func startServer(t *testing.T, o serverOpts) *testServer {
@@ -49,6 +51,18 @@ func startServer(t *testing.T, o serverOpts) *testServer {
 			}
 			return nil, errors.New("not authorized")
 		},
+	}
+	if o.password != "" {
+		cfg.PasswordCallback = func(_ ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			select {
+			case o.passwords <- string(pw):
+			default:
+			}
+			if string(pw) == o.password {
+				return nil, nil
+			}
+			return nil, errors.New("wrong password")
+		}
 	}
 	for _, k := range o.hostKeys {
 		cfg.AddHostKey(k)

@@ -17,5 +17,7 @@
 // Running as root, sshd needs its privilege separation directory /run/sshd,
 // which Start creates (mode 0755) when missing. Running as another user,
 // sshd skips privilege separation's chroot and needs nothing extra; UsePAM
-// is off in both cases.
+// is off in both cases, unless WithPasswordLogin asks for PAM. AddUser
+// (root only) makes a local account with a known password for
+// WithPasswordLogin, and removes it after the test.
 package sshdtest

@@ -1,0 +1,198 @@
+package sshdial
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/mitogen-go/mitogend/internal/vis"
+)
+
+// errNoMethods ends authentication when no method is left to try: ssh's
+// "Permission denied (...)".
+var errNoMethods = errors.New("sshdial: no more authentication methods to try")
+
+// authFlow is the state of sshconnect2.c's userauth() and authmethod_get().
+type authFlow struct {
+	supported string   // the server's list the walk below is over
+	rest      []string // what is left of PreferredAuthentications
+	current   string   // the method being tried, "" before the first
+	disabled  map[string]bool
+
+	pubkeyTried bool
+	passwords   int  // password requests sent (ssh's attempt_passwd)
+	kbdints     int  // keyboard-interactive requests sent (attempt_kbdint)
+	infoSeen    bool // the server sent a keyboard-interactive question (info_req_seen)
+	aborted     error
+}
+
+func newAuthFlow() authFlow { return authFlow{disabled: map[string]bool{}} }
+
+// next is the ClientConfig.AuthCallback, ssh's userauth() after a failure: the method
+// being tried goes on while it can (another password try), else the next in
+// PreferredAuthentications order that the server allows and the options enable. A new list
+// from the server (a partial success) starts the walk over. With none left it fails, and
+// handshakeError words that as "Permission denied".
+func (a *auth) next(ctx *ssh.ClientAuthContext) (ssh.AuthMethod, error) {
+	a.allowed = ctx.AllowedMethods
+	f := &a.flow
+	if f.aborted != nil {
+		return nil, f.aborted
+	}
+	list := strings.Join(ctx.AllowedMethods, ",")
+	if list != f.supported {
+		f.supported, f.rest, f.current = list, a.c.Auth.preferred(), ""
+	} else if f.current != "" && a.enabled(f.current) {
+		if m := a.start(f.current); m != nil {
+			return m, nil
+		}
+		f.disabled[f.current] = true
+	}
+	for {
+		name, ok := f.pop(ctx.AllowedMethods)
+		if !ok {
+			a.c.logf("No more authentication methods to try.")
+			return nil, errNoMethods
+		}
+		f.current = name
+		if !a.enabled(name) {
+			continue
+		}
+		if m := a.start(name); m != nil {
+			a.c.logf("Next authentication method: %s", name)
+			return m, nil
+		}
+		f.disabled[name] = true // "we did not send a packet, disable method"
+	}
+}
+
+// pop is match_list(preferred, supported): the first remaining preferred method the server
+// allows, with everything before it dropped.
+func (f *authFlow) pop(allowed []string) (string, bool) {
+	for len(f.rest) > 0 {
+		name := f.rest[0]
+		f.rest = f.rest[1:]
+		for _, m := range allowed {
+			if m == name {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// enabled is authmethod_is_enabled: the options allow the method (BatchMode and a caller
+// that cannot be asked rule out the interactive ones, and so does a host key that got
+// through only under StrictHostKeyChecking=no), and it has not given up.
+func (a *auth) enabled(name string) bool {
+	if a.flow.disabled[name] {
+		return false
+	}
+	t := a.c.Target
+	interactive := a.c.Prompt != nil && !t.BatchMode && !a.hk.result.ForwardingDisabled
+	switch name {
+	case "publickey":
+		return !a.c.Auth.NoPubkey
+	case "keyboard-interactive":
+		return interactive && t.KbdInteractiveAuthentication
+	case "password":
+		return interactive && t.PasswordAuthentication
+	}
+	return false // gssapi-with-mic, hostbased, none: not implemented
+}
+
+// start is the method's userauth function: the AuthMethod for one more request, or nil when
+// it has nothing more to send.
+func (a *auth) start(name string) ssh.AuthMethod {
+	f, max := &a.flow, a.c.Auth.prompts()
+	switch name {
+	case "publickey":
+		if f.pubkeyTried { // x/crypto offers every key in one go
+			return nil
+		}
+		f.pubkeyTried = true
+		return ssh.PublicKeysCallback(a.signers)
+	case "keyboard-interactive":
+		f.kbdints++
+		if f.kbdints > max || (f.kbdints > 1 && !f.infoSeen) {
+			return nil
+		}
+		return ssh.KeyboardInteractive(a.challenge)
+	case "password":
+		f.passwords++
+		if f.passwords > max {
+			return nil
+		}
+		if f.passwords != 1 {
+			a.say("Permission denied, please try again.")
+		}
+		return ssh.PasswordCallback(a.password)
+	}
+	return nil
+}
+
+// promptHost is how ssh names the host in its prompts: HostKeyAlias, else HostName.
+func (a *auth) promptHost() string {
+	if a.c.Target.HostKeyAlias != "" {
+		return a.c.Target.HostKeyAlias
+	}
+	return a.c.Target.HostName
+}
+
+// password is userauth_passwd's prompt.
+func (a *auth) password() (string, error) {
+	return a.ask(fmt.Sprintf("%s@%s's password: ", a.c.Target.User, a.promptHost()), false)
+}
+
+// challenge is input_userauth_info_req: the name and instruction are logged, each question
+// asked with the user and host in front.
+func (a *auth) challenge(name, instruction string, questions []string, echos []bool) ([]string, error) {
+	a.flow.infoSeen = true
+	if name != "" {
+		a.say(name)
+	}
+	if instruction != "" {
+		a.say(instruction)
+	}
+	answers := make([]string, len(questions))
+	for i, q := range questions {
+		ans, err := a.ask(fmt.Sprintf("(%s@%s) %s", a.c.Target.User, a.promptHost(), vis.Safe(q)), echos[i])
+		if err != nil {
+			return nil, err
+		}
+		answers[i] = ans
+	}
+	return answers, nil
+}
+
+// say is ssh's log on stderr during authentication: held for the next prompt.
+func (a *auth) say(msg string) {
+	if a.held == nil {
+		a.c.warnf("%s", msg)
+		return
+	}
+	a.held.warnf("%s", msg)
+}
+
+// ask puts one question to the caller. An unanswered one is an empty answer, as in ssh;
+// losing the caller ends authentication.
+func (a *auth) ask(prompt string, echo bool) (string, error) {
+	a.disarm()
+	q := Question{Messages: a.held.take(), Prompt: prompt, Echo: echo}
+	ans, err := a.c.Prompt(a.ctx, q)
+	var un *Unanswered
+	switch {
+	case err == nil:
+		return ans, nil
+	case errors.As(err, &un):
+		if un.Message != "" {
+			a.say(un.Message)
+		}
+		return "", nil
+	}
+	a.c.logf("sshdial: prompt: %v", err)
+	a.flow.aborted = fmt.Errorf("sshdial: prompt: %w", err)
+	return "", a.flow.aborted
+}
