@@ -54,7 +54,7 @@ func sudoCall(b *flagparse.Become) (becomeCall, bool) {
 	if !authOnly(b) || len(b.Env) > 0 || b.Login || b.Shell || b.Dir != "" || b.PreserveGroups || len(b.SuppGroups) > 0 {
 		return becomeCall{}, false
 	}
-	st := proto.Step{Method: "sudo", Program: b.Program, Group: b.Group, NonInteractive: b.NonInteractive}
+	st := proto.Step{Method: "sudo", Program: b.Program, Group: b.Group, NonInteractive: b.NonInteractive, Fallback: true, Command: b.Command}
 	if !b.DefaultUser {
 		st.User = b.User
 	}
@@ -71,7 +71,7 @@ func sudoCall(b *flagparse.Become) (becomeCall, bool) {
 }
 
 func doasCall(b *flagparse.Become) (becomeCall, bool) {
-	st := proto.Step{Method: "doas", Program: b.Program, User: b.User, NonInteractive: b.NonInteractive}
+	st := proto.Step{Method: "doas", Program: b.Program, User: b.User, NonInteractive: b.NonInteractive, Fallback: true, Command: b.Command}
 	return becomeCall{step: st, exec: proto.ExecRequest{Argv: b.Command, NotFound: "doas: %s: No such file or directory", KeepDir: true}}, true
 }
 
@@ -79,7 +79,7 @@ func suCall(b *flagparse.Become) (becomeCall, bool) {
 	if b.ShellCommand == "" || len(b.ShellArgs) > 0 || b.Fast || b.Group != "" || len(b.SuppGroups) > 0 {
 		return becomeCall{}, false
 	}
-	st := proto.Step{Method: "su", Program: b.Program, User: b.User}
+	st := proto.Step{Method: "su", Program: b.Program, User: b.User, Fallback: true}
 	if b.Login {
 		st.Flags = append(st.Flags, "-l")
 	}

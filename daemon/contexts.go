@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -60,7 +62,7 @@ func (d *Daemon) contextFor(ctx context.Context, c *conn, steps []proto.Step, ca
 		key += stepKey(st) + "\x00"
 		ch, created := d.childEntry(c, key, parent, i+1, stepName(st), time.Now())
 		if created {
-			d.spawn(ctx, c, ch, st, caller, prompt && !st.NonInteractive)
+			d.start(ctx, c, ch, st, caller, prompt && !st.NonInteractive)
 		}
 		select {
 		case <-ch.ready:
@@ -104,25 +106,52 @@ func (d *Daemon) forgetChild(c *conn, ch *child) {
 	d.mu.Unlock()
 }
 
-// spawn starts ch through its parent and closes ch.ready.
-func (d *Daemon) spawn(ctx context.Context, c *conn, ch *child, st proto.Step, caller router.ID, prompt bool) {
+// start starts ch and closes ch.ready. A step found in the caller's command line (Fallback) is
+// first tried without prompting; when that fails, the call falls back to running its command
+// as ssh would (Refused.Policy), unless a password is all that is missing, the method's policy
+// does not let the caller's own command run without one, and the caller can be asked.
+func (d *Daemon) start(ctx context.Context, c *conn, ch *child, st proto.Step, caller router.ID, prompt bool) {
 	defer close(ch.ready)
 	ctx, cancel := context.WithTimeoutCause(ctx, spawnTimeout, fmt.Errorf("daemon: starting %s took longer than %v", ch.name, spawnTimeout))
 	defer cancel()
 	d.recycle(ctx, c)
+	try := st
+	try.NonInteractive = st.NonInteractive || st.Fallback
+	res := d.spawnOnce(ctx, c, ch, try, caller, prompt && !try.NonInteractive)
+	if st.Fallback && res.refused != nil && !st.NonInteractive {
+		if prompt && passwordMissing(st.Method, res.refused.Stderr) && !d.allowedWithoutPassword(ctx, ch.parent, st) {
+			res = d.spawnOnce(ctx, c, ch, st, caller, true)
+		} else {
+			res.refused.Policy = true
+		}
+	}
+	ch.id, ch.info, ch.refused, ch.err = res.id, res.info, res.refused, res.err
+	switch {
+	case ch.refused != nil && ch.refused.Policy:
+		ch.refusedAt = time.Now() // kept: later calls fall back at once
+	case ch.refused != nil || ch.err != nil:
+		d.forgetChild(c, ch)
+	}
+}
+
+// spawned is how one attempt to start a context ended.
+type spawned struct {
+	id      router.ID
+	info    proto.AgentInfo
+	refused *proto.Refusal
+	err     error
+}
+
+// spawnOnce starts st's context through ch.parent once.
+func (d *Daemon) spawnOnce(ctx context.Context, c *conn, ch *child, st proto.Step, caller router.ID, prompt bool) spawned {
 	id := router.ID(d.nextID.Add(1))
 	if err := d.routeThrough(ctx, c, ch.parent, id); err != nil {
-		ch.err = err
-		d.forgetChild(c, ch)
-		return
+		return spawned{err: err}
 	}
-	req := spawnRequest(st, id, ch.name)
-	payload, _ := json.Marshal(req)
+	payload, _ := json.Marshal(spawnRequest(st, id, ch.name))
 	s, err := d.ep.Open(ctx, ch.parent, proto.AgentSpawn, payload)
 	if err != nil {
-		ch.err = fmt.Errorf("daemon: %s: starting %s: %w", c.dest, ch.name, err)
-		d.forgetChild(c, ch)
-		return
+		return spawned{err: fmt.Errorf("daemon: %s: starting %s: %w", c.dest, ch.name, err)}
 	}
 	defer s.Close()
 	stop := context.AfterFunc(ctx, func() { s.Close() })
@@ -132,28 +161,71 @@ func (d *Daemon) spawn(ctx context.Context, c *conn, ch *child, st proto.Step, c
 		case proto.ReqPrompt:
 			d.relayPrompt(ctx, s, r.Payload, caller, prompt)
 		case proto.ReqSpawned:
-			json.Unmarshal(r.Payload, &ch.info)
-			ch.id = id
-			d.logf("daemon: %s: context %d (%s) up behind context %d, agent pid %d", c.dest, id, ch.name, ch.parent, ch.info.PID)
-			return
+			res := spawned{id: id}
+			json.Unmarshal(r.Payload, &res.info)
+			d.logf("daemon: %s: context %d (%s) up behind context %d, agent pid %d", c.dest, id, ch.name, ch.parent, res.info.PID)
+			return res
 		case proto.ReqSpawnFailed:
 			var f proto.SpawnFailure
 			json.Unmarshal(r.Payload, &f)
 			d.logf("daemon: %s: %s did not start (status %d): %s", c.dest, ch.name, f.Status, vis.Safe(f.Reason))
-			ch.refused = refusalOf(f, st)
-			if ch.refused.Policy {
-				ch.refusedAt = time.Now() // kept: later calls fall back at once
-			} else {
-				d.forgetChild(c, ch)
-			}
-			return
+			return spawned{refused: refusalOf(f, st)}
 		}
 	}
-	ch.err = fmt.Errorf("daemon: %s: starting %s: %w", c.dest, ch.name, context.Cause(ctx))
-	if ctx.Err() == nil {
-		ch.err = fmt.Errorf("daemon: %s: starting %s: the agent ended the attempt", c.dest, ch.name)
+	if ctx.Err() != nil {
+		return spawned{err: fmt.Errorf("daemon: %s: starting %s: %w", c.dest, ch.name, context.Cause(ctx))}
 	}
-	d.forgetChild(c, ch)
+	return spawned{err: fmt.Errorf("daemon: %s: starting %s: the agent ended the attempt", c.dest, ch.name)}
+}
+
+// passwordMissing reports whether a non-interactive start failed only for want of a password.
+func passwordMissing(method, out string) bool {
+	switch method {
+	case "sudo":
+		return strings.Contains(out, "a password is required")
+	case "doas":
+		return strings.Contains(out, "Authentication required")
+	case "su":
+		return true // su has no -n: any failure of the quiet start may be the password
+	}
+	return false
+}
+
+// allowedWithoutPassword asks sudo, on the parent, whether the caller's own command may run
+// without a password (sudo -n -l): then a rule for that command alone (sudoers' NOPASSWD:
+// /usr/bin/rsync) is what let ssh run it, and asking for a password would be wrong.
+func (d *Daemon) allowedWithoutPassword(ctx context.Context, parent router.ID, st proto.Step) bool {
+	if st.Method != "sudo" || len(st.Command) == 0 {
+		return false
+	}
+	argv := []string{program(st), "-n", "-l"}
+	if st.User != "" {
+		argv = append(argv, "-u", st.User)
+	}
+	if st.Group != "" {
+		argv = append(argv, "-g", st.Group)
+	}
+	status, err := d.runOn(ctx, parent, append(append(argv, "--"), st.Command...))
+	return err == nil && status == 0
+}
+
+// runOn runs argv in context id, discarding its output, and returns its exit status.
+func (d *Daemon) runOn(ctx context.Context, id router.ID, argv []string) (int, error) {
+	payload, _ := json.Marshal(proto.ExecRequest{Argv: argv, KeepDir: true})
+	s, err := d.ep.Open(ctx, id, proto.AgentExec, payload)
+	if err != nil {
+		return -1, err
+	}
+	defer s.Close()
+	s.CloseWrite()
+	go io.Copy(io.Discard, s.Stderr())
+	io.Copy(io.Discard, s)
+	for r := range s.Requests() {
+		if r.Name == proto.ReqExitStatus && len(r.Payload) == 4 {
+			return int(int32(binary.BigEndian.Uint32(r.Payload))), nil
+		}
+	}
+	return -1, fmt.Errorf("daemon: %v: no exit status", argv)
 }
 
 // refusalOf is how a failed start reads to the caller: the method's own words and status, as
@@ -189,13 +261,15 @@ func policyRefusal(method, out string) bool {
 func (d *Daemon) relayPrompt(ctx context.Context, s *tunnel.Stream, payload []byte, caller router.ID, prompt bool) {
 	answer := proto.PromptReply{NoAnswer: true}
 	if prompt {
+		var got proto.PromptReply
 		b, err := d.ep.Call(ctx, caller, proto.ClientPrompt, payload)
 		if err == nil {
-			err = json.Unmarshal(b, &answer)
+			err = json.Unmarshal(b, &got)
 		}
-		if err != nil {
+		if err == nil {
+			answer = got
+		} else {
 			d.logf("daemon: prompt to context %d: %v", caller, err)
-			answer = proto.PromptReply{NoAnswer: true}
 		}
 	}
 	b, _ := json.Marshal(answer)

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/mitogen-go/mitogend/internal/bootstrap"
@@ -21,7 +22,7 @@ var passwordPrompts = []string{"password", "passwort", "mot de passe", "contrase
 // group, and the options that shape the context. sudo's -n does not: it only decides whether
 // starting may prompt.
 func stepKey(st proto.Step) string {
-	return strings.Join(append([]string{st.Method, st.Program, st.User, st.Group, strings.Join(st.Argv, "\x01")}, st.Flags...), "\x02")
+	return strings.Join(append([]string{st.Method, st.Program, st.User, st.Group, strings.Join(st.Argv, "\x01"), fmt.Sprint(st.Fallback)}, st.Flags...), "\x02")
 }
 
 // stepName is how logs and status name a step.

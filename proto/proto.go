@@ -144,6 +144,13 @@ type Step struct {
 	// NonInteractive is sudo's and doas's -n: never prompt. It does not change the context: a
 	// context already started serves such a call too.
 	NonInteractive bool `json:"non_interactive,omitempty"`
+	// Fallback says the step was found in the caller's command line, which the caller can run
+	// as ssh would instead: the context is first started without prompting, and when the
+	// method's policy allows the caller's Command without a password but not the context (a
+	// per-command sudoers rule), or asks for a password the caller cannot give, the reply
+	// says Refused.Policy and the caller runs its command as ssh would.
+	Fallback bool     `json:"fallback,omitempty"`
+	Command  []string `json:"command,omitempty"` // with Fallback: what the caller wants run
 }
 
 // Refusal is a become method's own failure.
