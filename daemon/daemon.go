@@ -51,6 +51,8 @@ type Daemon struct {
 	stop    context.CancelCauseFunc
 	refused *ratelog.Limiter // calls refused to targets: a flood must not flood the log
 
+	hops hopPool // jump-host connections shared by the connections behind them (hoppool.go)
+
 	mu      sync.Mutex // protects conns, clients
 	conns   map[string]*conn
 	clients int

@@ -35,6 +35,10 @@ type ConnectRequest struct {
 	// program, and BatchMode is off): only then may connecting ask its user anything.
 	Prompt  bool `json:"prompt,omitempty"`
 	Verbose int  `json:"verbose,omitempty"`
+	// Shell and Path are the caller's $SHELL and $PATH: ssh runs a ProxyCommand with
+	// "$SHELL -c 'exec COMMAND'" (/bin/sh when SHELL is unset), looked up on its PATH.
+	Shell string `json:"shell,omitempty"`
+	Path  string `json:"path,omitempty"`
 }
 
 // ConnectReply names the context to open streams on.
@@ -50,6 +54,10 @@ type ConnectReply struct {
 	// ForwardingDisabled: set up no -L, -R or -D forwards (-W still runs), as ssh does after
 	// StrictHostKeyChecking=no let a changed host key through. The daemon's warnings say why.
 	ForwardingDisabled bool `json:"forwarding_disabled,omitempty"`
+	// Stderr is what a ProxyCommand wrote on its stderr while this call's connection was made,
+	// for the caller's stderr as it is, before Warnings or Failure: ssh lets the command write
+	// on its own stderr.
+	Stderr string `json:"stderr,omitempty"`
 }
 
 // ExecRequest is the payload of an AgentExec open: what sshd's exec, shell or subsystem
