@@ -45,7 +45,7 @@ func (c *conn) downReason(error) string {
 	if p := c.lost.Load(); p != nil {
 		return *p
 	}
-	if msg := hopsGone(c.hops); msg != "" {
+	if msg := hopsGone(c.hops, c.host); msg != "" {
 		return msg
 	}
 	return fmt.Sprintf("Connection to %s closed by remote host.", c.host)

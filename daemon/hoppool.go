@@ -112,17 +112,20 @@ func (hc *hopConn) gone() bool {
 	}
 }
 
-// hopsGone words, as ssh -J does, the end of a connection whose jump host went under it: the ssh
-// for that hop says the connection closed, and each ssh riding it (down to the caller's) fails to
-// send its disconnect into the pipe of the one that exited. "" when every hop is still up.
-func hopsGone(hops []*hopConn) string {
+// hopsGone words, as ssh -J does, the end of a connection to dest whose jump host went under
+// it: the ssh for that hop says its connection closed, then each ssh riding it, down to the
+// caller's, finds its own connection closed. "" when every hop is still up. (ssh's processes
+// race here: the hop's ssh may be gone before it says anything, or a rider's may fail to send
+// its disconnect into the pipe first, "client_loop: send disconnect: Broken pipe"; this is the
+// ending that says the most.)
+func hopsGone(hops []*hopConn, dest string) string {
 	for i, hc := range hops {
 		if hc.gone() {
-			lines := []string{fmt.Sprintf("Connection to %s closed by remote host.", hc.host)}
-			for range len(hops) - i {
-				lines = append(lines, "client_loop: send disconnect: Broken pipe")
+			var lines []string
+			for _, h := range hops[i:] {
+				lines = append(lines, fmt.Sprintf("Connection to %s closed by remote host.", h.host))
 			}
-			return strings.Join(lines, "\n")
+			return strings.Join(append(lines, fmt.Sprintf("Connection to %s closed by remote host.", dest)), "\n")
 		}
 	}
 	return ""

@@ -125,6 +125,10 @@ func (r *chainResolver) inFront(h hop) (next *hop, addr, proxy string, err error
 		return r.jump(h)
 	case t.ProxyCommand != "":
 		w, ok := parseStdioProxy(t.ProxyCommand)
+		if fdpass := sshopt.ASCIILower(h.opts.Get("proxyusefdpass")); !ok && (fdpass == "yes" || fdpass == "true") {
+			// The command would hand over a socket on a socketpair; the daemon speaks over pipes.
+			return nil, "", "", &sshdial.Error{Message: "fakessh: ProxyUseFdpass is not supported", Err: sshdial.ErrUnsupported}
+		}
 		if !ok {
 			return nil, "", t.ProxyCommand, nil
 		}

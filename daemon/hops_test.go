@@ -28,6 +28,9 @@ Host viacmd
 Host viaproc
   HostName 10.0.3.3
   ProxyCommand socat STDIO TCP:%h:%p
+Host fdpass
+  ProxyCommand socat STDIO TCP:%h:%p
+  ProxyUseFdpass yes
 Host loop1
   ProxyJump loop2
 Host loop2
@@ -146,5 +149,13 @@ func TestChainKeys(t *testing.T) {
 	}
 	if viaConfig.prefixKey(1, "") == viaConfig.prefixKey(1, "/other/agent") {
 		t.Errorf("another agent shares the hop")
+	}
+}
+
+// A ProxyCommand that would pass a socket back is refused: the daemon talks over pipes.
+func TestResolveChainRefusesFdpass(t *testing.T) {
+	_, err := resolveIn(chainHome(t), "fdpass", nil)
+	if err == nil || err.Error() != "fakessh: ProxyUseFdpass is not supported" {
+		t.Errorf("err %v", err)
 	}
 }

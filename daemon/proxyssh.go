@@ -26,10 +26,8 @@ type stdioProxy struct {
 // and nothing that ssh would do besides (a remote command, forwards, -f, -O, options fakessh
 // refuses). Anything else runs as a process.
 func parseStdioProxy(command string) (stdioProxy, bool) {
+	// No leading "exec" is taken off: ssh runs "exec COMMAND", and sh cannot exec "exec".
 	words, ok := shellWords(command)
-	if ok && len(words) > 0 && words[0] == "exec" {
-		words = words[1:]
-	}
 	if !ok || len(words) == 0 {
 		return stdioProxy{}, false
 	}

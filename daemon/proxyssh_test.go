@@ -19,7 +19,8 @@ func TestParseStdioProxy(t *testing.T) {
 		{command: "ssh -W 10.0.0.2:22 bastion", ok: true, host: "bastion", addr: "10.0.0.2:22"},
 		{command: "ssh -W '[10.0.0.2]:22' bastion", ok: true, host: "bastion", addr: "10.0.0.2:22"},
 		{command: "ssh -W [fe80::1]:2222 bastion", ok: true, host: "bastion", addr: "[fe80::1]:2222"},
-		{command: "exec /usr/bin/ssh -q -W h:22 bastion", ok: true, host: "bastion", addr: "h:22"},
+		{command: "/usr/bin/ssh -q -W h:22 bastion", ok: true, host: "bastion", addr: "h:22"},
+		{command: "exec ssh -W h:22 bastion"}, // "exec exec ssh" fails under sh, and so must this
 		{command: "/opt/bin/fakessh bastion -W h:22", ok: true, host: "bastion", addr: "h:22"},
 		{command: `ssh -F "/tmp/a b/cfg" -l bob -p 2200 -o 'User alice' -W h:22 bastion # via b`, ok: true,
 			host: "bastion", addr: "h:22", confFile: "/tmp/a b/cfg",

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -84,4 +85,18 @@ func (c *chainRig) logins() string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, " ")
+}
+
+// alias adds a Host block name for the sshd of alias of, with extra lines (CFG as in chainHost)
+// ahead of the usual ones, so that they win.
+func (c *chainRig) alias(name, of, extra string) {
+	c.t.Helper()
+	s := c.srv[of]
+	block := fmt.Sprintf("Host %s\n  %s\n  HostName %s\n  Port %d\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n  BatchMode yes\n",
+		name, strings.ReplaceAll(extra, "CFG", c.cfg), s.Host, s.Port, s.User, s.ClientKey, s.KnownHosts)
+	old, err := os.ReadFile(c.cfg)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	writeFile(c.t, c.cfg, string(old)+block)
 }
