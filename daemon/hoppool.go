@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mitogen-go/mitogend/sshdial"
@@ -25,6 +26,8 @@ type hopConn struct {
 	via    *hopConn      // the hop whose channel carries this one; nil for a chain's first
 	done   chan struct{} // closed once the SSH transport is gone
 	refs   int           // guarded by hopPool.mu: the connections riding it and the callers setting one up
+
+	lost atomic.Pointer[string] // set once its keepalives (ServerAliveInterval of its own) gave up
 }
 
 // hopPool holds the open hop connections. Its lock is never held while dialing: callers
@@ -113,20 +116,29 @@ func (hc *hopConn) gone() bool {
 }
 
 // hopsGone words, as ssh -J does, the end of a connection to dest whose jump host went under
-// it: the ssh for that hop says its connection closed, then each ssh riding it, down to the
-// caller's, finds its own connection closed. "" when every hop is still up. (ssh's processes
-// race here: the hop's ssh may be gone before it says anything, or a rider's may fail to send
-// its disconnect into the pipe first, "client_loop: send disconnect: Broken pipe"; this is the
-// ending that says the most.)
+// it. "" when every hop is still up. A hop that closed: its ssh says so, then each ssh riding
+// it, down to the caller's, finds its own connection closed (ssh's processes race there, and
+// sometimes print fewer lines or "client_loop: send disconnect: Broken pipe"; this is the
+// ending that says the most). A hop whose keepalives gave up: its ssh says "Timeout, server HOP
+// not responding." and exits at once, so each ssh riding it fails to send its disconnect into
+// the pipe, as ssh does every time.
 func hopsGone(hops []*hopConn, dest string) string {
 	for i, hc := range hops {
-		if hc.gone() {
-			var lines []string
-			for _, h := range hops[i:] {
-				lines = append(lines, fmt.Sprintf("Connection to %s closed by remote host.", h.host))
-			}
-			return strings.Join(append(lines, fmt.Sprintf("Connection to %s closed by remote host.", dest)), "\n")
+		if !hc.gone() {
+			continue
 		}
+		if p := hc.lost.Load(); p != nil {
+			lines := []string{*p}
+			for range len(hops) - i {
+				lines = append(lines, "client_loop: send disconnect: Broken pipe")
+			}
+			return strings.Join(lines, "\n")
+		}
+		var lines []string
+		for _, h := range hops[i:] {
+			lines = append(lines, fmt.Sprintf("Connection to %s closed by remote host.", h.host))
+		}
+		return strings.Join(append(lines, fmt.Sprintf("Connection to %s closed by remote host.", dest)), "\n")
 	}
 	return ""
 }

@@ -112,6 +112,10 @@ func (d *Daemon) openHop(ctx context.Context, cd *chainDial, i int, hc *hopConn)
 	hc.via = parent
 	cfg := d.dialConfig(h, cd.req, cd.warnf)
 	cfg.DialContext = dial
+	cfg.Lost = func(msg string) {
+		d.logf("daemon: hop %s: %s", hc.name, msg)
+		hc.lost.Store(&msg)
+	}
 	client, err := sshdial.Dial(ctx, cfg)
 	if err != nil {
 		if parent != nil {

@@ -6,19 +6,30 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // jumpEndings are the endings ssh -J gives a call to target whose jump host died under it.
-// The jump host's ssh prints "Connection to JUMP closed by remote host." and exits, and the ssh
-// riding it finds its connection closed too; but their processes race. The jump host's ssh may
-// be killed by the other's exit before it prints; the riding ssh may find the pipe gone when it
-// sends its disconnect ("client_loop: send disconnect: Broken pipe") and die of it. fakessh
-// gives the first, which says the most (and which ssh gave most often here, with the second).
-func jumpEndings(jump, target string) []string {
-	closed := func(h string) string { return fmt.Sprintf("Connection to %s closed by remote host.\r\n", h) }
-	return []string{closed(jump) + closed(target), closed(target), closed(jump) + "client_loop: send disconnect: Broken pipe\r\n"}
+// The jump host's ssh prints jumpLine ("Connection to JUMP closed by remote host.", or its
+// keepalive timeout) and exits, and the ssh
+// riding it finds its connection closed too; but their processes race. Either may print first;
+// the jump host's ssh may be killed by the other's exit before it prints; the riding ssh may
+// find the pipe gone when it sends its disconnect ("client_loop: send disconnect: Broken pipe")
+// and die of it. fakessh gives the first, which says the most (and which ssh gave most often
+// here, with the third).
+func jumpEndings(jumpLine, target string) []string {
+	jump := jumpLine + "\r\n"
+	closed := fmt.Sprintf("Connection to %s closed by remote host.\r\n", target)
+	return []string{jump + closed, closed + jump, closed, jump + "client_loop: send disconnect: Broken pipe\r\n"}
+}
+
+// closedBy is what ssh prints when host closes its connection.
+func closedBy(host string) string {
+	return fmt.Sprintf("Connection to %s closed by remote host.", host)
 }
 
 // TestChainBastionDies: the bastion's sshd going away under calls in flight ends exactly the
@@ -37,7 +48,7 @@ func TestChainBastionDies(t *testing.T) {
 	failed := time.Now()
 	c.srv["bastion"].Stop()
 
-	jump := c.srv["bastion"].Host
+	jump := closedBy(c.srv["bastion"].Host)
 	if got := mustEnd(t, real, failed, 255); !slices.Contains(jumpEndings(jump, c.srv["t1"].Host), got) {
 		t.Errorf("ssh -J printed %q, none of the endings known", got)
 	}
@@ -75,4 +86,38 @@ func alive(pid int) bool {
 	}
 	f := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
 	return len(f) > 0 && f[0][0] != 'Z'
+}
+
+// TestChainBastionStops: a bastion that stops answering (its sshd stopped, the TCP connection
+// still up) is given up on by its own keepalives (ServerAliveInterval in its Host block, as
+// the ssh that ssh -J runs for it reads them), and the calls riding it end as under ssh -J.
+func TestChainBastionStops(t *testing.T) {
+	c := newChainRig(t, chainHost{alias: "bastion", extra: "ServerAliveInterval 1\n  ServerAliveCountMax 2"},
+		chainHost{alias: "target", behind: "bastion", extra: "ProxyJump bastion"})
+	fake := c.startLong("fakessh", filepath.Join(binDir, "fakessh"), "-F", c.cfg, "target")
+	real := c.startLong("ssh", "ssh", "-F", c.cfg, "target")
+	pid, err := os.ReadFile(filepath.Join(c.srv["bastion"].Dir, "sshd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listener, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
+	pids := descendants(t, listener)
+	failed := time.Now()
+	for _, p := range pids {
+		syscall.Kill(p, syscall.SIGSTOP)
+	}
+	defer func() {
+		for _, p := range pids {
+			syscall.Kill(p, syscall.SIGCONT)
+		}
+	}()
+	endings := jumpEndings(fmt.Sprintf("Timeout, server %s not responding.", c.srv["bastion"].Host), c.srv["target"].Host)
+	if got := mustEnd(t, real, failed, 255); !slices.Contains(endings, got) {
+		t.Errorf("ssh -J printed %q, none of the endings known", got)
+	}
+	// Here ssh is not racy in practice: the jump host's ssh exits as it gives up, before the
+	// other's disconnect, and fakessh says what ssh says.
+	if got := mustEnd(t, fake, failed, 255); got != endings[3] {
+		t.Errorf("fakessh: stderr %q, want %q", got, endings[3])
+	}
 }
