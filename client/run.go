@@ -121,6 +121,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*ses
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile,
 		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: opts.Verbose,
 		Prompt: !s.batchMode(opts) && s.prompts.available(),
+		Shell:  stdio.getenv("SHELL"), Path: stdio.getenv("PATH"),
 	})
 	resp, err := d.Call(ctx, proto.DaemonConnect, req)
 	if err != nil {
@@ -135,6 +136,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio) (*ses
 		s.close()
 		return nil, &Error{Msg: "fakessh: daemon: bad reply: " + err.Error(), Err: err}
 	}
+	io.WriteString(stdio.Stderr, cr.Stderr) // a ProxyCommand's own words, as ssh leaves them
 	if len(cr.Failure) > 0 {
 		s.close()
 		return nil, &Error{Messages: cr.Failure, Err: errConnect}
