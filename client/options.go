@@ -17,12 +17,12 @@ import (
 //     does anyway (ForwardAgent no, RemoteCommand none); accepted silently so that scp, sftp,
 //     rsync, git and Ansible can pass them.
 //   - refused: honouring them would change behaviour fakessh cannot reproduce (agent or X11
-//     forwarding, a local or proxy command, tun devices); dropping them silently would make a
+//     forwarding, a local command, tun devices); dropping them silently would make a
 //     caller believe it got what it asked for, so they are an error with status 255.
 //
 // Only the command line is checked: ~/.ssh/config is shared with the real ssh, and a "Host *
-// ForwardAgent yes" there must not break every fakessh call. The daemon reports what it cannot
-// do with a resolved configuration (ProxyJump, ProxyCommand) when it connects.
+// ForwardAgent yes" there must not break every fakessh call. ProxyJump and ProxyCommand are
+// honoured by the daemon, which resolves and runs them when it connects.
 
 // refusal says why a value of a keyword cannot be honoured, or "" when it can.
 type refusal func(vals []string) string
@@ -32,7 +32,6 @@ var refused = map[string]refusal{
 	"forwardagent":      unless("no", "fakessh: agent forwarding (-A, ForwardAgent) is not supported"),
 	"forwardx11":        unless("no", "fakessh: X11 forwarding (-X, -Y, ForwardX11) is not supported"),
 	"remotecommand":     unless("none", "fakessh: RemoteCommand is not supported; give the command on the command line"),
-	"proxycommand":      unless("none", "fakessh: ProxyCommand is not supported yet"),
 	"tunnel":            unless("no", "fakessh: tun device forwarding (-w, Tunnel) is not supported"),
 	"localcommand":      always("fakessh: LocalCommand is not supported"),
 	"pkcs11provider":    unless("none", "fakessh: PKCS#11 (-I, PKCS11Provider) is not supported"),

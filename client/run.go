@@ -134,6 +134,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, becom
 		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: opts.Verbose,
 		Prompt: !s.batchMode(opts) && s.prompts.available(),
 		Chains: chainsFile(stdio.getenv, home),
+		Shell:  stdio.getenv("SHELL"), Path: stdio.getenv("PATH"),
 	}
 	if become != nil {
 		creq.Steps = []proto.Step{become.step}
@@ -152,6 +153,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, becom
 		s.close()
 		return nil, &Error{Msg: "fakessh: daemon: bad reply: " + err.Error(), Err: err}
 	}
+	io.WriteString(stdio.Stderr, cr.Stderr) // a ProxyCommand's own words, as ssh leaves them
 	if len(cr.Failure) > 0 {
 		s.close()
 		return nil, &Error{Messages: cr.Failure, Err: errConnect}

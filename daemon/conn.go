@@ -8,7 +8,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,10 +27,11 @@ type conn struct {
 	ready    chan struct{}
 	err      error
 	warnings []string // what ssh would have printed while connecting, for the first caller
+	stderr   []byte   // what a ProxyCommand printed while connecting, for the first caller
 
 	id     router.ID
 	client *sshdial.Client
-	hops   []*sshdial.Client // the ProxyJump hops the client rides, in order
+	hops   []*hopConn // the hop connections the client rides, outermost first (shared)
 	link   *router.Link
 	info   proto.AgentInfo
 	since  time.Time
@@ -46,6 +46,9 @@ type conn struct {
 func (c *conn) downReason(error) string {
 	if p := c.lost.Load(); p != nil {
 		return *p
+	}
+	if msg := hopsGone(c.hops, c.host); msg != "" {
+		return msg
 	}
 	return fmt.Sprintf("Connection to %s closed by remote host.", c.host)
 }
@@ -95,7 +98,7 @@ func (d *Daemon) handleConnect(ctx context.Context, src router.ID, p []byte) ([]
 	req.Caller = src
 	reply, err := d.connect(ctx, req)
 	if err != nil {
-		reply = proto.ConnectReply{Failure: logMessages(err)}
+		reply = proto.ConnectReply{Failure: logMessages(err), Stderr: proxyStderr(err)}
 	}
 	return json.Marshal(reply)
 }
@@ -125,9 +128,9 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 		return proto.ConnectReply{}, err
 	}
 	reply := proto.ConnectReply{Context: c.id, Reused: reused, Host: c.host,
-		Warnings: c.warnings, ForwardingDisabled: c.client.HostKeyResult.ForwardingDisabled}
+		Warnings: c.warnings, Stderr: string(c.stderr), ForwardingDisabled: c.client.HostKeyResult.ForwardingDisabled}
 	if reused {
-		reply.Warnings = nil
+		reply.Warnings, reply.Stderr = nil, ""
 		res, err := d.recheck(c, chain, req, func(format string, args ...any) {
 			reply.Warnings = append(reply.Warnings, fmt.Sprintf(format, args...))
 		})
@@ -213,7 +216,7 @@ func isClosed(ch chan struct{}) bool {
 // revoked, removed or changed since is refused, and the caller sees what ssh would print.
 func (d *Daemon) recheck(c *conn, chain targetChain, req proto.ConnectRequest, warnf func(string, ...any)) (sshdial.HostKeyResult, error) {
 	for i, h := range chain.hops {
-		if _, err := sshdial.VerifyHostKey(d.dialConfig(h, req, warnf), c.hops[i].HostKey); err != nil {
+		if _, err := sshdial.VerifyHostKey(d.dialConfig(h, req, warnf), c.hops[i].client.HostKey); err != nil {
 			return sshdial.HostKeyResult{}, err
 		}
 	}
@@ -244,27 +247,17 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	start := time.Now()
-	var early []string // warnings before the connection is ready go to its first caller
-	var mu sync.Mutex  // protects early against the keepalive goroutine
-	warnf := func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		d.logf("daemon: %s: %s", c.dest, msg)
-		mu.Lock()
-		early = append(early, msg)
-		mu.Unlock()
-	}
-	defer func() {
-		mu.Lock()
-		c.warnings, early = early, nil
-		mu.Unlock()
-	}()
+	// What ssh would print before the connection is ready goes to its first caller.
+	early := &earlyOutput{logf: func(format string, args ...any) { d.logf("daemon: %s: "+format, append([]any{c.dest}, args...)...) }}
+	defer func() { c.warnings, c.stderr = early.take() }()
 	lost := func(msg string) {
 		d.logf("daemon: %s: %s", c.dest, msg)
 		c.lost.Store(&msg)
 	}
-	client, hops, err := d.dialChain(ctx, chain, req, warnf, lost)
+	client, hops, err := d.dialChain(ctx, &chainDial{chain: chain, req: req, early: early}, lost)
 	if err != nil {
-		d.fail(c, err)
+		_, stderr := early.take()
+		d.fail(c, withStderr(err, stderr))
 		return
 	}
 	c.id = router.ID(d.nextID.Add(1))
@@ -301,78 +294,18 @@ func (d *Daemon) fail(c *conn, err error) {
 // agent's share, so more means a target that stopped reading.
 const targetQueue = router.DefaultMaxQueue
 
-// hop is one SSH connection of a chain as ssh resolves it (command line, then the config files),
-// with the options it was resolved from: they say what ssh would turn off, and print, if its
-// host key were let through changed.
-type hop struct {
-	target sshconfig.Target
-	opts   sshconfig.Options
-}
-
-// resolveHop resolves host with cmdline as the command line, without dialing.
-func resolveHop(host string, cmdline sshconfig.Options, req proto.ConnectRequest) (hop, error) {
-	opts, err := sshconfig.Resolve(sshconfig.Input{
-		Host: host, Cmdline: cmdline, ConfigFile: req.ConfigFile, Home: req.Home, LocalUser: req.LocalUser,
-	})
-	if err != nil {
-		return hop{}, err
-	}
-	t, err := opts.Target(host, req.Home, req.LocalUser)
-	return hop{target: t, opts: opts}, err
-}
-
-// targetChain is a destination and the ProxyJump hops in front of it.
-type targetChain struct {
-	hops []hop
-	dest hop
-}
-
-// resolveChain resolves the destination and each of its ProxyJump hops.
-func resolveChain(req proto.ConnectRequest) (targetChain, error) {
-	dest, err := resolveHop(req.Host, sshconfig.Options(req.Config), req)
-	if err != nil {
-		return targetChain{}, err
-	}
-	chain := targetChain{dest: dest}
-	if dest.target.ServerAliveInterval == 0 {
-		chain.dest.target.ServerAliveInterval = defaultServerAliveInterval
-	}
-	if dest.target.ProxyJump == "" {
-		return chain, nil
-	}
-	for _, spec := range strings.Split(dest.target.ProxyJump, ",") {
-		jh, err := jumpHop(spec, req)
-		if err != nil {
-			return targetChain{}, err
-		}
-		chain.hops = append(chain.hops, jh)
-	}
-	return chain, nil
-}
-
-// key identifies the connections a call may share: everything that decides whether OpenSSH
-// would have made that connection, at every hop. Settings that only tune a live connection
-// (ConnectTimeout, ServerAlive*) are not part of it: the first caller's apply.
-func (ch targetChain) key(authSock string) string {
-	parts := make([]string, 0, len(ch.hops)+1)
-	for _, h := range ch.hops {
-		parts = append(parts, targetKey(h.target, authSock))
-	}
-	return strings.Join(append(parts, targetKey(ch.dest.target, authSock)), "\x00\x00")
-}
-
 // destination names a connection as user@host:port in logs and status.
 func destination(t sshconfig.Target) string {
 	return fmt.Sprintf("%s@%s", t.User, net.JoinHostPort(t.HostName, strconv.Itoa(t.Port)))
 }
 
 // targetKey is one hop's part of a chain's key: endpoint, identity (keys and agent), host-key
-// files and policy, address family, how it is reached.
+// files and policy, address family.
 func targetKey(t sshconfig.Target, authSock string) string {
 	return strings.Join([]string{
 		t.User, t.HostName, strconv.Itoa(t.Port), t.HostKeyAlias, t.StrictHostKeyChecking,
 		strings.Join(t.IdentityFiles, ","), strconv.FormatBool(t.IdentitiesOnly), sshdial.AgentSocket(t, authSock),
 		strings.Join(t.UserKnownHostsFiles, ","), strings.Join(t.GlobalKnownHostsFiles, ","),
-		t.AddressFamily, t.ProxyJump, t.ProxyCommand,
-	}, "\x00")
+		t.AddressFamily,
+	}, "\x00") // how it is reached is the chain's part of the key (targetChain.key)
 }

@@ -1,7 +1,8 @@
 // Package daemon is mitogend: the root context (id 0) of the routed message bus. It listens on
 // a Unix socket for local clients (fakessh), owns one SSH connection per destination
-// (via package sshdial), starts an agent on each target over one session of that connection,
-// and routes frames between clients and agents. Forwarding (-L, -R, -D, -W) goes over the
+// (via package sshdial; through jump hosts and ProxyCommands as ssh resolves them, each jump
+// host's connection shared by the destinations behind it), starts an agent on each target over
+// one session of that connection, and routes frames between clients and agents. Forwarding (-L, -R, -D, -W) goes over the
 // connection's own SSH channels, so the target sshd's policy applies.
 //
 // Targets are not trusted: they may call nothing here, each caller's host-key policy is checked
@@ -50,6 +51,8 @@ type Daemon struct {
 	nextID  atomic.Uint32
 	stop    context.CancelCauseFunc
 	refused *ratelog.Limiter // calls refused to targets: a flood must not flood the log
+
+	hops hopPool // jump-host connections shared by the connections behind them (hoppool.go)
 
 	mu      sync.Mutex // protects conns, clients, and each conn's children
 	conns   map[string]*conn

@@ -44,6 +44,10 @@ type ConnectRequest struct {
 	// Caller is the context that made the call: the daemon sets it on receipt (it never comes
 	// from the wire), so that connecting can ask that caller's user.
 	Caller router.ID `json:"-"`
+	// Shell and Path are the caller's $SHELL and $PATH: ssh runs a ProxyCommand with
+	// "$SHELL -c 'exec COMMAND'" (/bin/sh when SHELL is unset), looked up on its PATH.
+	Shell string `json:"shell,omitempty"`
+	Path  string `json:"path,omitempty"`
 }
 
 // ConnectReply names the context to open streams on.
@@ -63,6 +67,10 @@ type ConnectReply struct {
 	// ForwardingDisabled: set up no -L, -R or -D forwards (-W still runs), as ssh does after
 	// StrictHostKeyChecking=no let a changed host key through. The daemon's warnings say why.
 	ForwardingDisabled bool `json:"forwarding_disabled,omitempty"`
+	// Stderr is what a ProxyCommand wrote on its stderr while this call's connection was made,
+	// for the caller's stderr as it is, before Warnings or Failure: ssh lets the command write
+	// on its own stderr.
+	Stderr string `json:"stderr,omitempty"`
 }
 
 // ExecRequest is the payload of an AgentExec open: what sshd's exec, shell or subsystem

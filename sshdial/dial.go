@@ -38,7 +38,11 @@ type Config struct {
 
 	// DialContext, when set, opens the transport instead of a direct TCP
 	// connection, e.g. through a jump host's *ssh.Client. It is required
-	// when the Target has a ProxyJump or ProxyCommand.
+	// when the Target has a ProxyJump or ProxyCommand. An *Error it returns
+	// is passed on as it is (its messages are what ssh would print); any
+	// other error is worded as a failed TCP connect. A transport whose
+	// RemoteAddr is not a *net.TCPAddr is named by its String, "host:port",
+	// in ssh's messages ("UNKNOWN:65535" is how ssh names a ProxyCommand's).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// Prompt, when set, asks the caller's user for passwords and
@@ -144,6 +148,10 @@ func (c *Config) connect(ctx context.Context) (net.Conn, error) {
 	}
 	if c.DialContext != nil {
 		conn, err := c.DialContext(ctx, "tcp", net.JoinHostPort(t.HostName, port))
+		var own *Error
+		if errors.As(err, &own) {
+			return nil, own // the dialer words its failure itself, as a ProxyCommand does for ssh
+		}
 		if err != nil {
 			return nil, fail(err)
 		}

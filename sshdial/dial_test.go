@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -396,5 +397,39 @@ func TestDialContextAndIPv6(t *testing.T) {
 	data, _ := os.ReadFile(tg.UserKnownHostsFiles[0])
 	if !strings.HasPrefix(string(data), fmt.Sprintf("[::1]:%d ssh-ed25519 ", srv.port)) {
 		t.Errorf("known_hosts = %q", data)
+	}
+}
+
+// namedAddr is a transport address that is not TCP, such as a ProxyCommand's pipes.
+type namedAddr string
+
+func (a namedAddr) Network() string { return "pipe" }
+func (a namedAddr) String() string  { return string(a) }
+
+// closedProxy is a transport named as ssh names a ProxyCommand's, whose command has exited: what
+// is written goes nowhere, reads find the end.
+type closedProxy struct{ net.Conn }
+
+func (closedProxy) Read([]byte) (int, error)    { return 0, io.EOF }
+func (closedProxy) Write(b []byte) (int, error) { return len(b), nil }
+func (closedProxy) Close() error                { return nil }
+func (closedProxy) RemoteAddr() net.Addr        { return namedAddr("UNKNOWN:65535") }
+
+// TestDialContextWordsItsFailure: a dialer's own *Error is passed on unchanged, and a transport
+// that is not TCP is named by its address in ssh's messages, port included.
+func TestDialContextWordsItsFailure(t *testing.T) {
+	tg := baseTarget(22, t.TempDir())
+	tg.ProxyCommand = "proxy"
+	own := &Error{Message: "channel 0: open failed: connect failed: Connection refused\nstdio forwarding failed", Err: ErrConnect}
+	_, err := Dial(context.Background(), Config{Target: tg,
+		DialContext: func(context.Context, string, string) (net.Conn, error) { return nil, own }})
+	if err != own {
+		t.Errorf("err = %v, want the dialer's own", err)
+	}
+	_, err = Dial(context.Background(), Config{Target: tg,
+		DialContext: func(context.Context, string, string) (net.Conn, error) { return closedProxy{}, nil }})
+	want := "kex_exchange_identification: Connection closed by remote host\nConnection closed by UNKNOWN port 65535"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -162,9 +163,12 @@ func addrIPPort(addr net.Addr, fallback int) (string, int) {
 	if tcp, ok := addr.(*net.TCPAddr); ok {
 		return tcp.IP.String(), tcp.Port
 	}
-	host, _, err := net.SplitHostPort(addr.String())
+	host, portText, err := net.SplitHostPort(addr.String())
 	if err != nil {
 		return addr.String(), fallback
+	}
+	if port, err := strconv.Atoi(portText); err == nil {
+		return host, port
 	}
 	return host, fallback
 }

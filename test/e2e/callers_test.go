@@ -411,7 +411,6 @@ func TestCallersOptionPolicy(t *testing.T) {
 		{"-X"},
 		{"-Y"},
 		{"-o", "ForwardX11=yes"},
-		{"-o", "ProxyCommand=nc %h %p"},
 		{"-o", "RemoteCommand=echo hi"},
 		{"-w", "0"},
 		{"-o", "PermitLocalCommand=yes", "-o", "LocalCommand=touch /tmp/x"},

@@ -10,6 +10,7 @@ const HostAlias = "target"
 
 // sshdParams is everything the generated sshd_config depends on.
 type sshdParams struct {
+	listen         string // ListenAddress
 	port           int
 	hostKey        string
 	pidFile        string
@@ -28,7 +29,7 @@ func sshdConfig(p sshdParams) string {
 	if head != "" {
 		line("%s", head)
 	}
-	line("ListenAddress 127.0.0.1")
+	line("ListenAddress %s", p.listen)
 	line("Port %d", p.port)
 	line("HostKey %s", quote(p.hostKey))
 	line("PidFile %s", quote(p.pidFile))
@@ -74,6 +75,7 @@ func splitAtMatch(extra string) (head, tail string) {
 
 // sshClientParams is everything the generated ssh_config depends on.
 type sshClientParams struct {
+	host         string
 	port         int
 	user         string
 	identityFile string
@@ -85,7 +87,7 @@ type sshClientParams struct {
 func sshClientConfig(p sshClientParams) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Host %s\n", HostAlias)
-	fmt.Fprintf(&b, "    HostName 127.0.0.1\n")
+	fmt.Fprintf(&b, "    HostName %s\n", p.host)
 	fmt.Fprintf(&b, "    Port %d\n", p.port)
 	fmt.Fprintf(&b, "    User %s\n", p.user)
 	fmt.Fprintf(&b, "    IdentityFile %s\n", quote(p.identityFile))
@@ -96,12 +98,12 @@ func sshClientConfig(p sshClientParams) string {
 }
 
 // knownHostsLine is the known_hosts entry for a server on a non-22 port.
-func knownHostsLine(port int, hostPub string) string {
+func knownHostsLine(host string, port int, hostPub string) string {
 	f := strings.Fields(hostPub)
 	if len(f) >= 2 {
 		hostPub = f[0] + " " + f[1] // drop the key comment
 	}
-	return fmt.Sprintf("[127.0.0.1]:%d %s\n", port, hostPub)
+	return fmt.Sprintf("[%s]:%d %s\n", host, port, hostPub)
 }
 
 // quote double-quotes a config argument only when it needs it, so that the

@@ -16,6 +16,7 @@ type config struct {
 	sshd       string
 	sftpServer string // empty means no Subsystem line
 	extra      string
+	placement  // where sshd runs and listens (netns.go)
 }
 
 func defaultConfig() config {

@@ -34,8 +34,8 @@ var errAddrInUse = errors.New("sshdtest: port already in use")
 // Server is a running sshd and the client-side files needed to log in to it.
 // The fields are read-only.
 type Server struct {
-	Addr       string // "127.0.0.1:PORT"
-	Host       string // "127.0.0.1"
+	Addr       string // "127.0.0.1:PORT" (the listen address: see WithListenAddress)
+	Host       string // "127.0.0.1", or the address given to WithListenAddress
 	Port       int
 	User       string // the account sessions run as: the user running the test
 	Home       string // HOME that sshd sets for sessions (an empty temp dir); the working directory stays the account's real home
@@ -76,6 +76,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		ensurePrivsepDir(t)
 	}
 	s := layout(t, keygen)
+	s.Host = cfg.listenHost()
 	t.Cleanup(s.Stop)
 	for attempt := 1; ; attempt++ {
 		err := s.launch(cfg, FreePort(t))
@@ -165,6 +166,7 @@ func (s *Server) launch(cfg config, port int) error {
 	s.writeClientFiles()
 	cfgPath := filepath.Join(s.Dir, "sshd_config")
 	writeFile(s.tb, cfgPath, sshdConfig(sshdParams{
+		listen:         s.Host,
 		port:           s.Port,
 		hostKey:        filepath.Join(s.Dir, "ssh_host_ed25519_key"),
 		pidFile:        filepath.Join(s.Dir, "sshd.pid"),
@@ -176,14 +178,15 @@ func (s *Server) launch(cfg config, port int) error {
 	// A fresh log per attempt, so a failed bind does not count later.
 	writeFile(s.tb, s.LogFile, "", 0o600)
 	stderrPath := filepath.Join(s.Dir, "sshd.stderr")
-	p, err := startProcess(cfg.sshd, stderrPath, "-D", "-E", s.LogFile, "-f", cfgPath)
+	argv := cfg.command(cfg.sshd, "-D", "-E", s.LogFile, "-f", cfgPath)
+	p, err := startProcess(argv[0], stderrPath, argv[1:]...)
 	if err != nil {
 		return err
 	}
 	s.proc = p
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
-	ready := fmt.Sprintf("Server listening on 127.0.0.1 port %d.", s.Port)
+	ready := fmt.Sprintf("Server listening on %s port %d.", s.Host, s.Port)
 	err = s.waitFor(ctx, func(log string) bool { return strings.Contains(log, ready) })
 	if err == nil {
 		return nil
@@ -199,8 +202,9 @@ func (s *Server) launch(cfg config, port int) error {
 
 // writeClientFiles writes the known_hosts and ssh_config for s.Port.
 func (s *Server) writeClientFiles() {
-	writeFile(s.tb, s.KnownHosts, knownHostsLine(s.Port, s.HostPublicKey), 0o600)
+	writeFile(s.tb, s.KnownHosts, knownHostsLine(s.Host, s.Port, s.HostPublicKey), 0o600)
 	writeFile(s.tb, s.SSHConfig, sshClientConfig(sshClientParams{
+		host:         s.Host,
 		port:         s.Port,
 		user:         s.User,
 		identityFile: s.ClientKey,

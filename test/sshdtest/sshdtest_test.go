@@ -290,7 +290,7 @@ func TestLaunchReportsPortInUse(t *testing.T) {
 }
 
 func TestSSHDConfig(t *testing.T) {
-	base := sshdParams{port: 2222, hostKey: "/k", pidFile: "/p", authorizedKeys: "/a", home: "/h", sftpServer: DefaultSFTPServer}
+	base := sshdParams{listen: "127.0.0.1", port: 2222, hostKey: "/k", pidFile: "/p", authorizedKeys: "/a", home: "/h", sftpServer: DefaultSFTPServer}
 	tests := []struct {
 		name       string
 		sftp       string
