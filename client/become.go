@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/internal/chains"
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 	"github.com/mitogen-go/mitogend/proto"
 )
 
@@ -15,6 +17,32 @@ import (
 type becomeCall struct {
 	step proto.Step
 	exec proto.ExecRequest // what the context runs
+}
+
+// optionSteps are the contexts fakessh's own -o keys ask for (mitogen.become,
+// mitogen.container), in command-line order. They are not ssh options: they leave cfg.
+func optionSteps(cfg flagparse.Config) ([]proto.Step, error) {
+	var steps []proto.Step
+	for _, v := range cfg.All(flagparse.MitogenSteps) {
+		kind, spec, _ := strings.Cut(v, " ")
+		var st proto.Step
+		var err error
+		if kind == "become" {
+			st, err = chains.Become(strings.TrimSpace(spec))
+		} else {
+			args, ok := sshopt.SplitArgs(spec)
+			if !ok {
+				return nil, &Error{Msg: "command-line line 0: invalid quotes"}
+			}
+			st, err = chains.Container(args)
+		}
+		if err != nil {
+			return nil, &Error{Msg: "fakessh: -o mitogen." + kind + ": " + err.Error(), Err: err}
+		}
+		steps = append(steps, st)
+	}
+	delete(cfg, flagparse.MitogenSteps)
+	return steps, nil
 }
 
 // errBecomeDenied: the policy of sudo or doas refused the become context for the command.

@@ -61,6 +61,10 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	if err := checkSupported(opts); err != nil {
 		return err
 	}
+	steps, err := optionSteps(opts.Config) // fakessh's own: not for -G, -O or the daemon's ssh_config
+	if err != nil {
+		return err
+	}
 	if !opts.Quiet {
 		for _, w := range opts.Warnings { // e.g. `Unsupported option "rsaauthentication"`
 			fmt.Fprint(stdio.Stderr, logLines(w))
@@ -82,11 +86,11 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 			become = &bc
 		}
 	}
-	s, err := newSession(ctx, opts, stdio, become)
+	s, err := newSession(ctx, opts, stdio, steps, become)
 	if errors.Is(err, errBecomeDenied) {
 		// sudoers or doas.conf refused the context, which says nothing of this command: run it
 		// as ssh would, and let the tool judge it.
-		s, err = newSession(ctx, opts, stdio, nil)
+		s, err = newSession(ctx, opts, stdio, steps, nil)
 	}
 	if err != nil {
 		return err
@@ -121,7 +125,9 @@ type session struct {
 	prompts *prompter // answers the daemon's questions for this call
 }
 
-func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, become *becomeCall) (*session, error) {
+// newSession connects to the daemon and asks for the destination's context, below it the steps,
+// and below those become's, when the command is one.
+func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps []proto.Step, become *becomeCall) (*session, error) {
 	home, localUser := localAccount(stdio)
 	d, err := dialDaemon(proto.SocketPath(stdio.getenv, home), stdio.getenv)
 	if err != nil {
@@ -136,8 +142,9 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, becom
 		Chains: chainsFile(stdio.getenv, home),
 		Shell:  stdio.getenv("SHELL"), Path: stdio.getenv("PATH"),
 	}
+	creq.Steps = steps
 	if become != nil {
-		creq.Steps = []proto.Step{become.step}
+		creq.Steps = append(append([]proto.Step(nil), steps...), become.step)
 	}
 	req, _ := json.Marshal(creq)
 	resp, err := d.Call(ctx, proto.DaemonConnect, req)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mitogen-go/mitogend/internal/bootstrap"
+	"github.com/mitogen-go/mitogend/internal/chains"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/sshconfig"
@@ -115,7 +116,7 @@ func logMessages(err error) []string {
 // connect finds or opens the connection for req and checks it for this caller, then the
 // contexts below it that req asks for.
 func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.ConnectReply, error) {
-	req, err := expandChains(req)
+	req, err := chains.Expand(req)
 	if err != nil {
 		return proto.ConnectReply{}, err
 	}

@@ -8,6 +8,14 @@ import (
 
 const linePrefix = "command-line line 0: "
 
+// MitogenSteps is the Config key that holds fakessh's own -o options, in command-line order:
+// each value is "become METHOD[:USER]" or "container RUNTIME NAME" (or "container exec ARGV...").
+// Their keywords have a dot, which no OpenSSH keyword has, so they can never clash with one.
+const MitogenSteps = "mitogen.steps"
+
+// mitogenKeys are fakessh's own -o keywords, lowercased, and the step each gives.
+var mitogenKeys = map[string]string{"mitogen.become": "become", "mitogen.container": "container"}
+
 func lineErr(msg string) *Error { return fatalErr(linePrefix + msg) }
 
 // configLine is readconf.c's process_config_line for an -o argument.
@@ -18,6 +26,10 @@ func (p *parser) configLine(line string) *Error {
 	}
 	if str == "" {
 		return lineErr("no argument after keyword \"" + kw + "\"")
+	}
+	if step, ok := mitogenKeys[kw]; ok {
+		p.cfg.add(MitogenSteps, step+" "+str)
+		return nil
 	}
 	k, known := keywords[kw]
 	if !known {

@@ -331,3 +331,16 @@ func TestUsageText(t *testing.T) {
 		t.Errorf("Usage has %d lines: %q", len(lines), Usage)
 	}
 }
+
+func TestMitogenKeys(t *testing.T) {
+	opts, err := Parse([]string{"-o", "Mitogen.Become=sudo:postgres", "-o", "mitogen.container docker app", "-o", "Port=2", "h", "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := opts.Config.All(MitogenSteps); len(got) != 2 || got[0] != "become sudo:postgres" || got[1] != "container docker app" {
+		t.Errorf("steps %q", got)
+	}
+	if _, err := Parse([]string{"-o", "mitogen.bogus=1", "h"}); err == nil || !strings.Contains(err.Error(), "Bad configuration option: mitogen.bogus") {
+		t.Errorf("an unknown mitogen key: %v", err)
+	}
+}

@@ -354,3 +354,26 @@ func TestBecomeRequiresTTY(t *testing.T) {
 		t.Errorf("status does not show the context under its connection:\n%s", human.stdout)
 	}
 }
+
+// TestBecomeOptions: fakessh's own -o keys start contexts for one call, in order (here sudo, then
+// su to a user inside it), and ssh -G does not list them.
+func TestBecomeOptions(t *testing.T) {
+	r := newRig(t)
+	user, _ := testUser(t, "/bin/sh")
+	res := r.must(r.fakessh(nil, "-o", "mitogen.become=sudo", "-o", "mitogen.become=su:"+user, "target", "id -un"))
+	if res.stdout != user+"\n" {
+		t.Errorf("%q", res.stdout)
+	}
+	if ctxs := r.status().Connections[0].Contexts; len(ctxs) != 2 || ctxs[1].Parent != ctxs[0].Context {
+		t.Errorf("contexts %+v", ctxs)
+	}
+	with := r.must(r.fakessh(nil, "-G", "-o", "mitogen.become=sudo", "target"))
+	without := r.must(r.fakessh(nil, "-G", "target"))
+	if with.stdout != without.stdout {
+		t.Errorf("-G lists fakessh's own options")
+	}
+	bad := r.fakessh(nil, "-o", "mitogen.become=pkexec", "target", "true")
+	if bad.code != 255 || !strings.Contains(bad.stderr, "mitogen.become") {
+		t.Errorf("a bad become option: %+v", bad)
+	}
+}

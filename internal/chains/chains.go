@@ -1,15 +1,19 @@
-package daemon
+// Package chains reads named chains and the one-off steps fakessh's own -o keys give: a name, or
+// an option, that stands for an ssh destination and the contexts to start below it (sudo, su,
+// doas, a container runtime). It turns text into proto.Steps; it starts nothing.
+package chains
 
 import (
 	"bufio"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/mitogen-go/mitogend/internal/sshopt"
 	"github.com/mitogen-go/mitogend/proto"
 )
 
-// Named chains: a file in ssh_config syntax whose Host blocks define names usable wherever a
+// A chains file is in ssh_config syntax whose Host blocks define names usable wherever a
 // host name is, as a destination reached over SSH (Via) and contexts started below it in the
 // order given:
 //
@@ -32,9 +36,9 @@ type chain struct {
 	steps []proto.Step
 }
 
-// expandChains rewrites req when its host is a chain's name: the host becomes the SSH
+// Expand rewrites req when its host is a chain's name in req.Chains: the host becomes the SSH
 // destination, and the chain's steps come before those of the request.
-func expandChains(req proto.ConnectRequest) (proto.ConnectRequest, error) {
+func Expand(req proto.ConnectRequest) (proto.ConnectRequest, error) {
 	if req.Chains == "" {
 		return req, nil
 	}
@@ -44,7 +48,7 @@ func expandChains(req proto.ConnectRequest) (proto.ConnectRequest, error) {
 			return req, err
 		}
 		if depth == maxChainDepth {
-			return req, fmt.Errorf("daemon: %s: chain %q: Via goes through more than %d chains (a cycle?)", req.Chains, req.Host, maxChainDepth)
+			return req, fmt.Errorf("chains: %s: chain %q: Via goes through more than %d chains (a cycle?)", req.Chains, req.Host, maxChainDepth)
 		}
 		req.Host = ch.via
 		req.Steps = append(append([]proto.Step(nil), ch.steps...), req.Steps...)
@@ -58,7 +62,7 @@ func lookupChain(path, host string) (chain, bool, error) {
 		return chain{}, false, nil
 	}
 	if err != nil {
-		return chain{}, false, fmt.Errorf("daemon: chains: %w", err)
+		return chain{}, false, fmt.Errorf("chains: %w", err)
 	}
 	defer f.Close()
 	return parseChain(bufio.NewScanner(f), path, host)
@@ -103,7 +107,7 @@ func parseChain(sc *bufio.Scanner, path, host string) (chain, bool, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return chain{}, false, fmt.Errorf("daemon: chains: %w", err)
+		return chain{}, false, fmt.Errorf("chains: %w", err)
 	}
 	if found && ch.via == "" {
 		return chain{}, false, fmt.Errorf("%s: Host %s has no Via", path, host)
@@ -163,19 +167,33 @@ func (ch *chain) keyword(kw string, args []string) error {
 		}
 		st.Flags = append(st.Flags, args...)
 	case "container":
-		argv, err := containerArgv(args)
+		st, err := Container(args)
 		if err != nil {
 			return err
 		}
-		ch.steps = append(ch.steps, proto.Step{Method: "exec", Argv: argv})
+		ch.steps = append(ch.steps, st)
 	default:
 		return fmt.Errorf("unknown keyword %q", kw)
 	}
 	return nil
 }
 
-// containerArgv is the command that runs a shell command line inside a container: a preset's,
-// or, for "exec", the arguments themselves.
+// Container is the step into a container: the command that runs a shell command line inside it,
+// a preset's (args: runtime and name) or, for "exec", the arguments themselves.
+func Container(args []string) (proto.Step, error) {
+	argv, err := containerArgv(args)
+	return proto.Step{Method: "exec", Argv: argv}, err
+}
+
+// Become is a become step from "METHOD[:USER]" (sudo, su or doas; no user: root).
+func Become(spec string) (proto.Step, error) {
+	method, user, _ := strings.Cut(spec, ":")
+	if method != "sudo" && method != "su" && method != "doas" {
+		return proto.Step{}, fmt.Errorf("become %q: sudo, su or doas, then :USER", spec)
+	}
+	return proto.Step{Method: method, User: user}, nil
+}
+
 func containerArgv(args []string) ([]string, error) {
 	if len(args) < 2 {
 		return nil, fmt.Errorf("Container takes a runtime and a name (or exec and a command)")
