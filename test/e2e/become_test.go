@@ -377,3 +377,20 @@ func TestBecomeOptions(t *testing.T) {
 		t.Errorf("a bad become option: %+v", bad)
 	}
 }
+
+// TestBecomeIntoEveryShell: su runs the command with the target account's own login shell, and
+// the context's bootstrap must survive each of them; sudo runs it directly. Side by side with
+// ssh, for accounts whose shell is each of the shells Debian packages.
+func TestBecomeIntoEveryShell(t *testing.T) {
+	r := newRig(t)
+	for _, shell := range []string{"dash", "bash", "zsh", "fish", "tcsh", "bsd-csh"} {
+		path := testenv.NeedTool(t, shell)
+		user, _ := testUser(t, path)
+		for _, cmd := range []string{
+			"su " + user + " -c 'echo $SHELL; id -un; pwd'",
+			"sudo -u " + user + " id -un",
+		} {
+			sameAsSSH(t, shell+": "+cmd, r.fakessh(nil, "target", cmd), r.realSSH(nil, cmd))
+		}
+	}
+}
