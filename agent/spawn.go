@@ -57,6 +57,8 @@ func (a *agent) serveSpawn(s *tunnel.Stream, payload []byte) {
 		c.stdin.Close()
 		status := c.waitExit(exitWait)
 		spawnFailed(s, proto.SpawnFailure{Output: tty.output(), Status: status, Reason: err.Error()})
+		c.stdout.Close()
+		c.end()
 		return
 	}
 	tty.started()
@@ -194,7 +196,8 @@ func (c *child) waitExit(d time.Duration) int {
 	}
 }
 
-// end stops the child: its session gets SIGHUP from the terminal's hang-up, then SIGKILL.
+// end stops the child (its session gets SIGHUP from the terminal's hang-up, then SIGKILL) and
+// closes our ends of its stdin and terminal; it may run more than once.
 func (c *child) end() {
 	c.stdin.Close()
 	c.tty.Close()

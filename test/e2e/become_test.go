@@ -120,8 +120,21 @@ func TestChainRefusedAsSSH(t *testing.T) {
 		}
 		sameAsSSH(t, tc.alias, fake, real)
 	}
-	if st := r.status(); len(st.Connections[0].Contexts) != 0 {
+	st := r.status()
+	if len(st.Connections[0].Contexts) != 0 {
 		t.Errorf("refused contexts are listed: %+v", st.Connections[0].Contexts)
+	}
+	// A refused start leaves nothing open in the agent that ran it.
+	fds := func() int {
+		ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", st.Connections[0].Agent.PID))
+		return len(ents)
+	}
+	before := fds()
+	for range 3 {
+		r.fakessh(nil, "nosudo", "true")
+	}
+	if after := fds(); after != before {
+		t.Errorf("the agent holds %d descriptors after 3 refused starts, %d before", after, before)
 	}
 }
 
