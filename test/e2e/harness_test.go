@@ -141,11 +141,17 @@ func (r *rig) fakessh(stdin io.Reader, args ...string) result {
 
 func (r *rig) run(stdin io.Reader, prog string, args ...string) result {
 	r.t.Helper()
+	return r.runWith(func(cmd *exec.Cmd) { cmd.Env, cmd.Stdin = r.env, stdin }, prog, args...)
+}
+
+// runWith runs prog after setup has adjusted the command (its environment, stdin, process
+// attributes; stdout and stderr are collected), for at most three minutes.
+func (r *rig) runWith(setup func(*exec.Cmd), prog string, args ...string) result {
+	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, prog, args...)
-	cmd.Env = r.env
-	cmd.Stdin = stdin
+	setup(cmd)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -184,24 +184,10 @@ func TestPasswordSignalRestoresTerminal(t *testing.T) {
 // empty, with extra environment.
 func (r *pwRig) detached(env []string, real bool, extra ...string) result {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, prog(real), r.args(real, extra...)...)
-	cmd.Env = append(ttyEnvWithoutTerm(r.env), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	res := result{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		res.code = ee.ExitCode()
-	default:
-		r.t.Fatalf("%s: %v", prog(real), err)
-	}
-	return res
+	return r.runWith(func(cmd *exec.Cmd) {
+		cmd.Env = append(ttyEnvWithoutTerm(r.env), env...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	}, prog(real), r.args(real, extra...)...)
 }
 
 // askpassEnv is an SSH_ASKPASS program that notes each prompt it is given in log and answers

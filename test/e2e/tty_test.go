@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -201,23 +200,7 @@ func (r *rig) ttyRun(extraEnv []string, prog string, args ...string) result {
 // ttyRunEnv is r.run without TERM from the test's environment, plus extraEnv.
 func (r *rig) ttyRunEnv(extraEnv []string, prog string, args ...string) result {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, prog, args...)
-	cmd.Env = append(ttyEnvWithoutTerm(r.env), extraEnv...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	res := result{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		res.code = ee.ExitCode()
-	default:
-		r.t.Fatalf("%s %v: %v", prog, args, err)
-	}
-	return res
+	return r.runWith(func(cmd *exec.Cmd) { cmd.Env = append(ttyEnvWithoutTerm(r.env), extraEnv...) }, prog, args...)
 }
 
 func ttyEnvWithoutTerm(env []string) []string {
