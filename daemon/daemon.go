@@ -35,6 +35,7 @@ type Config struct {
 	Socket      string        // Unix socket path
 	IdleTimeout time.Duration // exit after this long without clients; 0 = never
 	AgentDir    string        // directory holding mitogen-agent.<os>-<arch> builds
+	AgentDirs   []string      // more directories searched after AgentDir (layout.AgentDirs)
 	Logf        router.Logf
 	// Ready, if set, is called once the socket accepts clients (or another daemon already serves it).
 	Ready func()
@@ -75,7 +76,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: &agentBinaries{dir: cfg.AgentDir}, started: time.Now(),
+	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: newAgentBinaries(cfg), started: time.Now(),
 		conns: map[string]*conn{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second)}
 	d.ep = tunnel.NewEndpoint(cfg.Logf)
 	d.r = router.New(router.Config{ID: proto.Root, Handler: handler{d}, Logf: cfg.Logf, OnLinkDown: d.linkDown})

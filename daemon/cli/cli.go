@@ -1,5 +1,5 @@
-// Package cli is mitogend's command line (urfave/cli/v2): serve, stop, status and shim. It parses
-// flags and calls package daemon; it holds no daemon logic itself.
+// Package cli is mitogend's command line (urfave/cli/v2): serve, stop, status, shim and --version.
+// It parses flags and calls package daemon; it holds no daemon logic itself.
 package cli
 
 import (
@@ -10,7 +10,6 @@ import (
 	"io"
 	"log"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,16 +31,24 @@ type Stdio struct {
 
 // Run runs mitogend with args (args[0] is the program name).
 func Run(ctx context.Context, args []string, stdio Stdio) error {
+	return newApp(ctx, stdio).RunContext(ctx, args)
+}
+
+// newApp is mitogend's command line.
+func newApp(ctx context.Context, stdio Stdio) *ucli.App {
 	home, _ := os.UserHomeDir()
 	if h := stdio.Getenv("HOME"); h != "" {
 		home = h
 	}
 	socketFlag := &ucli.StringFlag{Name: "socket", Usage: "Unix socket path", Value: proto.SocketPath(stdio.Getenv, home), EnvVars: []string{"MITOGEN_SOCKET"}}
-	app := &ucli.App{
-		Name:      "mitogend",
-		Usage:     "router daemon owning SSH connections for fakessh",
-		Writer:    stdio.Stdout,
-		ErrWriter: stdio.Stderr,
+	return &ucli.App{
+		Name:        "mitogend",
+		Usage:       "router daemon owning SSH connections for fakessh",
+		Description: appDescription,
+		Writer:      stdio.Stdout,
+		ErrWriter:   stdio.Stderr,
+		Flags:       []ucli.Flag{versionFlag},
+		Action:      func(c *ucli.Context) error { return appAction(c, stdio) },
 		Commands: []*ucli.Command{
 			{
 				Name:  "serve",
@@ -49,7 +56,7 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 				Flags: []ucli.Flag{
 					socketFlag,
 					&ucli.DurationFlag{Name: "idle", Usage: "exit after this long without clients (0: never)", Value: 10 * time.Minute, EnvVars: []string{"MITOGEN_IDLE"}},
-					&ucli.StringFlag{Name: "agent-dir", Usage: "directory with mitogen-agent.<os>-<arch> builds (default: beside mitogend)", EnvVars: []string{"MITOGEN_AGENT_DIR"}},
+					&ucli.StringFlag{Name: "agent-dir", Usage: "directory with the mitogen-agent.OS-ARCH builds (default: beside mitogend, then ../lib/mitogend)", EnvVars: []string{"MITOGEN_AGENT_DIR"}},
 					&ucli.IntFlag{Name: "ready-fd", Usage: "close this inherited fd once serving (used by fakessh)", Value: -1},
 				},
 				Action: func(c *ucli.Context) error { return serve(ctx, c, stdio) },
@@ -69,17 +76,12 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 			shimCommand(stdio, home),
 		},
 	}
-	return app.RunContext(ctx, args)
 }
 
 func serve(ctx context.Context, c *ucli.Context, stdio Stdio) error {
-	agentDir := c.String("agent-dir")
-	if agentDir == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		agentDir = filepath.Dir(exe)
+	agentDirs, err := agentDirs(c.String("agent-dir"))
+	if err != nil {
+		return err
 	}
 	var ready func()
 	if fd := c.Int("ready-fd"); fd >= 0 {
@@ -88,7 +90,7 @@ func serve(ctx context.Context, c *ucli.Context, stdio Stdio) error {
 	}
 	logger := log.New(stdio.Stderr, "", log.LstdFlags|log.Lmicroseconds)
 	return daemon.Serve(ctx, daemon.Config{
-		Socket: c.String("socket"), IdleTimeout: c.Duration("idle"), AgentDir: agentDir,
+		Socket: c.String("socket"), IdleTimeout: c.Duration("idle"), AgentDirs: agentDirs,
 		Logf: logger.Printf, Ready: ready,
 	})
 }
