@@ -15,7 +15,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -255,40 +254,6 @@ func (d *Daemon) linkDown(l *router.Link, lost []router.ID, err error) {
 func (d *Daemon) handleStop(context.Context, router.ID, []byte) ([]byte, error) {
 	d.stop(ErrStopped)
 	return nil, nil
-}
-
-func (d *Daemon) handleStatus(ctx context.Context, _ router.ID, _ []byte) ([]byte, error) {
-	st := proto.Status{PID: os.Getpid(), Socket: d.cfg.Socket, Uptime: time.Since(d.started).Round(time.Second).String()}
-	d.mu.Lock()
-	conns := make([]*conn, 0, len(d.conns))
-	for _, c := range d.conns {
-		if c.link != nil {
-			conns = append(conns, c)
-		}
-	}
-	d.mu.Unlock()
-	links := map[string]router.LinkStats{}
-	for _, ls := range d.r.Links() {
-		links[ls.Name] = ls
-		st.Links = append(st.Links, proto.LinkStatus{Name: ls.Name, Trusted: ls.Trusted, Contexts: ls.Routes, BytesIn: ls.BytesIn, BytesOut: ls.BytesOut})
-	}
-	for _, c := range conns {
-		pc := proto.Connection{Destination: c.dest, Context: c.id, Agent: c.info, Since: c.since.Format(time.RFC3339)}
-		ls := links[c.link.Name()]
-		pc.BytesIn, pc.BytesOut = ls.BytesIn, ls.BytesOut
-		pc.Contexts = d.contextStatus(c)
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		if b, err := d.ep.Call(cctx, c.id, proto.AgentStatus, nil); err == nil {
-			var ai proto.AgentInfo
-			if json.Unmarshal(b, &ai) == nil {
-				pc.Agent.Streams = ai.Streams
-				pc.Streams = ai.Streams
-			}
-		}
-		cancel()
-		st.Connections = append(st.Connections, pc)
-	}
-	return json.Marshal(st)
 }
 
 func (d *Daemon) closeAll() {

@@ -4,14 +4,10 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log"
 	"os"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
@@ -19,7 +15,6 @@ import (
 	"github.com/mitogen-go/mitogend/client"
 	"github.com/mitogen-go/mitogend/daemon"
 	"github.com/mitogen-go/mitogend/proto"
-	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
 
@@ -67,12 +62,7 @@ func newApp(ctx context.Context, stdio Stdio) *ucli.App {
 				Flags:  []ucli.Flag{socketFlag},
 				Action: func(c *ucli.Context) error { _, err := call(ctx, c.String("socket"), proto.DaemonStop); return err },
 			},
-			{
-				Name:   "status",
-				Usage:  "show connections, contexts, streams and bytes",
-				Flags:  []ucli.Flag{socketFlag, &ucli.BoolFlag{Name: "json", Usage: "print JSON"}},
-				Action: func(c *ucli.Context) error { return status(ctx, c, stdio.Stdout) },
-			},
+			statusCommand(ctx, stdio, home, socketFlag),
 			shimCommand(stdio, home),
 		},
 	}
@@ -97,6 +87,11 @@ func serve(ctx context.Context, c *ucli.Context, stdio Stdio) error {
 
 // call makes one call to the daemon as a client context.
 func call(ctx context.Context, sock string, handle uint32) ([]byte, error) {
+	return callWith(ctx, sock, handle, nil)
+}
+
+// callWith is call with a request payload.
+func callWith(ctx context.Context, sock string, handle uint32, req []byte) ([]byte, error) {
 	d, err := client.DialDaemon(sock)
 	if err != nil {
 		return nil, err
@@ -104,51 +99,9 @@ func call(ctx context.Context, sock string, handle uint32) ([]byte, error) {
 	defer d.Close()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	b, err := d.Call(ctx, handle, nil)
+	b, err := d.Call(ctx, handle, req)
 	if errors.Is(err, tunnel.ErrDisconnected) && handle == proto.DaemonStop {
 		return nil, nil // it stopped before answering
 	}
 	return b, err
-}
-
-// printContexts prints the contexts behind parent as a tree under its connection's line.
-func printContexts(tw io.Writer, all []proto.ContextStatus, parent router.ID, indent string) {
-	for _, cs := range all {
-		if cs.Parent == parent {
-			fmt.Fprintf(tw, "%s└ %s\t%d\tpid %d, idle %s\t\t\t\t\n", indent, cs.Name, cs.Context, cs.Agent.PID, cs.Idle)
-			printContexts(tw, all, cs.Context, indent+"  ")
-		}
-	}
-}
-
-func status(ctx context.Context, c *ucli.Context, w io.Writer) error {
-	b, err := call(ctx, c.String("socket"), proto.DaemonStatus)
-	if err != nil {
-		return err
-	}
-	if c.Bool("json") {
-		_, err := fmt.Fprintf(w, "%s\n", b)
-		return err
-	}
-	var st proto.Status
-	if err := json.Unmarshal(b, &st); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "mitogend pid %d, socket %s, up %s\n", st.PID, st.Socket, st.Uptime)
-	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "DESTINATION\tCONTEXT\tAGENT\tSTREAMS\tBYTES IN\tBYTES OUT\tSINCE")
-	for _, cn := range st.Connections {
-		fmt.Fprintf(tw, "%s\t%d\t%s/%s pid %d (%s)\t%d\t%d\t%d\t%s\n", cn.Destination, cn.Context,
-			cn.Agent.OS, cn.Agent.Arch, cn.Agent.PID, cn.Agent.Exe, cn.Streams, cn.BytesIn, cn.BytesOut, cn.Since)
-		printContexts(tw, cn.Contexts, cn.Context, "  ")
-	}
-	tw.Flush()
-	var clients []string
-	for _, l := range st.Links {
-		if l.Trusted {
-			clients = append(clients, l.Name)
-		}
-	}
-	fmt.Fprintf(w, "clients: %d %s\n", len(clients), strings.Join(clients, " "))
-	return nil
 }
