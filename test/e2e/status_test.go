@@ -2,13 +2,16 @@ package e2e
 
 import (
 	"encoding/json"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 // TestStatusSortedAndOneDestination: the status lists connections sorted by destination (the
@@ -83,4 +86,33 @@ func destinationRows(out string) []string {
 		}
 	}
 	return rows
+}
+
+// TestCheckAndStatusWithAnAgent: with SSH_AUTH_SOCK set, the connection a call opened is keyed by
+// that agent too; fakessh -O check and mitogend status DESTINATION, run in the same environment,
+// must find it (they once asked without the agent and answered "no tunnel").
+func TestCheckAndStatusWithAnAgent(t *testing.T) {
+	agent := testenv.NeedTool(t, "ssh-agent")
+	r := newRig(t)
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	// Without -D, ssh-agent forks once its socket listens: its exit is the event to wait for.
+	out, err := exec.Command(agent, "-s", "-a", sock).Output()
+	if err != nil {
+		t.Fatalf("ssh-agent: %v", err)
+	}
+	_, pid, _ := strings.Cut(string(out), "SSH_AGENT_PID=")
+	pid, _, _ = strings.Cut(pid, ";")
+	if n, err := strconv.Atoi(pid); err == nil {
+		t.Cleanup(func() { syscall.Kill(n, syscall.SIGTERM) })
+	} else {
+		t.Fatalf("ssh-agent said %q", out)
+	}
+	r.env = append(r.env, "SSH_AUTH_SOCK="+sock)
+	r.must(r.fakessh(nil, "target", "true"))
+	if res := r.fakessh(nil, "-O", "check", "target"); res.code != 0 || !strings.HasPrefix(res.stderr, "Master running") {
+		t.Errorf("fakessh -O check: exit %d, %q", res.code, res.stderr)
+	}
+	if res := r.run(nil, filepath.Join(binDir, "mitogend"), "status", "--socket", r.socket, "target"); res.code != 0 {
+		t.Errorf("mitogend status target: exit %d, %q", res.code, res.stderr)
+	}
 }
