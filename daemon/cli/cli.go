@@ -1,5 +1,6 @@
-// Package cli is mitogend's command line (urfave/cli/v2): serve, stop, status, shim and --version.
-// It parses flags and calls package daemon; it holds no daemon logic itself.
+// Package cli is mitogend's command line (urfave/cli/v2): serve, stop, status, shim and --version,
+// and mitogend(1) made from the same App (Manual). It parses flags and calls package daemon; it
+// holds no daemon logic itself.
 package cli
 
 import (
@@ -29,7 +30,7 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	return newApp(ctx, stdio).RunContext(ctx, args)
 }
 
-// newApp is mitogend's command line.
+// newApp is mitogend's command line; its help is also the source of mitogend(1) (see Manual).
 func newApp(ctx context.Context, stdio Stdio) *ucli.App {
 	home, _ := os.UserHomeDir()
 	if h := stdio.Getenv("HOME"); h != "" {
