@@ -73,7 +73,7 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	warnIdentityFlags(opts, stdio)
 	switch {
 	case opts.Version:
-		fmt.Fprintln(stdio.Stderr, versionText)
+		printVersion(opts, stdio)
 		return nil
 	case opts.DumpConfig:
 		return dumpConfig(opts, stdio)
