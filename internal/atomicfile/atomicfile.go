@@ -51,6 +51,10 @@ type Options struct {
 	// Partial writes to the destination's partial file, keeping what it holds (see Resume) and
 	// leaving it in place on Abort, so that a later transfer can go on from there.
 	Partial bool
+	// DeferDirSync leaves the directory's fsync to the caller (SyncDir), who may sync it once
+	// for many files: the rename is then atomic at once and durable after that sync (a crash
+	// before it leaves the old file and a temporary file for Reap).
+	DeferDirSync bool
 	// Trace, if set, is told every step that changes the file system, in order ("create",
 	// "fchown", "fchmod", "futimens", "fsync", "rename", "fsync-dir", "unlink"), with the path.
 	Trace func(step, path string)
@@ -59,6 +63,7 @@ type Options struct {
 // File is a replacement being written. Its methods are not safe for concurrent use.
 type File struct {
 	f         *os.File
+	rawfd     int
 	dest      string // the final path, symlinks resolved
 	temp      string
 	existed   bool
@@ -66,6 +71,7 @@ type File struct {
 	mode      uint32 // the mode Commit leaves (writes by others than root clear set-id bits)
 	times     []unix.Timespec
 	trace     func(step, path string)
+	deferDir  bool
 	done      bool
 }
 
@@ -76,7 +82,7 @@ func Create(dest string, o Options) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	af := &File{dest: real, trace: o.Trace, noReplace: o.Exclusive}
+	af := &File{dest: real, trace: o.Trace, noReplace: o.Exclusive, deferDir: o.DeferDirSync}
 	if af.trace == nil {
 		af.trace = func(string, string) {}
 	}
@@ -156,7 +162,7 @@ func (af *File) openTemp(perm uint32, partial bool) error {
 			f.Close()
 			continue
 		}
-		af.f, af.temp, af.mode = f, temp, st.Mode&0o7777
+		af.f, af.rawfd, af.temp, af.mode = f, int(f.Fd()), temp, st.Mode&0o7777
 		return nil
 	}
 	return fmt.Errorf("atomicfile: no free temporary name in %s", dir)
@@ -180,7 +186,11 @@ func (af *File) adopt(old *unix.Stat_t) error {
 	return af.Chmod(old.Mode & 0o7777)
 }
 
-func (af *File) fd() int { return int(af.f.Fd()) }
+func (af *File) fd() int { return af.rawfd }
+
+// Fd is the temporary file's descriptor, for pread and pwrite; it stays open until Commit or
+// Abort.
+func (af *File) Fd() int { return af.rawfd }
 
 // Dest is the path Commit replaces: the destination with its symlinks resolved.
 func (af *File) Dest() string { return af.dest }
@@ -258,11 +268,18 @@ func (af *File) Commit() error {
 	}
 	af.done = true
 	err := af.f.Close()
+	if af.deferDir {
+		return err
+	}
 	if derr := syncDir(filepath.Dir(af.dest), af.trace); err == nil {
 		err = derr
 	}
 	return err
 }
+
+// SyncDir makes the renames in dir durable: what Commit does after each rename unless told
+// DeferDirSync.
+func SyncDir(dir string) error { return syncDir(dir, func(string, string) {}) }
 
 func (af *File) finishAttrs() error {
 	if af.times != nil {
