@@ -93,6 +93,7 @@ func put(ctx context.Context, ep *tunnel.Endpoint, dst router.ID, req proto.PutR
 		return err
 	}
 	defer st.Close()
+	defer context.AfterFunc(ctx, func() { st.Close() })() // interrupted: the agent drops the files
 	res := collect(st)
 	if !req.Complete {
 		w := bufio.NewWriterSize(st, 256<<10)
@@ -247,6 +248,7 @@ func Pull(ctx context.Context, ep *tunnel.Endpoint, dst router.ID, sources []str
 		return sum, err
 	}
 	defer st.Close()
+	defer context.AfterFunc(ctx, func() { st.Close() })()
 	errs := map[int]string{}
 	var final *Result
 	sizes := map[int]int64{}

@@ -334,4 +334,3 @@ func (rc *receiver) probe(h Header) Result {
 	}
 	return res
 }
-

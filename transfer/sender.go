@@ -82,11 +82,11 @@ func readDirNames(p string) ([]string, error) {
 
 // sendOpts are what sendEntry is told about one file.
 type sendOpts struct {
-	from     int64             // the receiver holds the bytes before this offset
-	abandon  func() bool       // the receiver has already failed this file
-	progress func(n int64)     // bytes sent
-	onOpen   func(*os.File)    // for tests: the file was opened
-	buf      []byte            // a reusable chunk buffer of 4+chunkSize bytes
+	from     int64          // the receiver holds the bytes before this offset
+	abandon  func() bool    // the receiver has already failed this file
+	progress func(n int64)  // bytes sent
+	onOpen   func(*os.File) // for tests: the file was opened
+	buf      []byte         // a reusable chunk buffer of 4+chunkSize bytes
 }
 
 // sendEntry writes e's record. A file that cannot be read any more is sent as an error header

@@ -67,6 +67,7 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 				Action: func(c *ucli.Context) error { return status(ctx, c, stdio.Stdout) },
 			},
 			shimCommand(stdio, home),
+			cpCommand(stdio),
 		},
 	}
 	return app.RunContext(ctx, args)
