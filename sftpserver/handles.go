@@ -17,12 +17,13 @@ var errTooManyHandles = errors.New("sftpserver: too many open handles")
 
 // handle is an open file (fd >= 0) or directory (dir != nil).
 type handle struct {
-	fd   int
-	dir  *os.File
-	path string           // the directory's path, to lstat its entries
-	dots bool             // "." and ".." have been listed
-	af   *atomicfile.File // a replacement being written to fd (see atomic.go)
-	werr error            // the first failed write to af: CLOSE then drops the replacement
+	fd    int
+	dir   *os.File
+	path  string           // the directory's path, to lstat its entries
+	dots  bool             // "." and ".." have been listed
+	af    *atomicfile.File // a replacement being written to fd (see atomic.go)
+	werr  error            // the first failed write to af: CLOSE then drops the replacement
+	patch *patch           // af must keep the old content where the client does not write
 }
 
 // close closes the handle as the client's CLOSE does: a replacement takes the file's place.
@@ -33,6 +34,12 @@ func (h *handle) close() error {
 	case h.af != nil && h.werr != nil:
 		h.af.Abort()
 		return h.werr
+	case h.af != nil && h.patch != nil:
+		if err := h.patch.fill(h.fd, h.af.Dest()); err != nil {
+			h.af.Abort()
+			return err
+		}
+		return h.af.Commit()
 	case h.af != nil:
 		return h.af.Commit()
 	}

@@ -96,8 +96,8 @@ func (s *server) open(id uint32, d *decoder) error {
 		mode = a.perm & 0o7777
 	}
 	p := s.path(name)
-	if replaces(pflags, p) {
-		h, err := s.openAtomic(p, pflags, mode)
+	if replace, patch := replaces(pflags, p); replace {
+		h, err := s.openAtomic(p, pflags, mode, patch)
 		if err == nil {
 			s.addHandle(id, h)
 			return nil
@@ -199,6 +199,9 @@ func (s *server) write(id uint32, d *decoder) error {
 		if err != nil {
 			break // n is -1: a failed write (ENOSPC, EIO) wrote nothing
 		}
+		if h.patch != nil {
+			h.patch.write(int64(off), int64(n))
+		}
 		data, off = data[n:], off+uint64(n)
 	}
 	if err != nil && h.werr == nil {
@@ -260,7 +263,7 @@ func (s *server) fsetstat(id uint32, d *decoder) error {
 	}
 	set := fdSetter(h.fd)
 	if h.af != nil {
-		set = atomicSetter(h.af)
+		set = atomicSetter(h)
 	}
 	s.sendStatus(id, set.apply(a))
 	return nil
