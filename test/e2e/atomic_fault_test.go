@@ -49,6 +49,7 @@ func TestTransfersKilledAtRandomPoints(t *testing.T) {
 	tools := []string{"cp", "scp", "scp -O"}
 	victims := []string{"client", "agent", "link"}
 	outcome := map[string]int{}
+	r.must(r.fakessh(nil, append(via, "target", "true")...)) // the daemon runs from here on
 	for i := range 100 {
 		tool, victim := tools[rng.IntN(len(tools))], victims[rng.IntN(len(victims))]
 		newData := make([]byte, 1<<20+rng.IntN(3<<20))
