@@ -65,6 +65,7 @@ func newApp(ctx context.Context, stdio Stdio) *ucli.App {
 			},
 			statusCommand(ctx, stdio, home, socketFlag),
 			shimCommand(stdio, home),
+			cpCommand(stdio),
 		},
 	}
 }
