@@ -123,17 +123,20 @@ type session struct {
 	sessionChan int  // ssh's number for the session channel, after the forwards' listeners
 
 	prompts *prompter // answers the daemon's questions for this call
+	passed  bool      // the daemon holds our stdin, stdout and stderr (passfds.go)
 }
 
 // newSession connects to the daemon and asks for the destination's context, below it the steps,
 // and below those become's, when the command is one.
 func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps []proto.Step, become *becomeCall) (*session, error) {
 	home, localUser := localAccount(stdio)
-	d, err := dialDaemon(proto.SocketPath(stdio.getenv, home), stdio.getenv)
+	files := passedStdio(opts, stdio)
+	d, err := dialDaemon(proto.SocketPath(stdio.getenv, home), stdio.getenv, files)
 	if err != nil {
 		return nil, reachError(err)
 	}
-	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become, prompts: newPrompter(stdio, opts.Quiet)}
+	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become, prompts: newPrompter(stdio, opts.Quiet),
+		passed: files != nil}
 	s.prompts.serve(s.ep)
 	creq := proto.ConnectRequest{
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile,
@@ -234,6 +237,9 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	}
 	req.PTY = pty
 	req.SCP = scpRequest(req)
+	if s.passed && pty == nil {
+		return s.execPassed(ctx, opts, req)
+	}
 	payload, _ := json.Marshal(req)
 	st, err := s.open(ctx, proto.AgentExec, payload)
 	if errors.Is(err, tunnel.ErrDisconnected) {
@@ -265,12 +271,17 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	go func() { defer wg.Done(); _, errErr = io.Copy(s.stdio.Stderr, st.Stderr()) }()
 	exit := waitExit(st)
 	wg.Wait()
+	return s.exitResult(exit, errors.Join(outErr, errErr))
+}
+
+// exitResult is the call's end: nil for status 0, the exit, or, when the stream ended without
+// one, the connection's loss (copyErr, if any, saying how the streams ended).
+func (s *session) exitResult(exit *ExitError, copyErr error) error {
 	if exit == nil {
-		err := errors.Join(outErr, errErr)
-		if err == nil {
-			err = errors.New("no exit status")
+		if copyErr == nil {
+			copyErr = errors.New("no exit status")
 		}
-		return s.lostError(err)
+		return s.lostError(copyErr)
 	}
 	if exit.Status == 0 && exit.Signal == "" {
 		return nil
@@ -279,9 +290,12 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 }
 
 // waitExit collects the exit status or signal from the stream's requests until it closes.
-func waitExit(st *tunnel.Stream) *ExitError {
+func waitExit(st *tunnel.Stream) *ExitError { return exitFrom(st.Requests()) }
+
+// exitFrom is waitExit over a stream's requests.
+func exitFrom(reqs <-chan tunnel.Request) *ExitError {
 	var exit *ExitError
-	for r := range st.Requests() {
+	for r := range reqs {
 		switch r.Name {
 		case proto.ReqExitStatus:
 			if len(r.Payload) == 4 {

@@ -36,6 +36,9 @@ type Config struct {
 	AgentDir    string        // directory holding mitogen-agent.<os>-<arch> builds
 	AgentDirs   []string      // more directories searched after AgentDir (layout.AgentDirs)
 	Logf        router.Logf
+	// NoSessionExec runs every command through the agent, never on an SSH session channel of
+	// its own (sessionexec.go).
+	NoSessionExec bool
 	// Ready, if set, is called once the socket accepts clients (or another daemon already serves it).
 	Ready func()
 }
@@ -54,10 +57,13 @@ type Daemon struct {
 
 	hops hopPool // jump-host connections shared by the connections behind them (hoppool.go)
 
-	mu      sync.Mutex // protects conns, clients, and each conn's children
-	conns   map[string]*conn
-	clients int
-	idle    chan struct{} // the client count changed, for the idle timer
+	mu     sync.Mutex // protects conns, passed, clients, and each conn's children
+	conns  map[string]*conn
+	passed map[router.ID][]*os.File // what clients passed with their Hello (passfds.go)
+
+	sessions sessionSlots // command sessions open per connection (sessionexec.go)
+	clients  int
+	idle     chan struct{} // the client count changed, for the idle timer
 }
 
 // SoftMemoryLimit is the heap limit mitogend runs its collector against (GOMEMLIMIT overrides):
@@ -76,7 +82,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		cfg.Logf = func(string, ...any) {}
 	}
 	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: newAgentBinaries(cfg), started: time.Now(),
-		conns: map[string]*conn{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second)}
+		conns: map[string]*conn{}, passed: map[router.ID][]*os.File{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second)}
 	d.ep = tunnel.NewEndpoint(cfg.Logf)
 	d.r = router.New(router.Config{ID: proto.Root, Handler: handler{d}, Logf: cfg.Logf, OnLinkDown: d.linkDown})
 	d.ep.Attach(d.r)
@@ -85,6 +91,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	d.ep.HandleCall(proto.DaemonStop, d.trusted(d.handleStop))
 	d.registerControl()
 	d.registerForwarding()
+	d.registerExecFDs()
 
 	ln, err := listen(cfg.Socket)
 	if errors.Is(err, errAlreadyServing) {
@@ -171,16 +178,20 @@ func (d *Daemon) admit(c *net.UnixConn) bool {
 		return false
 	}
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := router.ReadHello(c); err != nil {
+	hello := &rightsReader{c: c}
+	if _, err := router.ReadHello(hello); err != nil {
 		d.logf("daemon: client pid %d: %v", pid, err)
+		closeFiles(hello.files)
 		c.Close()
 		return false
 	}
 	id := router.ID(d.nextID.Add(1))
 	if err := router.WriteHello(c, router.Hello{ID: id, Parent: proto.Root}); err != nil {
+		closeFiles(hello.files)
 		c.Close()
 		return false
 	}
+	d.keepPassed(id, hello.files)
 	c.SetDeadline(time.Time{})
 	d.r.AddLink(c, router.LinkConfig{Name: fmt.Sprintf("client-%d(pid %d)", id, pid), Trusted: true, Peer: id})
 	return true
@@ -231,6 +242,7 @@ func (d *Daemon) idleLoop(ctx context.Context) {
 
 func (d *Daemon) linkDown(l *router.Link, lost []router.ID, err error) {
 	if l.Trusted() { // a local client
+		d.dropPassed(lost)
 		d.clientCount(-1)
 		return
 	}
@@ -246,6 +258,7 @@ func (d *Daemon) linkDown(l *router.Link, lost []router.ID, err error) {
 	if gone != nil {
 		d.logf("daemon: %s: connection lost: %v", gone.dest, err)
 		if gone.client != nil {
+			d.sessions.forget(gone.client.Client)
 			gone.client.Close() // the link is already down: closing it again would re-enter it
 		}
 	}

@@ -53,6 +53,7 @@ func newApp(ctx context.Context, stdio Stdio) *ucli.App {
 					socketFlag,
 					&ucli.DurationFlag{Name: "idle", Usage: "exit after this long without clients (0: never)", Value: 10 * time.Minute, EnvVars: []string{"MITOGEN_IDLE"}},
 					&ucli.StringFlag{Name: "agent-dir", Usage: "directory with the mitogen-agent.OS-ARCH builds (default: beside mitogend, then ../lib/mitogend)", EnvVars: []string{"MITOGEN_AGENT_DIR"}},
+					&ucli.BoolFlag{Name: "session-exec", Usage: "run plain commands on direct targets on SSH session channels of their own (false: always through the agent)", Value: true, EnvVars: []string{"MITOGEN_SESSION_EXEC"}},
 					&ucli.IntFlag{Name: "ready-fd", Usage: "close this inherited fd once serving (used by fakessh)", Value: -1},
 				},
 				Action: func(c *ucli.Context) error { return serve(ctx, c, stdio) },
@@ -83,7 +84,7 @@ func serve(ctx context.Context, c *ucli.Context, stdio Stdio) error {
 	logger := log.New(stdio.Stderr, "", log.LstdFlags|log.Lmicroseconds)
 	return daemon.Serve(ctx, daemon.Config{
 		Socket: c.String("socket"), IdleTimeout: c.Duration("idle"), AgentDirs: agentDirs,
-		Logf: logger.Printf, Ready: ready,
+		Logf: logger.Printf, Ready: ready, NoSessionExec: !c.Bool("session-exec"),
 	})
 }
 

@@ -237,14 +237,19 @@ func TestNoCommandRunsLoginShell(t *testing.T) {
 	}
 }
 
-// SendEnv forwards matching local variables and SetEnv sets more, as ssh's env requests do.
+// SendEnv and SetEnv reach the command as ssh's env requests do: through the target sshd's
+// AcceptEnv (the test sshd accepts MG_ONE beside LANG, LC_* and GIT_PROTOCOL), side by side with
+// ssh on the same sshd.
 func TestSendEnvAndSetEnv(t *testing.T) {
-	r := newRig(t)
-	r.env = append(r.env, "MG_ONE=1", "MG_TWO=2", "OTHER=x")
-	res := r.must(r.fakessh(nil, "-o", "SendEnv=MG_*", "-o", "SetEnv=MG_THREE=3", "target", `echo "$MG_ONE$MG_TWO$MG_THREE${OTHER:-unset}"`))
-	if trim(res.stdout) != "123unset" {
-		t.Fatalf("remote saw %q, want 123unset", res.stdout)
+	r := newRig(t, sshdtest.WithExtraConfig("AcceptEnv MG_ONE MG_THREE"))
+	r.env = append(r.env, "MG_ONE=1", "MG_TWO=2", "OTHER=x", "LC_MG=lc")
+	opts := []string{"-o", "SendEnv=MG_* LC_*", "-o", "SetEnv=MG_THREE=3"}
+	cmd := `echo "$MG_ONE${MG_TWO:-unset}$MG_THREE${OTHER:-unset}$LC_MG"`
+	fake := r.fakessh(nil, append(opts, "target", cmd)...)
+	if trim(fake.stdout) != "1unset3unsetlc" {
+		t.Errorf("remote saw %q, want 1unset3unsetlc", fake.stdout)
 	}
+	sameAsSSH(t, "SendEnv and SetEnv", fake, r.realSSH(opts, cmd))
 }
 
 // -v says what the daemon did for this call; -q silences fakessh's own messages.
