@@ -17,6 +17,13 @@ import (
 type becomeCall struct {
 	step proto.Step
 	exec proto.ExecRequest // what the context runs
+
+	// stdinPrompt: the command line's sudo reads its password from stdin (-S) with its own
+	// prompt; fakessh shows the prompt and reads the answer there (see stdinAnswers).
+	stdinPrompt bool
+	// shellStatus: a shell wrapped the command line (Ansible's /bin/sh -c '... && sleep 0'),
+	// which exits 128+N where the command dies of signal N.
+	shellStatus bool
 }
 
 // optionSteps are the contexts fakessh's own -o keys ask for (mitogen.become,
@@ -52,6 +59,9 @@ var errBecomeDenied = errors.New("client: the become context was refused by poli
 // shell would interpret, options a persistent context cannot reproduce) runs as ssh would run
 // it, under the login shell: never worse than ssh.
 func detectBecome(command string) (becomeCall, bool) {
+	if bc, ok := ansibleBecome(command); ok {
+		return bc, true
+	}
 	argv, ok := flagparse.SplitCommand(command)
 	if !ok {
 		return becomeCall{}, false

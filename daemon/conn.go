@@ -154,7 +154,7 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 				reply.Debug = append(reply.Debug, line)
 			}
 		}
-		id, refused, err := d.contextFor(ctx, c, req.Steps, req.Caller, req.Prompt, debug)
+		id, refused, err := d.contextFor(ctx, c, req.Steps, req.Caller, req.Prompt || req.StdinPrompt, debug)
 		if err != nil {
 			return proto.ConnectReply{}, err
 		}
