@@ -1,0 +1,213 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/mitogen-go/mitogend/test/sshdtest"
+	"github.com/mitogen-go/mitogend/test/testenv"
+)
+
+// Debian's ansible (ansible-core 2.14, ansible.posix 1.5.4) against the real sshd and sudo, with
+// `mitogend shim` first on PATH: every ssh, sftp and scp Ansible runs, and synchronize's rsync
+// -e ssh, ride the daemon's one connection.
+
+// ansibleRig is a rig with an Ansible project directory: ansible.cfg, an inventory and the shim.
+type ansibleRig struct {
+	*rig
+	dir  string // the project: ansible.cfg, inventory, playbooks
+	shim string // mitogend shim's directory, first on PATH
+}
+
+// newAnsibleRig writes the project for r with inventory lines (INI) under [targets].
+func newAnsibleRig(t *testing.T, r *rig, inventory string) *ansibleRig {
+	t.Helper()
+	testenv.NeedTool(t, "ansible-playbook")
+	testenv.NeedTool(t, "rsync")
+	a := &ansibleRig{rig: r, dir: t.TempDir(), shim: filepath.Join(t.TempDir(), "shim")}
+	r.must(r.run(nil, filepath.Join(binDir, "mitogend"), "shim", "--dir", a.shim))
+	// The defaults a new user has, but for host keys (the harness's are fresh each run) and
+	// facts (slow, and unused here).
+	writeFile(t, filepath.Join(a.dir, "ansible.cfg"), "[defaults]\ninventory = inventory\nhost_key_checking = False\n"+
+		"gathering = explicit\ninterpreter_python = /usr/bin/python3\nforks = 2\nretry_files_enabled = False\n"+
+		"[ssh_connection]\npipelining = True\n")
+	writeFile(t, filepath.Join(a.dir, "inventory"), "[targets]\n"+inventory)
+	for i, kv := range r.env {
+		if strings.HasPrefix(kv, "PATH=") {
+			r.env[i] = "PATH=" + a.shim + ":" + strings.TrimPrefix(kv, "PATH=")
+		}
+	}
+	r.env = append(r.env, "ANSIBLE_CONFIG="+filepath.Join(a.dir, "ansible.cfg"), "ANSIBLE_NOCOLOR=1", "ANSIBLE_FORCE_COLOR=0")
+	return a
+}
+
+// hostLine is an inventory line for srv as the harness's root login.
+func hostLine(name string, srv *sshdtest.Server, extra string) string {
+	return fmt.Sprintf("%s ansible_host=%s ansible_port=%d ansible_user=%s ansible_ssh_private_key_file=%s %s\n",
+		name, srv.Host, srv.Port, srv.User, srv.ClientKey, extra)
+}
+
+// play runs playbook (YAML) with ansible-playbook and extra arguments.
+func (a *ansibleRig) play(t *testing.T, playbook string, args ...string) result {
+	t.Helper()
+	f := filepath.Join(a.dir, fmt.Sprintf("play%d.yml", len(a.played())))
+	writeFile(t, f, playbook)
+	return a.runWith(func(c *exec.Cmd) { c.Env, c.Dir = a.env, a.dir }, "ansible-playbook", append(args, f)...)
+}
+
+func (a *ansibleRig) played() []string {
+	m, _ := filepath.Glob(filepath.Join(a.dir, "play*.yml"))
+	return m
+}
+
+// mustPlay fails the test unless the play ran with no failed or unreachable host.
+func (a *ansibleRig) mustPlay(t *testing.T, playbook string, args ...string) string {
+	t.Helper()
+	res := a.play(t, playbook, args...)
+	if res.code != 0 {
+		t.Fatalf("ansible-playbook exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	return res.stdout
+}
+
+// TestAnsiblePlaybook: one play of commands, become, sftp transfers both ways, pipelining on
+// and off (-tt, the module uploaded), synchronize push, pull, rsync_opts, link_dest, paths with
+// spaces and become, then the same through ansible_ssh_executable: one sshd login for all of
+// it, one sudo per become context, and files where Ansible put them, owned by whom it says.
+func TestAnsiblePlaybook(t *testing.T) {
+	r := newRig(t)
+	sudos := sudoLog(t)
+	svc, svcHome := testUser(t, "/bin/sh")
+	a := newAnsibleRig(t, r, hostLine("target", r.srv, "")+
+		"down ansible_host=127.0.0.1 ansible_port="+strconv.Itoa(sshdtest.FreePort(t))+" ansible_user=root\n")
+	base := t.TempDir()
+	src, remote, back := filepath.Join(base, "src dir"), filepath.Join(base, "remote"), filepath.Join(base, "back dir")
+	callersTree(t, src)
+	writeFile(t, filepath.Join(src, "skip-me"), "excluded by rsync_opts\n")
+	os.MkdirAll(remote, 0o755)
+	vars := fmt.Sprintf("    src: %q\n    remote: %q\n    back: %q\n    svc: %s\n    svc_home: %s\n", src, remote, back, svc, svcHome)
+	out := a.mustPlay(t, `
+- hosts: target
+  vars:
+`+vars+`
+  tasks:
+    - command: id -un
+      register: plain
+    - command: id -un
+      become: true
+      become_user: "{{ svc }}"
+      register: become1
+    - shell: id -un; pwd
+      become: true
+      become_user: "{{ svc }}"
+      register: become2
+    - copy: {content: "put by sftp\n", dest: "{{ remote }}/copied"}
+    - fetch: {src: "{{ remote }}/copied", dest: "{{ back }}/fetched", flat: true}
+    - copy: {content: "as svc\n", dest: "{{ svc_home }}/copied-as-svc"}
+      become: true
+      become_user: "{{ svc }}"
+    - name: push, with spaces and rsync_opts
+      ansible.posix.synchronize: {src: "{{ src }}/", dest: "{{ remote }}/push tree/", rsync_opts: ["--exclude=skip-me"]}
+    - name: push without spaces (synchronize does not quote link_dest)
+      ansible.posix.synchronize: {src: "{{ src }}/", dest: "{{ remote }}/plain/", rsync_opts: ["--exclude=skip-me"]}
+    - name: link_dest
+      ansible.posix.synchronize: {src: "{{ src }}/", dest: "{{ remote }}/linked/", link_dest: ["{{ remote }}/plain"], rsync_opts: ["--exclude=skip-me"]}
+    - name: pull
+      ansible.posix.synchronize: {mode: pull, src: "{{ remote }}/push tree/", dest: "{{ back }}/pulled/"}
+    - name: under become, twice
+      ansible.posix.synchronize: {src: "{{ src }}/", dest: "{{ svc_home }}/synced/", rsync_opts: ["--exclude=skip-me"]}
+      become: true
+      become_user: "{{ svc }}"
+    - ansible.posix.synchronize: {src: "{{ src }}/", dest: "{{ svc_home }}/synced-again/", rsync_opts: ["--exclude=skip-me"]}
+      become: true
+      become_user: "{{ svc }}"
+    - debug: {msg: "plain={{ plain.stdout }} become={{ become1.stdout }} {{ become2.stdout_lines | join(',') }}"}
+
+- hosts: target
+  vars:
+    ansible_pipelining: false
+`+vars+`
+  tasks:
+    - command: id -un
+      become: true
+      become_user: "{{ svc }}"
+      register: tt
+    - debug: {msg: "unpipelined={{ tt.stdout }}"}
+`)
+	for _, want := range []string{"plain=root become=" + svc + " " + svc + "," + svcHome, "unpipelined=" + svc} {
+		if !strings.Contains(out, want) {
+			t.Errorf("play output lacks %q:\n%s", want, out)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(back, "fetched")); err != nil || string(b) != "put by sftp\n" {
+		t.Errorf("fetched: %q %v", b, err)
+	}
+	for _, f := range []string{filepath.Join(svcHome, "copied-as-svc"), filepath.Join(svcHome, "synced", "sub", "a")} {
+		if owner := fileOwner(t, f); owner != svc {
+			t.Errorf("%s belongs to %s, want %s", f, owner, svc)
+		}
+	}
+	os.Remove(filepath.Join(src, "skip-me"))
+	for _, d := range []string{filepath.Join(remote, "push tree"), filepath.Join(remote, "plain"), filepath.Join(remote, "linked"), filepath.Join(back, "pulled"), filepath.Join(svcHome, "synced"), filepath.Join(svcHome, "synced-again")} {
+		sameTree(t, src, d)
+	}
+	if !sameInode(t, filepath.Join(remote, "plain", "big"), filepath.Join(remote, "linked", "big")) {
+		t.Error("link_dest: linked/big is not a hard link to plain/big")
+	}
+
+	// The same play's tasks with ansible_ssh_executable naming fakessh (the shim still provides
+	// sftp and scp), and scp as the transfer method.
+	a.mustPlay(t, `
+- hosts: target
+  vars:
+    ansible_ssh_executable: `+filepath.Join(binDir, "fakessh")+`
+    ansible_ssh_transfer_method: scp
+  tasks:
+    - command: id -un
+      become: true
+      become_user: `+svc+`
+    - copy: {content: "put by scp\n", dest: "`+remote+`/by-scp"}
+`)
+	if b, _ := os.ReadFile(filepath.Join(remote, "by-scp")); string(b) != "put by scp\n" {
+		t.Errorf("by-scp: %q", b)
+	}
+
+	// An unreachable host reads as UNREACHABLE, as under OpenSSH.
+	res := a.play(t, "- hosts: down\n  tasks:\n    - command: \"true\"\n")
+	if res.code != 4 || !strings.Contains(res.stdout, "UNREACHABLE!") || !strings.Contains(res.stdout, "Connection refused") {
+		t.Errorf("unreachable host: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+
+	if n := r.srv.Logins(); n != 1 {
+		t.Errorf("%d sshd logins for the whole run, want 1", n)
+	}
+	// Ansible's become (sudo -H -u svc) and synchronize's (--rsync-path='sudo -u svc rsync')
+	// are two contexts for one account, each started by one sudo for the whole run.
+	ctxs := r.status().Connections[0].Contexts
+	if len(ctxs) != 2 {
+		t.Errorf("contexts %+v, want sudo -u %s -H and sudo -u %s", ctxs, svc, svc)
+	}
+	if n := sudos(); n != len(ctxs) {
+		t.Errorf("sudo ran %d times, want once per context (%d)", n, len(ctxs))
+	}
+}
+
+// sameInode reports whether a and b are one file.
+func sameInode(t *testing.T, a, b string) bool {
+	t.Helper()
+	sa, err := os.Stat(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := os.Stat(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.Sys().(*syscall.Stat_t).Ino == sb.Sys().(*syscall.Stat_t).Ino
+}
