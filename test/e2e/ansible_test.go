@@ -211,3 +211,154 @@ func sameInode(t *testing.T, a, b string) bool {
 	}
 	return sa.Sys().(*syscall.Stat_t).Ino == sb.Sys().(*syscall.Stat_t).Ino
 }
+
+// TestAnsibleBecomePassword: a login that needs its password for sudo, given to Ansible as
+// ansible_become_password. A wrong one fails the task with Ansible's "Incorrect sudo password"
+// and is not tried again; the right one starts each account's context once, Ansible seeing its
+// prompt and writing the password on stdin the first time, and BECOME-SUCCESS without a prompt
+// every later time.
+func TestAnsibleBecomePassword(t *testing.T) {
+	r := newSudoRig(t, "LOGIN ALL=(ALL) ALL")
+	line := fmt.Sprintf("target ansible_host=%s ansible_port=%d ansible_user=%s ansible_ssh_private_key_file=%s\n",
+		r.srv.Host, r.srv.Port, r.login.Name, r.srv.ClientKey)
+	a := newAnsibleRig(t, r.rig, line)
+	play := `
+- hosts: target
+  tasks:
+    - command: id -un
+      become: true
+      become_user: ` + r.svc + `
+      register: one
+    - command: id -un
+      become: true
+      become_user: ` + r.svc + `
+    - command: id -un
+      become: true
+      register: root
+    - command: id -un
+      become: true
+      become_user: ` + r.svc + `
+      vars: {ansible_pipelining: false}
+    - debug: {msg: "as={{ one.stdout }},{{ root.stdout }}"}
+`
+	res := a.play(t, play, "-e", "ansible_become_password=wrong")
+	if res.code != 2 || !strings.Contains(res.stdout, `"msg": "Incorrect sudo password"`) {
+		t.Fatalf("wrong password: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	wrong := sudoEntries(t)
+	if n := strings.Count(strings.Join(wrong, "\n"), "incorrect password attempt"); n != 1 {
+		t.Errorf("the wrong password was tried %d times, want once:\n%s", n, strings.Join(wrong, "\n"))
+	}
+	out := a.mustPlay(t, play, "-e", "ansible_become_password="+testPassword)
+	if !strings.Contains(out, "as="+r.svc+",root") {
+		t.Errorf("play output:\n%s", out)
+	}
+	// One sudo that ran a command per account (the rest are sudo's own refusals and checks).
+	ran := 0
+	all := sudoEntries(t)
+	for _, e := range all[len(wrong):] {
+		if strings.Contains(e, "COMMAND=") && !strings.Contains(e, "password is required") && !strings.Contains(e, "COMMAND=list") {
+			ran++
+		}
+	}
+	if ctxs := r.status().Connections[0].Contexts; len(ctxs) != 2 || ran != 2 {
+		t.Errorf("%d sudo runs for contexts %+v, want one for each of 2:\n%s", ran, ctxs, strings.Join(all, "\n"))
+	}
+	if n := r.srv.Logins(); n != 1 {
+		t.Errorf("%d sshd logins, want 1", n)
+	}
+}
+
+// sudoEntries are the entries of the log sudoLog set up, each on one line (sudo wraps them).
+func sudoEntries(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("/etc/sudoers.d/mitogen-test-log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(string(b)), `Defaults logfile="`), `"`)
+	text, _ := os.ReadFile(path)
+	var out []string
+	for _, l := range strings.Split(string(text), "\n") {
+		switch {
+		case strings.HasPrefix(l, "    ") && len(out) > 0:
+			out[len(out)-1] += " " + strings.TrimSpace(l)
+		case l != "":
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestAnsibleBastion: a host behind a jump host (ProxyJump in ansible_ssh_common_args, which
+// synchronize passes on with use_ssh_args): one login on the bastion and one on the target for
+// the commands, the sftp transfers and synchronize, plain and under become.
+func TestAnsibleBastion(t *testing.T) {
+	r := newRig(t)
+	bastion := sshdtest.Start(t)
+	pub, err := os.ReadFile(r.srv.ClientKey + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bastion.AuthorizeKey(strings.TrimSpace(string(pub)))
+	cfg, _ := os.ReadFile(r.srv.SSHConfig)
+	writeFile(t, r.srv.SSHConfig, string(cfg)+fmt.Sprintf("Host bastion\n    HostName %s\n    Port %d\n    User %s\n    IdentityFile %s\n    UserKnownHostsFile %s\n",
+		bastion.Host, bastion.Port, bastion.User, r.srv.ClientKey, bastion.KnownHosts))
+	svc, svcHome := testUser(t, "/bin/sh")
+	a := newAnsibleRig(t, r, hostLine("behind", r.srv, `ansible_ssh_common_args="-o ProxyJump=bastion"`))
+	src, dst := filepath.Join(t.TempDir(), "src"), t.TempDir()
+	callersTree(t, src)
+	out := a.mustPlay(t, `
+- hosts: behind
+  tasks:
+    - command: id -un
+      become: true
+      become_user: `+svc+`
+      register: who
+    - copy: {content: "through the bastion\n", dest: "`+dst+`/copied"}
+    - ansible.posix.synchronize: {src: "`+src+`/", dest: "`+dst+`/synced/", use_ssh_args: true}
+    - ansible.posix.synchronize: {src: "`+src+`/", dest: "`+svcHome+`/synced/", use_ssh_args: true}
+      become: true
+      become_user: `+svc+`
+    - debug: {msg: "as={{ who.stdout }}"}
+`)
+	if !strings.Contains(out, "as="+svc) {
+		t.Errorf("play output:\n%s", out)
+	}
+	sameTree(t, src, filepath.Join(dst, "synced"))
+	sameTree(t, src, filepath.Join(svcHome, "synced"))
+	if b, _ := os.ReadFile(filepath.Join(dst, "copied")); string(b) != "through the bastion\n" {
+		t.Errorf("copied: %q", b)
+	}
+	if b, t2 := bastion.Logins(), r.srv.Logins(); b != 1 || t2 != 1 {
+		t.Errorf("logins: bastion %d, target %d; want 1 each", b, t2)
+	}
+}
+
+// TestAnsibleNamedChain: a named chain (Via target, Become sudo) as the inventory host: every
+// task runs as the chain's user, files copied land as that user's, with one login and one sudo.
+func TestAnsibleNamedChain(t *testing.T) {
+	r := newRig(t)
+	sudos := sudoLog(t)
+	svc, svcHome := testUser(t, "/bin/sh")
+	r.chains(t, "Host svc-chain\n  Via target\n  Become sudo\n  BecomeUser "+svc+"\n")
+	a := newAnsibleRig(t, r, "chained ansible_host=svc-chain\n")
+	out := a.mustPlay(t, `
+- hosts: chained
+  tasks:
+    - command: id -un
+      register: who
+    - copy: {content: "by the chain\n", dest: "`+svcHome+`/copied"}
+    - command: id -un
+    - debug: {msg: "as={{ who.stdout }}"}
+`)
+	if !strings.Contains(out, "as="+svc) {
+		t.Errorf("play output:\n%s", out)
+	}
+	if owner := fileOwner(t, filepath.Join(svcHome, "copied")); owner != svc {
+		t.Errorf("copied belongs to %s, want %s", owner, svc)
+	}
+	if n, s := r.srv.Logins(), sudos(); n != 1 || s != 1 {
+		t.Errorf("%d logins and %d sudo runs, want 1 and 1", n, s)
+	}
+}
