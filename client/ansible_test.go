@@ -22,10 +22,10 @@ func TestAnsibleBecome(t *testing.T) {
 		step        *proto.Step // nil: run as ssh would
 		stdinPrompt bool
 	}{
-		{"no password", wrap("sudo -H -S -n  -u svc"), &proto.Step{Method: "sudo", Program: "sudo", User: "svc", Flags: []string{"-H"}, NonInteractive: true, Fallback: true, Command: success}, false},
-		{"no user", wrap("sudo -H -S -n "), &proto.Step{Method: "sudo", Program: "sudo", Flags: []string{"-H"}, NonInteractive: true, Fallback: true, Command: success}, false},
-		{"password", wrap(`sudo -H -S -p "` + prompt + `" -u root`), &proto.Step{Method: "sudo", Program: "sudo", User: "root", Flags: []string{"-H"}, Fallback: true, Command: success, Prompt: prompt}, true},
-		{"become_exe", wrap("/usr/bin/sudo -H -S -n  -u svc"), &proto.Step{Method: "sudo", Program: "/usr/bin/sudo", User: "svc", Flags: []string{"-H"}, NonInteractive: true, Fallback: true, Command: success}, false},
+		{"no password", wrap("sudo -H -S -n  -u svc"), &proto.Step{Method: "sudo", Program: "sudo", User: "svc", NonInteractive: true, Fallback: true, Command: success}, false},
+		{"no user", wrap("sudo -H -S -n "), &proto.Step{Method: "sudo", Program: "sudo", NonInteractive: true, Fallback: true, Command: success}, false},
+		{"password", wrap(`sudo -H -S -p "` + prompt + `" -u root`), &proto.Step{Method: "sudo", Program: "sudo", User: "root", Fallback: true, Command: success, Prompt: prompt}, true},
+		{"become_exe", wrap("/usr/bin/sudo -H -S -n  -u svc"), &proto.Step{Method: "sudo", Program: "/usr/bin/sudo", User: "svc", NonInteractive: true, Fallback: true, Command: success}, false},
 		{"no sleep", strings.Replace(wrap("sudo -H -S -n -u svc"), " && sleep 0", "", 1), nil, false},
 		{"another shell", strings.Replace(wrap("sudo -H -S -n -u svc"), "/bin/sh -c '", "/bin/bash -c '", 1), nil, false},
 		{"not the success command", `/bin/sh -c 'sudo -H -S -n -u svc /bin/sh -c '"'"'echo hello ; id'"'"' && sleep 0'`, nil, false},
@@ -46,7 +46,7 @@ func TestAnsibleBecome(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if !reflect.DeepEqual(bc.step, *tt.step) || !reflect.DeepEqual(bc.exec.Argv, success) || !bc.exec.KeepDir {
+		if !reflect.DeepEqual(bc.step, *tt.step) || !reflect.DeepEqual(bc.exec.Argv, success) || !bc.exec.KeepDir || !bc.exec.SetHome {
 			t.Errorf("%s: %+v %+v, want %+v", tt.name, bc.step, bc.exec, *tt.step)
 		}
 		if bc.stdinPrompt != tt.stdinPrompt || !bc.shellStatus {

@@ -96,16 +96,14 @@ func sudoCall(b *flagparse.Become) (becomeCall, bool) {
 	if !b.DefaultUser {
 		st.User = b.User
 	}
-	if b.SetHome {
-		st.Flags = append(st.Flags, "-H")
-	}
 	if b.PreserveEnv {
 		st.Flags = append(st.Flags, "-E")
 	}
 	if len(b.PreserveEnvList) > 0 {
 		st.Flags = append(st.Flags, "--preserve-env="+strings.Join(b.PreserveEnvList, ","))
 	}
-	return becomeCall{step: st, exec: proto.ExecRequest{Argv: b.Command, NotFound: "sudo: %s: command not found", KeepDir: true}}, true
+	// -H only sets HOME: the context is the plain one, and the command gets HOME as -H gives it.
+	return becomeCall{step: st, exec: proto.ExecRequest{Argv: b.Command, NotFound: "sudo: %s: command not found", KeepDir: true, SetHome: b.SetHome}}, true
 }
 
 func doasCall(b *flagparse.Become) (becomeCall, bool) {

@@ -92,6 +92,9 @@ type ExecRequest struct {
 	// KeepDir runs the command in the directory the context started in, with no rc file, as
 	// sudo, su and container runtimes leave it, instead of in the home directory as sshd does.
 	KeepDir bool `json:"keep_dir,omitempty"`
+	// SetHome, with Argv, is sudo's -H: HOME is the context user's home directory from the
+	// password database, so that one context started without -H serves both forms.
+	SetHome bool `json:"set_home,omitempty"`
 }
 
 // Stream request names, as in SSH.
