@@ -66,7 +66,7 @@ func ansibleRows(r *rig) ([]Row, []string) {
 				func() time.Duration { os.RemoveAll(dst); return r.ansibleRun(&b, n, cfg, p.file, "", sudos) },
 			)
 			rows = append(rows, Row{Name: p.name + ", " + n.name, A: "shim (fakessh)", SA: s[0], B: "OpenSSH ControlPersist + pipelining", SB: s[1],
-				Extra: fmt.Sprintf("cold run: A %s, B %s; warm run: A %s, B %s", a.cold, b.cold, a.warm, b.warm)})
+				Extra: fmt.Sprintf("cold run: A %s; B %s. Warm run: A %s; B %s", a.cold, b.cold, a.warm, b.warm)})
 		}
 	}
 	return rows, nil
@@ -126,7 +126,7 @@ func (r *rig) ansibleRun(c *ansibleCounts, n *network, cfg, playbook, shim strin
 	if err != nil {
 		r.tb.Fatalf("ansible-playbook %s: %v\n%s", playbook, err, out)
 	}
-	counts := fmt.Sprintf("%d logins, %d sudo", r.srv.Logins()-logins, sudos()-runs)
+	counts := fmt.Sprintf("logins %d, sudo runs %d", r.srv.Logins()-logins, sudos()-runs)
 	if c.runs == 1 {
 		c.cold = counts
 	} else {
