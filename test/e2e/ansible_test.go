@@ -82,7 +82,7 @@ func (a *ansibleRig) mustPlay(t *testing.T, playbook string, args ...string) str
 // it, one sudo per become context, and files where Ansible put them, owned by whom it says.
 func TestAnsiblePlaybook(t *testing.T) {
 	r := newRig(t)
-	sudos := sudoLog(t)
+	sudoLog(t)
 	svc, svcHome := testUser(t, "/bin/sh")
 	a := newAnsibleRig(t, r, hostLine("target", r.srv, "")+
 		"down ansible_host=127.0.0.1 ansible_port="+strconv.Itoa(sshdtest.FreePort(t))+" ansible_user=root\n")
@@ -193,7 +193,7 @@ func TestAnsiblePlaybook(t *testing.T) {
 	if len(ctxs) != 1 || ctxs[0].Name != "sudo -u "+svc {
 		t.Errorf("contexts %+v, want sudo -u %s alone", ctxs, svc)
 	}
-	if n := sudos(); n != 1 {
+	if n := len(sudoRuns(t, "USER="+svc+" ;")); n != 1 {
 		t.Errorf("sudo ran %d times for the whole run, want 1", n)
 	}
 }
@@ -246,7 +246,7 @@ func TestAnsibleBecomePassword(t *testing.T) {
 	if res.code != 2 || !strings.Contains(res.stdout, `"msg": "Incorrect sudo password"`) {
 		t.Fatalf("wrong password: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
-	wrong := sudoEntries(t)
+	wrong := sudoRuns(t, " : "+r.login.Name+" : ")
 	if n := strings.Count(strings.Join(wrong, "\n"), "incorrect password attempt"); n != 1 {
 		t.Errorf("the wrong password was tried %d times, want once:\n%s", n, strings.Join(wrong, "\n"))
 	}
@@ -256,7 +256,7 @@ func TestAnsibleBecomePassword(t *testing.T) {
 	}
 	// One sudo that ran a command per account (the rest are sudo's own refusals and checks).
 	ran := 0
-	all := sudoEntries(t)
+	all := sudoRuns(t, " : "+r.login.Name+" : ")
 	for _, e := range all[len(wrong):] {
 		if strings.Contains(e, "COMMAND=") && !strings.Contains(e, "password is required") && !strings.Contains(e, "COMMAND=list") {
 			ran++
@@ -270,8 +270,10 @@ func TestAnsibleBecomePassword(t *testing.T) {
 	}
 }
 
-// sudoEntries are the entries of the log sudoLog set up, each on one line (sudo wraps them).
-func sudoEntries(t *testing.T) []string {
+// sudoRuns are the entries of the log sudoLog set up that hold what (the user who ran sudo,
+// " : alice : ", or the target, "USER=svc ;"), each on one line (sudo wraps them). Every sudo on
+// the machine logs there while the drop-in is in place: other programs' runs are left out.
+func sudoRuns(t *testing.T, what string) []string {
 	t.Helper()
 	b, err := os.ReadFile("/etc/sudoers.d/mitogen-test-log")
 	if err != nil {
@@ -279,13 +281,19 @@ func sudoEntries(t *testing.T) []string {
 	}
 	path := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(string(b)), `Defaults logfile="`), `"`)
 	text, _ := os.ReadFile(path)
-	var out []string
+	var all []string
 	for _, l := range strings.Split(string(text), "\n") {
 		switch {
-		case strings.HasPrefix(l, "    ") && len(out) > 0:
-			out[len(out)-1] += " " + strings.TrimSpace(l)
+		case strings.HasPrefix(l, "    ") && len(all) > 0:
+			all[len(all)-1] += " " + strings.TrimSpace(l)
 		case l != "":
-			out = append(out, l)
+			all = append(all, l)
+		}
+	}
+	var out []string
+	for _, e := range all {
+		if strings.Contains(e, what) {
+			out = append(out, e)
 		}
 	}
 	return out
@@ -340,7 +348,7 @@ func TestAnsibleBastion(t *testing.T) {
 // task runs as the chain's user, files copied land as that user's, with one login and one sudo.
 func TestAnsibleNamedChain(t *testing.T) {
 	r := newRig(t)
-	sudos := sudoLog(t)
+	sudoLog(t)
 	svc, svcHome := testUser(t, "/bin/sh")
 	r.chains(t, "Host svc-chain\n  Via target\n  Become sudo\n  BecomeUser "+svc+"\n")
 	a := newAnsibleRig(t, r, "chained ansible_host=svc-chain\n")
@@ -359,7 +367,7 @@ func TestAnsibleNamedChain(t *testing.T) {
 	if owner := fileOwner(t, filepath.Join(svcHome, "copied")); owner != svc {
 		t.Errorf("copied belongs to %s, want %s", owner, svc)
 	}
-	if n, s := r.srv.Logins(), sudos(); n != 1 || s != 1 {
+	if n, s := r.srv.Logins(), len(sudoRuns(t, "USER="+svc+" ;")); n != 1 || s != 1 {
 		t.Errorf("%d logins and %d sudo runs, want 1 and 1", n, s)
 	}
 }
