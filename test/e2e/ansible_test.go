@@ -213,8 +213,8 @@ func sameInode(t *testing.T, a, b string) bool {
 }
 
 // TestAnsibleBecomePassword: a login that needs its password for sudo, given to Ansible as
-// ansible_become_password. A wrong one fails the task with Ansible's "Incorrect sudo password"
-// and is not tried again; the right one starts each account's context once, Ansible seeing its
+// ansible_become_password. None fails the task with Ansible's "Missing sudo password"; a wrong
+// one fails it with Ansible's "Incorrect sudo password" and is not tried again; the right one starts each account's context once, Ansible seeing its
 // prompt and writing the password on stdin the first time (on a pipe, and under -tt on a
 // terminal without pipelining), and BECOME-SUCCESS without a prompt every later time.
 func TestAnsibleBecomePassword(t *testing.T) {
@@ -242,7 +242,11 @@ func TestAnsibleBecomePassword(t *testing.T) {
       vars: {ansible_pipelining: false}
     - debug: {msg: "as={{ one.stdout }},{{ root.stdout }}"}
 `
-	res := a.play(t, play, "-e", "ansible_become_password=wrong")
+	res := a.play(t, play)
+	if res.code != 2 || !strings.Contains(res.stdout, `"msg": "Missing sudo password"`) {
+		t.Fatalf("no password: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	res = a.play(t, play, "-e", "ansible_become_password=wrong")
 	if res.code != 2 || !strings.Contains(res.stdout, `"msg": "Incorrect sudo password"`) {
 		t.Fatalf("wrong password: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
