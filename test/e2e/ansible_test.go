@@ -214,9 +214,10 @@ func sameInode(t *testing.T, a, b string) bool {
 
 // TestAnsibleBecomePassword: a login that needs its password for sudo, given to Ansible as
 // ansible_become_password. None fails the task with Ansible's "Missing sudo password"; a wrong
-// one fails it with Ansible's "Incorrect sudo password" and is not tried again; the right one starts each account's context once, Ansible seeing its
-// prompt and writing the password on stdin the first time (on a pipe, and under -tt on a
-// terminal without pipelining), and BECOME-SUCCESS without a prompt every later time.
+// one fails it with Ansible's "Incorrect sudo password" and is not tried again; the right one
+// starts each account's context once, Ansible seeing its prompt and writing the password on
+// stdin the first time (on a pipe, and under -tt on a terminal without pipelining), and
+// BECOME-SUCCESS without a prompt every later time.
 func TestAnsibleBecomePassword(t *testing.T) {
 	r := newSudoRig(t, "LOGIN ALL=(ALL) ALL")
 	line := fmt.Sprintf("target ansible_host=%s ansible_port=%d ansible_user=%s ansible_ssh_private_key_file=%s\n",
