@@ -376,3 +376,24 @@ func TestAnsibleNamedChain(t *testing.T) {
 		t.Errorf("%d logins and %d sudo runs, want 1 and 1", n, s)
 	}
 }
+
+// TestAnsibleSynchronizeDelegate: synchronize to one inventory host delegated to another
+// (delegate_to): Ansible runs the module on the delegate through the shim, and the delegate's
+// rsync reaches the destination with the delegate's own ssh, as under OpenSSH. Here both are
+// the one sshd, so that second ssh is the target's /usr/bin/ssh: the run's second login.
+func TestAnsibleSynchronizeDelegate(t *testing.T) {
+	r := newRig(t)
+	a := newAnsibleRig(t, r, hostLine("target", r.srv, "")+hostLine("dest", r.srv, ""))
+	src, dst := filepath.Join(t.TempDir(), "src"), filepath.Join(t.TempDir(), "dst")
+	callersTree(t, src)
+	a.mustPlay(t, `
+- hosts: dest
+  tasks:
+    - ansible.posix.synchronize: {src: "`+src+`/", dest: "`+dst+`/"}
+      delegate_to: target
+`)
+	sameTree(t, src, dst)
+	if n := r.srv.Logins(); n != 2 {
+		t.Errorf("%d logins, want 2: the delegate's through the daemon, its rsync's own", n)
+	}
+}
