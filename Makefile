@@ -2,11 +2,15 @@
 GO       ?= go
 BIN      ?= bin
 AGENTS   ?= linux-amd64 linux-arm64
-LDFLAGS  := -s -w
+# What the binaries say they are (fakessh -V, mitogend --version); `make VERSION=...` overrides.
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+COMMIT   := $(shell git rev-parse HEAD 2>/dev/null)
+VPKG     := github.com/mitogen-go/mitogend/internal/version
+LDFLAGS  := -s -w -X $(VPKG).version=$(VERSION) -X $(VPKG).commit=$(COMMIT)
 FUZZTIME ?= 10s
 GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build agents test test-short demo bench vet fuzz clean
+.PHONY: all build agents man install uninstall deb test test-short demo bench vet fuzz clean
 
 all: build
 
@@ -21,6 +25,13 @@ agents:
 		GOOS=$${p%-*} GOARCH=$${p#*-} $(GOBUILD) -o $(BIN)/mitogen-agent.$$p ./cmd/mitogen-agent || exit 1; \
 		gzip -9 -n -c $(BIN)/mitogen-agent.$$p >$(BIN)/mitogen-agent.$$p.gz || exit 1; \
 	done
+
+# fakessh.1 and mitogend.1 from the same sources as their help (internal/genman), for this
+# machine whatever GOOS/GOARCH the binaries are built for.
+man:
+	GOOS= GOARCH= $(GO) run -ldflags "$(LDFLAGS)" ./internal/genman $(BIN)/man $(DOCDIR)
+
+include install.mk
 
 vet:
 	$(GO) vet ./...

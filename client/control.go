@@ -26,8 +26,10 @@ func control(ctx context.Context, opts *flagparse.Options, stdio Stdio) error {
 	}
 	home, name := localAccount(stdio)
 	sock := proto.SocketPath(stdio.getenv, home)
+	// SSH_AUTH_SOCK is part of which connection a call rides (the agent's keys are its identity).
 	req, _ := json.Marshal(proto.ConnectRequest{
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile, Home: home, LocalUser: name,
+		AuthSock: stdio.getenv("SSH_AUTH_SOCK"),
 	})
 	b, err := callDaemon(ctx, sock, handle, req)
 	if err != nil {

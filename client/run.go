@@ -73,7 +73,7 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	warnIdentityFlags(opts, stdio)
 	switch {
 	case opts.Version:
-		fmt.Fprintln(stdio.Stderr, versionText)
+		printVersion(opts, stdio)
 		return nil
 	case opts.DumpConfig:
 		return dumpConfig(opts, stdio)
@@ -235,6 +235,7 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 		return err
 	}
 	req.PTY = pty
+	req.SCP = scpRequest(req)
 	payload, _ := json.Marshal(req)
 	st, err := s.open(ctx, proto.AgentExec, payload)
 	if errors.Is(err, tunnel.ErrDisconnected) {

@@ -1,8 +1,14 @@
 package client
 
-import "github.com/mitogen-go/mitogend/flagparse"
+import (
+	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/internal/version"
+)
 
-// versionText is what -V prints on stderr: OpenSSH's line first, since callers parse it.
-const versionText = "OpenSSH_9.2p1 fakessh (mitogend 0.1), OpenSSL 3.0 compatible"
+// versionLine is what -V prints on stderr: one line shaped as OpenSSH's, since callers parse it
+// (see printVersion); fakessh's build stands where a distribution puts its patch level.
+func versionLine() string {
+	return "OpenSSH_9.2p1 fakessh (mitogend " + version.Version() + "), OpenSSL 3.0 compatible"
+}
 
 const usageText = flagparse.Usage

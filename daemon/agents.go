@@ -4,25 +4,24 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/mitogen-go/mitogend/internal/bootstrap"
+	"github.com/mitogen-go/mitogend/internal/layout"
 )
 
 // agentBinaries finds the agent build for a target's platform and keeps it, compressed and
 // not, in memory: it is read once per platform per daemon.
 type agentBinaries struct {
-	dir string
+	dirs []string // searched in order (layout.AgentPaths in each)
 
 	mu    sync.Mutex // protects cache
 	cache map[string][]byte
 }
-
-// agentFile is the agent build for goos/goarch, as the Makefile names it.
-func agentFile(goos, goarch string) string { return "mitogen-agent." + goos + "-" + goarch }
 
 // get is a bootstrap.Agents: the build for p, compressed when p says the target has gzip (every
 // byte crosses the network).
@@ -38,7 +37,10 @@ func (a *agentBinaries) build(goos, goarch string, compressed bool) ([]byte, err
 	if b, ok := a.cache[key]; ok {
 		return b, nil
 	}
-	path := filepath.Join(a.dir, agentFile(goos, goarch))
+	path, ok := layout.FindAgent(a.dirs, goos, goarch)
+	if !ok {
+		return nil, fmt.Errorf("daemon: no agent for %s/%s in %s: %w", goos, goarch, strings.Join(a.dirs, ", "), fs.ErrNotExist)
+	}
 	if compressed {
 		// `make` ships a gzip -9 copy; without it, compress here (once per daemon).
 		if b, err := os.ReadFile(path + ".gz"); err == nil {
@@ -72,4 +74,14 @@ func (a *agentBinaries) keep(key string, b []byte) []byte {
 // first connection, while that connection is still dialling.
 func (a *agentBinaries) warm() {
 	a.build(runtime.GOOS, runtime.GOARCH, true)
+}
+
+func newAgentBinaries(cfg Config) *agentBinaries {
+	var dirs []string
+	for _, d := range append([]string{cfg.AgentDir}, cfg.AgentDirs...) {
+		if d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	return &agentBinaries{dirs: dirs}
 }

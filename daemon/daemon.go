@@ -15,7 +15,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -35,6 +34,7 @@ type Config struct {
 	Socket      string        // Unix socket path
 	IdleTimeout time.Duration // exit after this long without clients; 0 = never
 	AgentDir    string        // directory holding mitogen-agent.<os>-<arch> builds
+	AgentDirs   []string      // more directories searched after AgentDir (layout.AgentDirs)
 	Logf        router.Logf
 	// Ready, if set, is called once the socket accepts clients (or another daemon already serves it).
 	Ready func()
@@ -75,7 +75,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: &agentBinaries{dir: cfg.AgentDir}, started: time.Now(),
+	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: newAgentBinaries(cfg), started: time.Now(),
 		conns: map[string]*conn{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second)}
 	d.ep = tunnel.NewEndpoint(cfg.Logf)
 	d.r = router.New(router.Config{ID: proto.Root, Handler: handler{d}, Logf: cfg.Logf, OnLinkDown: d.linkDown})
@@ -254,40 +254,6 @@ func (d *Daemon) linkDown(l *router.Link, lost []router.ID, err error) {
 func (d *Daemon) handleStop(context.Context, router.ID, []byte) ([]byte, error) {
 	d.stop(ErrStopped)
 	return nil, nil
-}
-
-func (d *Daemon) handleStatus(ctx context.Context, _ router.ID, _ []byte) ([]byte, error) {
-	st := proto.Status{PID: os.Getpid(), Socket: d.cfg.Socket, Uptime: time.Since(d.started).Round(time.Second).String()}
-	d.mu.Lock()
-	conns := make([]*conn, 0, len(d.conns))
-	for _, c := range d.conns {
-		if c.link != nil {
-			conns = append(conns, c)
-		}
-	}
-	d.mu.Unlock()
-	links := map[string]router.LinkStats{}
-	for _, ls := range d.r.Links() {
-		links[ls.Name] = ls
-		st.Links = append(st.Links, proto.LinkStatus{Name: ls.Name, Trusted: ls.Trusted, Contexts: ls.Routes, BytesIn: ls.BytesIn, BytesOut: ls.BytesOut})
-	}
-	for _, c := range conns {
-		pc := proto.Connection{Destination: c.dest, Context: c.id, Agent: c.info, Since: c.since.Format(time.RFC3339)}
-		ls := links[c.link.Name()]
-		pc.BytesIn, pc.BytesOut = ls.BytesIn, ls.BytesOut
-		pc.Contexts = d.contextStatus(c)
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		if b, err := d.ep.Call(cctx, c.id, proto.AgentStatus, nil); err == nil {
-			var ai proto.AgentInfo
-			if json.Unmarshal(b, &ai) == nil {
-				pc.Agent.Streams = ai.Streams
-				pc.Streams = ai.Streams
-			}
-		}
-		cancel()
-		st.Connections = append(st.Connections, pc)
-	}
-	return json.Marshal(st)
 }
 
 func (d *Daemon) closeAll() {

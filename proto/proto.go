@@ -10,7 +10,7 @@ import "github.com/mitogen-go/mitogend/router"
 // Service handles at the daemon (context 0). Only trusted contexts (local clients) may call them.
 const (
 	DaemonConnect uint32 = 1 // ConnectRequest -> ConnectReply
-	DaemonStatus  uint32 = 2 // nothing -> Status
+	DaemonStatus  uint32 = 2 // nothing, or a ConnectRequest for one destination -> Status
 	DaemonStop    uint32 = 3 // nothing -> nothing; the daemon exits
 )
 
@@ -95,6 +95,8 @@ type ExecRequest struct {
 	// SetHome, with Argv, is sudo's -H: HOME is the context user's home directory from the
 	// password database, so that one context started without -H serves both forms.
 	SetHome bool `json:"set_home,omitempty"`
+	// SCP, if set, is Command parsed as scp -t or scp -f (proto/transfer.go).
+	SCP *SCPRequest `json:"scp,omitempty"`
 }
 
 // Stream request names, as in SSH.
@@ -111,11 +113,15 @@ type ExitSignal struct {
 	Message    string `json:"message,omitempty"`
 }
 
-// Status is the daemon's answer to DaemonStatus.
+// Status is the daemon's answer to DaemonStatus. Asked about one destination (a ConnectRequest,
+// resolved as DaemonCheck resolves it), Destination names it as resolved, Connections holds its
+// connection if that is up, and Links is empty. SortStatus orders it.
 type Status struct {
 	PID         int          `json:"pid"`
+	Version     string       `json:"version"` // the daemon's build (internal/version)
 	Socket      string       `json:"socket"`
 	Uptime      string       `json:"uptime"`
+	Destination string       `json:"destination,omitempty"`
 	Connections []Connection `json:"connections"`
 	Links       []LinkStatus `json:"links"`
 }

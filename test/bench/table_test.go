@@ -35,8 +35,8 @@ const (
 
 // BenchmarkTable measures fakessh against OpenSSH and prints the results table. It runs once
 // whatever b.N is (each row repeats its own runs); BENCH_ROWS=regexp selects rows by key (warm,
-// rtt, first, tput, rsync, conc, ansible), BENCH_PPROF=DIR runs the profiling daemon writing profiles
-// there.
+// rtt, first, tput, rsync, xfer, conc, chain, ansible), BENCH_PPROF=DIR runs the profiling
+// daemon writing profiles there.
 func BenchmarkTable(b *testing.B) {
 	testenv.NeedTool(b, "rsync")
 	bin := b.TempDir()
@@ -52,7 +52,8 @@ func BenchmarkTable(b *testing.B) {
 		run func(*rig) ([]Row, []string)
 	}{
 		{"warm", warmRows}, {"rtt", rttRows}, {"first", firstRows},
-		{"tput", tputRows}, {"rsync", rsyncRows}, {"conc", concRows}, {"ansible", ansibleRows},
+		{"tput", tputRows}, {"rsync", rsyncRows}, {"xfer", xferRows}, {"conc", concRows}, {"chain", chainRows},
+		{"ansible", ansibleRows},
 	} {
 		if !sel.MatchString(sec.key) {
 			continue
@@ -346,15 +347,7 @@ func (r *rig) sshdCPU() time.Duration {
 func rsyncRows(r *rig) ([]Row, []string) {
 	src := filepath.Join(r.dir, "rsync-src")
 	sshdtest.RandomFile(r.tb, filepath.Join(src, "big", "big.bin"), bigFile)
-	buf := make([]byte, 4096)
-	for i := range smallN {
-		p := filepath.Join(src, "small", fmt.Sprintf("d%02d", i/100), fmt.Sprintf("f%04d", i))
-		if i%100 == 0 {
-			must(r.tb, os.MkdirAll(filepath.Dir(p), 0o755))
-		}
-		buf[0], buf[1] = byte(i), byte(i>>8)
-		must(r.tb, os.WriteFile(p, buf, 0o644))
-	}
+	smallTree(r)
 	var rows []Row
 	for _, n := range []*network{r.direct, r.slow} {
 		warm(r, n)
@@ -378,6 +371,25 @@ func rsyncRows(r *rig) ([]Row, []string) {
 		}
 	}
 	return rows, nil
+}
+
+// smallTree makes the 2,000 x 4 KiB files under rsync-src/small, once for the rows that copy
+// them, and returns that directory.
+func smallTree(r *rig) string {
+	dir := filepath.Join(r.dir, "rsync-src", "small")
+	if _, err := os.Stat(dir); err == nil {
+		return dir
+	}
+	buf := make([]byte, 4096)
+	for i := range smallN {
+		p := filepath.Join(dir, fmt.Sprintf("d%02d", i/100), fmt.Sprintf("f%04d", i))
+		if i%100 == 0 {
+			must(r.tb, os.MkdirAll(filepath.Dir(p), 0o755))
+		}
+		buf[0], buf[1] = byte(i), byte(i>>8)
+		must(r.tb, os.WriteFile(p, buf, 0o644))
+	}
+	return dir
 }
 
 // concRows: memory first (before the burst leaves garbage behind), then 50 calls at once on

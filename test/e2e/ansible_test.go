@@ -82,8 +82,8 @@ func (a *ansibleRig) mustPlay(t *testing.T, playbook string, args ...string) str
 // it, one sudo per become context, and files where Ansible put them, owned by whom it says.
 func TestAnsiblePlaybook(t *testing.T) {
 	r := newRig(t)
-	sudoLog(t)
 	svc, svcHome := testUser(t, "/bin/sh")
+	sudoLog(t, svc)
 	a := newAnsibleRig(t, r, hostLine("target", r.srv, "")+
 		"down ansible_host=127.0.0.1 ansible_port="+strconv.Itoa(sshdtest.FreePort(t))+" ansible_user=root\n")
 	base := t.TempDir()
@@ -275,30 +275,21 @@ func TestAnsibleBecomePassword(t *testing.T) {
 	}
 }
 
-// sudoRuns are the entries of the log sudoLog set up that hold what (the user who ran sudo,
-// " : alice : ", or the target, "USER=svc ;"), each on one line (sudo wraps them). Every sudo on
-// the machine logs there while the drop-in is in place: other programs' runs are left out.
+// sudoRuns are the entries of the log sudoLog set up (one a line, loglinelen=0) that hold what
+// (the user who ran sudo, " : alice : ", or the target, "USER=svc ;"). Every sudo on the
+// machine logs there while the drop-in is in place: other programs' runs are left out.
 func sudoRuns(t *testing.T, what string) []string {
 	t.Helper()
 	b, err := os.ReadFile("/etc/sudoers.d/mitogen-test-log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(string(b)), `Defaults logfile="`), `"`)
+	path, _, _ := strings.Cut(strings.TrimPrefix(string(b), `Defaults logfile="`), `"`)
 	text, _ := os.ReadFile(path)
-	var all []string
-	for _, l := range strings.Split(string(text), "\n") {
-		switch {
-		case strings.HasPrefix(l, "    ") && len(all) > 0:
-			all[len(all)-1] += " " + strings.TrimSpace(l)
-		case l != "":
-			all = append(all, l)
-		}
-	}
 	var out []string
-	for _, e := range all {
-		if strings.Contains(e, what) {
-			out = append(out, e)
+	for _, l := range strings.Split(string(text), "\n") {
+		if strings.Contains(l, what) {
+			out = append(out, l)
 		}
 	}
 	return out
@@ -353,8 +344,8 @@ func TestAnsibleBastion(t *testing.T) {
 // task runs as the chain's user, files copied land as that user's, with one login and one sudo.
 func TestAnsibleNamedChain(t *testing.T) {
 	r := newRig(t)
-	sudoLog(t)
 	svc, svcHome := testUser(t, "/bin/sh")
+	sudoLog(t, svc)
 	r.chains(t, "Host svc-chain\n  Via target\n  Become sudo\n  BecomeUser "+svc+"\n")
 	a := newAnsibleRig(t, r, "chained ansible_host=svc-chain\n")
 	out := a.mustPlay(t, `

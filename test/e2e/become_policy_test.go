@@ -33,7 +33,7 @@ func newSudoRig(t *testing.T, rule string) *sudoRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(dropIn) })
-	return &sudoRig{rig: r, login: login, svc: svc, sudos: sudoLog(t)}
+	return &sudoRig{rig: r, login: login, svc: svc, sudos: sudoLog(t, svc)}
 }
 
 // TestBecomeRuleForOneCommand: sudoers lets the user run one command as svc without a password
