@@ -56,9 +56,26 @@ func hostLine(name string, srv *sshdtest.Server, extra string) string {
 // play runs playbook (YAML) with ansible-playbook and extra arguments.
 func (a *ansibleRig) play(t *testing.T, playbook string, args ...string) result {
 	t.Helper()
+	return a.playIn(t, a.env, playbook, args...)
+}
+
+// playIn runs playbook with ansible-playbook in the environment env.
+func (a *ansibleRig) playIn(t *testing.T, env []string, playbook string, args ...string) result {
+	t.Helper()
 	f := filepath.Join(a.dir, fmt.Sprintf("play%d.yml", len(a.played())))
 	writeFile(t, f, playbook)
-	return a.runWith(func(c *exec.Cmd) { c.Env, c.Dir = a.env, a.dir }, "ansible-playbook", append(args, f)...)
+	return a.runWith(func(c *exec.Cmd) { c.Env, c.Dir = env, a.dir }, "ansible-playbook", append(args, f)...)
+}
+
+// envWithoutShim is the rig's environment with the shim taken out of PATH.
+func (a *ansibleRig) envWithoutShim() []string {
+	env := append([]string(nil), a.env...)
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "PATH=") {
+			env[i] = "PATH=" + strings.TrimPrefix(kv, "PATH="+a.shim+":")
+		}
+	}
+	return env
 }
 
 func (a *ansibleRig) played() []string {
@@ -83,7 +100,7 @@ func (a *ansibleRig) mustPlay(t *testing.T, playbook string, args ...string) str
 func TestAnsiblePlaybook(t *testing.T) {
 	r := newRig(t)
 	svc, svcHome := testUser(t, "/bin/sh")
-	sudoLog(t, svc)
+	sudos := sudoLogPath(t, svc)
 	a := newAnsibleRig(t, r, hostLine("target", r.srv, "")+
 		"down ansible_host=127.0.0.1 ansible_port="+strconv.Itoa(sshdtest.FreePort(t))+" ansible_user=root\n")
 	base := t.TempDir()
@@ -127,6 +144,8 @@ func TestAnsiblePlaybook(t *testing.T) {
     - ansible.posix.synchronize: {src: "{{ src }}/", dest: "{{ svc_home }}/synced-again/", rsync_opts: ["--exclude=skip-me"]}
       become: true
       become_user: "{{ svc }}"
+    - name: rsync_path naming sudo, without become
+      ansible.posix.synchronize: {src: "{{ src }}/", dest: "{{ svc_home }}/by-rsync-path/", rsync_opts: ["--exclude=skip-me"], rsync_path: "sudo -u {{ svc }} rsync"}
     - debug: {msg: "plain={{ plain.stdout }} become={{ become1.stdout }} {{ become2.stdout_lines | join(',') }}"}
 
 - hosts: target
@@ -148,38 +167,46 @@ func TestAnsiblePlaybook(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(back, "fetched")); err != nil || string(b) != "put by sftp\n" {
 		t.Errorf("fetched: %q %v", b, err)
 	}
-	for _, f := range []string{filepath.Join(svcHome, "copied-as-svc"), filepath.Join(svcHome, "synced", "sub", "a")} {
+	for _, f := range []string{filepath.Join(svcHome, "copied-as-svc"), filepath.Join(svcHome, "synced", "sub", "a"), filepath.Join(svcHome, "by-rsync-path", "sub", "a")} {
 		if owner := fileOwner(t, f); owner != svc {
 			t.Errorf("%s belongs to %s, want %s", f, owner, svc)
 		}
 	}
 	os.Remove(filepath.Join(src, "skip-me"))
-	for _, d := range []string{filepath.Join(remote, "push tree"), filepath.Join(remote, "plain"), filepath.Join(remote, "linked"), filepath.Join(back, "pulled"), filepath.Join(svcHome, "synced"), filepath.Join(svcHome, "synced-again")} {
+	for _, d := range []string{filepath.Join(remote, "push tree"), filepath.Join(remote, "plain"), filepath.Join(remote, "linked"), filepath.Join(back, "pulled"), filepath.Join(svcHome, "synced"), filepath.Join(svcHome, "synced-again"), filepath.Join(svcHome, "by-rsync-path")} {
 		sameTree(t, src, d)
 	}
 	if !sameInode(t, filepath.Join(remote, "plain", "big"), filepath.Join(remote, "linked", "big")) {
 		t.Error("link_dest: linked/big is not a hard link to plain/big")
 	}
 
-	// The same play's tasks with ansible_ssh_executable naming fakessh (the shim still provides
-	// sftp and scp), and scp as the transfer method.
-	a.mustPlay(t, `
+	// Without the shim on PATH, ansible.cfg's way (README): ansible_ssh_executable naming
+	// fakessh, and the shim's sftp and scp named too, sftp and then scp as the transfer method.
+	res := a.playIn(t, a.envWithoutShim(), `
 - hosts: target
   vars:
     ansible_ssh_executable: `+filepath.Join(binDir, "fakessh")+`
-    ansible_ssh_transfer_method: scp
+    ansible_sftp_executable: `+filepath.Join(a.shim, "sftp")+`
+    ansible_scp_executable: `+filepath.Join(a.shim, "scp")+`
   tasks:
     - command: id -un
       become: true
       become_user: `+svc+`
+    - copy: {content: "put by sftp\n", dest: "`+remote+`/by-sftp"}
     - copy: {content: "put by scp\n", dest: "`+remote+`/by-scp"}
+      vars: {ansible_ssh_transfer_method: scp}
 `)
-	if b, _ := os.ReadFile(filepath.Join(remote, "by-scp")); string(b) != "put by scp\n" {
-		t.Errorf("by-scp: %q", b)
+	if res.code != 0 {
+		t.Fatalf("ansible_ssh_executable: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	for name, want := range map[string]string{"by-sftp": "put by sftp\n", "by-scp": "put by scp\n"} {
+		if b, _ := os.ReadFile(filepath.Join(remote, name)); string(b) != want {
+			t.Errorf("%s: %q, want %q", name, b, want)
+		}
 	}
 
 	// An unreachable host reads as UNREACHABLE, as under OpenSSH.
-	res := a.play(t, "- hosts: down\n  tasks:\n    - command: \"true\"\n")
+	res = a.play(t, "- hosts: down\n  tasks:\n    - command: \"true\"\n")
 	if res.code != 4 || !strings.Contains(res.stdout, "UNREACHABLE!") || !strings.Contains(res.stdout, "Connection refused") {
 		t.Errorf("unreachable host: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
@@ -193,7 +220,7 @@ func TestAnsiblePlaybook(t *testing.T) {
 	if len(ctxs) != 1 || ctxs[0].Name != "sudo -u "+svc {
 		t.Errorf("contexts %+v, want sudo -u %s alone", ctxs, svc)
 	}
-	if n := len(sudoRuns(t, "USER="+svc+" ;")); n != 1 {
+	if n := len(sudoRuns(t, "USER="+svc+" ;", sudos)); n != 1 {
 		t.Errorf("sudo ran %d times for the whole run, want 1", n)
 	}
 }
@@ -223,6 +250,8 @@ func TestAnsibleBecomePassword(t *testing.T) {
 	line := fmt.Sprintf("target ansible_host=%s ansible_port=%d ansible_user=%s ansible_ssh_private_key_file=%s\n",
 		r.srv.Host, r.srv.Port, r.login.Name, r.srv.ClientKey)
 	a := newAnsibleRig(t, r.rig, line)
+	// The login's runs as root and as svc, wherever sudo's precedence puts the latter.
+	logs := []string{sudoLogPath(t, r.login.Name), sudoLogPath(t, r.svc)}
 	play := `
 - hosts: target
   tasks:
@@ -251,7 +280,7 @@ func TestAnsibleBecomePassword(t *testing.T) {
 	if res.code != 2 || !strings.Contains(res.stdout, `"msg": "Incorrect sudo password"`) {
 		t.Fatalf("wrong password: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
-	wrong := sudoRuns(t, " : "+r.login.Name+" : ")
+	wrong := sudoRuns(t, " : "+r.login.Name+" : ", logs...)
 	if n := strings.Count(strings.Join(wrong, "\n"), "incorrect password attempt"); n != 1 {
 		t.Errorf("the wrong password was tried %d times, want once:\n%s", n, strings.Join(wrong, "\n"))
 	}
@@ -260,13 +289,8 @@ func TestAnsibleBecomePassword(t *testing.T) {
 		t.Errorf("play output:\n%s", out)
 	}
 	// One sudo that ran a command per account (the rest are sudo's own refusals and checks).
-	ran := 0
-	all := sudoRuns(t, " : "+r.login.Name+" : ")
-	for _, e := range all[len(wrong):] {
-		if strings.Contains(e, "COMMAND=") && !strings.Contains(e, "password is required") && !strings.Contains(e, "COMMAND=list") {
-			ran++
-		}
-	}
+	all := sudoRuns(t, " : "+r.login.Name+" : ", logs...)
+	ran := commandsRun(all) - commandsRun(wrong)
 	if ctxs := r.status().Connections[0].Contexts; len(ctxs) != 2 || ran != 2 {
 		t.Errorf("%d sudo runs for contexts %+v, want one for each of 2:\n%s", ran, ctxs, strings.Join(all, "\n"))
 	}
@@ -275,21 +299,32 @@ func TestAnsibleBecomePassword(t *testing.T) {
 	}
 }
 
-// sudoRuns are the entries of the log sudoLog set up (one a line, loglinelen=0) that hold what
-// (the user who ran sudo, " : alice : ", or the target, "USER=svc ;"). Every sudo on the
-// machine logs there while the drop-in is in place: other programs' runs are left out.
-func sudoRuns(t *testing.T, what string) []string {
-	t.Helper()
-	b, err := os.ReadFile("/etc/sudoers.d/mitogen-test-log")
-	if err != nil {
-		t.Fatal(err)
+// commandsRun counts the sudo log entries that ran a command: not sudo's refusals and checks.
+func commandsRun(entries []string) int {
+	n := 0
+	for _, e := range entries {
+		if strings.Contains(e, "COMMAND=") && !strings.Contains(e, "password is required") &&
+			!strings.Contains(e, "incorrect password") && !strings.Contains(e, "COMMAND=list") {
+			n++
+		}
 	}
-	path, _, _ := strings.Cut(strings.TrimPrefix(string(b), `Defaults logfile="`), `"`)
-	text, _ := os.ReadFile(path)
+	return n
+}
+
+// sudoRuns are the entries of the logs sudoLogPath set up that hold what (the user who ran
+// sudo, " : alice : ", or the target, "USER=svc ;").
+func sudoRuns(t *testing.T, what string, logs ...string) []string {
+	t.Helper()
 	var out []string
-	for _, l := range strings.Split(string(text), "\n") {
-		if strings.Contains(l, what) {
-			out = append(out, l)
+	for _, log := range logs {
+		text, err := os.ReadFile(log)
+		if err != nil && !os.IsNotExist(err) { // sudo makes the file on its first entry
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(text), "\n") {
+			if strings.Contains(l, what) {
+				out = append(out, l)
+			}
 		}
 	}
 	return out
@@ -345,7 +380,7 @@ func TestAnsibleBastion(t *testing.T) {
 func TestAnsibleNamedChain(t *testing.T) {
 	r := newRig(t)
 	svc, svcHome := testUser(t, "/bin/sh")
-	sudoLog(t, svc)
+	sudos := sudoLogPath(t, svc)
 	r.chains(t, "Host svc-chain\n  Via target\n  Become sudo\n  BecomeUser "+svc+"\n")
 	a := newAnsibleRig(t, r, "chained ansible_host=svc-chain\n")
 	out := a.mustPlay(t, `
@@ -363,7 +398,7 @@ func TestAnsibleNamedChain(t *testing.T) {
 	if owner := fileOwner(t, filepath.Join(svcHome, "copied")); owner != svc {
 		t.Errorf("copied belongs to %s, want %s", owner, svc)
 	}
-	if n, s := r.srv.Logins(), len(sudoRuns(t, "USER="+svc+" ;")); n != 1 || s != 1 {
+	if n, s := r.srv.Logins(), len(sudoRuns(t, "USER="+svc+" ;", sudos)); n != 1 || s != 1 {
 		t.Errorf("%d logins and %d sudo runs, want 1 and 1", n, s)
 	}
 }

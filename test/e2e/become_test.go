@@ -44,24 +44,33 @@ func fileOwner(t *testing.T, path string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// sudoLog makes sudo log every invocation to a file of the test's (a sudoers drop-in, removed
-// when the test ends) and returns a counter of the invocations so far that ran a command as
-// user. The drop-in holds for the whole machine, so only the test's own (freshly named) user
-// tells its invocations from those of tests running beside it.
+// sudoLog makes sudo log every invocation as or by user to a file of the test's and returns a
+// counter of the invocations so far that ran a command as user.
 func sudoLog(t *testing.T, user string) func() int {
 	t.Helper()
-	testenv.NeedRoot(t, "a sudoers drop-in")
-	testenv.NeedTool(t, "sudo")
-	log := filepath.Join(t.TempDir(), "sudo.log")
-	dropIn := "/etc/sudoers.d/mitogen-test-log"
-	if err := os.WriteFile(dropIn, []byte("Defaults logfile=\""+log+"\", loglinelen=0\n"), 0o440); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(dropIn) })
+	log := sudoLogPath(t, user)
 	return func() int {
 		b, _ := os.ReadFile(log)
 		return strings.Count(string(b), "USER="+user+" ; COMMAND=")
 	}
+}
+
+// sudoLogPath puts sudo's log of every invocation as user (Defaults>user) or by user
+// (Defaults:user) in a file of the test's, one entry a line, and returns its path. The drop-in
+// is the user's own (removed when the test ends) and the user freshly named, so that tests
+// running beside it, in this process or another, neither move the log nor write to it.
+func sudoLogPath(t *testing.T, user string) string {
+	t.Helper()
+	testenv.NeedRoot(t, "a sudoers drop-in")
+	testenv.NeedTool(t, "sudo")
+	log := filepath.Join(t.TempDir(), "sudo.log")
+	dropIn := "/etc/sudoers.d/mitogen-test-log-" + user
+	opts := " logfile=\"" + log + "\", loglinelen=0\n"
+	if err := os.WriteFile(dropIn, []byte("Defaults>"+user+opts+"Defaults:"+user+opts), 0o440); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(dropIn) })
+	return log
 }
 
 // chains writes the rig's named-chains file (~/.mitogen/chains in the client HOME).
