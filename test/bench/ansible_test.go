@@ -19,7 +19,6 @@ const (
 	runsAnsible  = 3
 	ansibleTasks = 100
 	syncFiles    = 2000
-	becomeUser   = "nobody" // an account every Debian has; sudo runs its command, not its shell
 )
 
 // ansibleRows: 100 `command: true` tasks, without and with become, and one synchronize of 2,000
@@ -28,8 +27,11 @@ func ansibleRows(r *rig) ([]Row, []string) {
 	if _, err := exec.LookPath("ansible-playbook"); err != nil {
 		return nil, []string{"ansible rows skipped: ansible-playbook is not installed (apt-get install ansible)"}
 	}
-	sudos, stopLog := r.sudoCounter()
-	defer stopLog()
+	becomeUser, sudos := "", func() int { return 0 }
+	if chainMissing() == "" { // root, sudo and useradd: an account of the bench's own to become
+		becomeUser, _ = newAccount(r.tb)
+		sudos = r.sudoCounter(becomeUser)
+	}
 	proj := filepath.Join(r.dir, "ansible")
 	shim := filepath.Join(proj, "shim")
 	out, err := exec.Command(filepath.Join(r.bin, "mitogend"), "shim", "--dir", shim, "--fakessh", filepath.Join(r.bin, "fakessh")).CombinedOutput()
@@ -53,7 +55,7 @@ func ansibleRows(r *rig) ([]Row, []string) {
 		{fmt.Sprintf("Ansible synchronize, %d x 4 KiB files", syncFiles), r.playbook(proj, "sync", 1, "")},
 	}
 	must(r.tb, os.WriteFile(plays[2].file, []byte(fmt.Sprintf("- hosts: target\n  tasks:\n    - ansible.posix.synchronize: {src: %q, dest: %q}\n", src+"/", dst+"/")), 0o644))
-	if os.Geteuid() != 0 {
+	if becomeUser == "" {
 		plays = append(plays[:1], plays[2]) // sudo to another account needs root's login here
 	}
 	var rows []Row
@@ -135,16 +137,16 @@ func (r *rig) ansibleRun(c *ansibleCounts, n *network, cfg, playbook, shim strin
 	return d
 }
 
-// sudoCounter makes sudo log its invocations to a file of the rig's (a sudoers drop-in, removed
-// by stop) and counts them. Without root it counts nothing.
-func (r *rig) sudoCounter() (count func() int, stop func()) {
-	log := filepath.Join(r.dir, "sudo.log")
-	dropIn := "/etc/sudoers.d/mitogen-bench-log"
-	if os.Geteuid() != 0 || os.WriteFile(dropIn, []byte("Defaults logfile=\""+log+"\"\n"), 0o440) != nil {
-		return func() int { return 0 }, func() {}
-	}
+// sudoCounter makes sudo log its invocations as user to a file of the rig's (Defaults>user in
+// a drop-in of the account's own, removed when the bench ends: sudo runs of tests beside it
+// neither move the log nor count) and counts them.
+func (r *rig) sudoCounter(user string) func() int {
+	log := filepath.Join(r.dir, "sudo-"+user+".log")
+	dropIn := "/etc/sudoers.d/mitogen-bench-log-" + user
+	must(r.tb, os.WriteFile(dropIn, []byte("Defaults>"+user+" logfile=\""+log+"\", loglinelen=0\n"), 0o440))
+	r.tb.Cleanup(func() { os.Remove(dropIn) })
 	return func() int {
 		b, _ := os.ReadFile(log)
-		return strings.Count(string(b), "COMMAND=")
-	}, func() { os.Remove(dropIn) }
+		return strings.Count(string(b), "USER="+user+" ; COMMAND=")
+	}
 }
