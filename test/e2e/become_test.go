@@ -353,8 +353,10 @@ func TestBecomeRequiresTTY(t *testing.T) {
 	testenv.NeedRoot(t, "a sudoers drop-in")
 	r := newRig(t)
 	user, _ := testUser(t, "/bin/sh")
-	dropIn := "/etc/sudoers.d/mitogen-test-tty"
-	if err := os.WriteFile(dropIn, []byte("Defaults requiretty\n"), 0o440); err != nil {
+	// requiretty for sudo as this user only: a global one would refuse every other sudo on the
+	// machine run without a terminal meanwhile (other tests', other processes').
+	dropIn := "/etc/sudoers.d/mitogen-test-tty-" + user
+	if err := os.WriteFile(dropIn, []byte("Defaults>"+user+" requiretty\n"), 0o440); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(dropIn) })
