@@ -139,11 +139,12 @@ func (r *rig) ansibleRun(c *ansibleCounts, n *network, cfg, playbook, shim strin
 
 // sudoCounter makes sudo log its invocations as user to a file of the rig's (Defaults>user in
 // a drop-in of the account's own, removed when the bench ends: sudo runs of tests beside it
-// neither move the log nor count) and counts them.
+// neither move the log nor count) and counts them. The drop-in also keeps a requiretty that a
+// test beside the bench may set for the whole machine off the account.
 func (r *rig) sudoCounter(user string) func() int {
 	log := filepath.Join(r.dir, "sudo-"+user+".log")
 	dropIn := "/etc/sudoers.d/mitogen-bench-log-" + user
-	must(r.tb, os.WriteFile(dropIn, []byte("Defaults>"+user+" logfile=\""+log+"\", loglinelen=0\n"), 0o440))
+	must(r.tb, os.WriteFile(dropIn, []byte("Defaults>"+user+" logfile=\""+log+"\", loglinelen=0, !requiretty\n"), 0o440))
 	r.tb.Cleanup(func() { os.Remove(dropIn) })
 	return func() int {
 		b, _ := os.ReadFile(log)
