@@ -33,7 +33,7 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 		return
 	}
 	er := execRequest(req)
-	er.KeepDir = req.KeepDir
+	er.KeepDir, er.SetHome = req.KeepDir, req.SetHome
 	p, err := emulation.Start(a.base, er, s, s, s.StderrWriter())
 	if err != nil {
 		if errors.Is(err, emulation.ErrNoSubsystem) {

@@ -17,6 +17,13 @@ import (
 type becomeCall struct {
 	step proto.Step
 	exec proto.ExecRequest // what the context runs
+
+	// stdinPrompt: the command line's sudo reads its password from stdin (-S) with its own
+	// prompt; fakessh shows the prompt and reads the answer there (see stdinAnswers).
+	stdinPrompt bool
+	// shellStatus: a shell wrapped the command line (Ansible's /bin/sh -c '... && sleep 0'),
+	// which exits 128+N where the command dies of signal N.
+	shellStatus bool
 }
 
 // optionSteps are the contexts fakessh's own -o keys ask for (mitogen.become,
@@ -52,6 +59,9 @@ var errBecomeDenied = errors.New("client: the become context was refused by poli
 // shell would interpret, options a persistent context cannot reproduce) runs as ssh would run
 // it, under the login shell: never worse than ssh.
 func detectBecome(command string) (becomeCall, bool) {
+	if bc, ok := ansibleBecome(command); ok {
+		return bc, true
+	}
 	argv, ok := flagparse.SplitCommand(command)
 	if !ok {
 		return becomeCall{}, false
@@ -86,16 +96,14 @@ func sudoCall(b *flagparse.Become) (becomeCall, bool) {
 	if !b.DefaultUser {
 		st.User = b.User
 	}
-	if b.SetHome {
-		st.Flags = append(st.Flags, "-H")
-	}
 	if b.PreserveEnv {
 		st.Flags = append(st.Flags, "-E")
 	}
 	if len(b.PreserveEnvList) > 0 {
 		st.Flags = append(st.Flags, "--preserve-env="+strings.Join(b.PreserveEnvList, ","))
 	}
-	return becomeCall{step: st, exec: proto.ExecRequest{Argv: b.Command, NotFound: "sudo: %s: command not found", KeepDir: true}}, true
+	// -H only sets HOME: the context is the plain one, and the command gets HOME as -H gives it.
+	return becomeCall{step: st, exec: proto.ExecRequest{Argv: b.Command, NotFound: "sudo: %s: command not found", KeepDir: true, SetHome: b.SetHome}}, true
 }
 
 func doasCall(b *flagparse.Become) (becomeCall, bool) {

@@ -16,7 +16,7 @@ func TestDetectBecome(t *testing.T) {
 	}{
 		{"sudo -u postgres rsync --server -logDtpre.iLsfxCIvu . /srv/", &proto.Step{Method: "sudo", Program: "sudo", User: "postgres", Fallback: true, Command: []string{"rsync", "--server", "-logDtpre.iLsfxCIvu", ".", "/srv/"}}, []string{"rsync", "--server", "-logDtpre.iLsfxCIvu", ".", "/srv/"}, ""},
 		{"sudo rsync --server . /d", &proto.Step{Method: "sudo", Program: "sudo", Fallback: true, Command: []string{"rsync", "--server", ".", "/d"}}, []string{"rsync", "--server", ".", "/d"}, ""},
-		{"sudo -n -H -u root true", &proto.Step{Method: "sudo", Program: "sudo", User: "root", Flags: []string{"-H"}, NonInteractive: true, Fallback: true, Command: []string{"true"}}, []string{"true"}, ""},
+		{"sudo -n -H -u root true", &proto.Step{Method: "sudo", Program: "sudo", User: "root", NonInteractive: true, Fallback: true, Command: []string{"true"}}, []string{"true"}, ""},
 		{"/usr/bin/sudo -E -u a id", &proto.Step{Method: "sudo", Program: "/usr/bin/sudo", User: "a", Flags: []string{"-E"}, Fallback: true, Command: []string{"id"}}, []string{"id"}, ""},
 		{"doas -u bob ls /", &proto.Step{Method: "doas", Program: "doas", User: "bob", Fallback: true, Command: []string{"ls", "/"}}, []string{"ls", "/"}, ""},
 		{"su - alice -c 'echo hi'", &proto.Step{Method: "su", Program: "su", User: "alice", Flags: []string{"-l"}, Fallback: true}, nil, "echo hi"},

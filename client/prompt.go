@@ -21,7 +21,8 @@ import (
 // time, for as long as the call lasts.
 type prompter struct {
 	stdio Stdio
-	quiet bool // -q: the questions' log messages are not printed
+	quiet bool          // -q: the questions' log messages are not printed
+	stdin *stdinAnswers // become prompts answered from stdin (sudo -S); nil: on the terminal
 
 	mu   sync.Mutex    // held while a question is asked: they share one terminal
 	done chan struct{} // closed by close or a termination signal: no more questions
@@ -66,6 +67,9 @@ func (p *prompter) handle(_ context.Context, src router.ID, payload []byte) ([]b
 	var req proto.PromptRequest
 	if err := json.Unmarshal(payload, &req); err != nil {
 		return nil, fmt.Errorf("fakessh: bad prompt request: %w", err)
+	}
+	if req.Become && p.stdin != nil {
+		return p.stdin.answer(req, p.done)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -137,6 +137,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 	}
 	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become, prompts: newPrompter(stdio, opts.Quiet),
 		passed: files != nil}
+	s.prompts.fromStdin(become, opts)
 	s.prompts.serve(s.ep)
 	creq := proto.ConnectRequest{
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile,
@@ -148,6 +149,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 	creq.Steps = steps
 	if become != nil {
 		creq.Steps = append(append([]proto.Step(nil), steps...), become.step)
+		creq.StdinPrompt = become.stdinPrompt
 	}
 	req, _ := json.Marshal(creq)
 	resp, err := d.Call(ctx, proto.DaemonConnect, req)
@@ -285,6 +287,9 @@ func (s *session) exitResult(exit *ExitError, copyErr error) error {
 	}
 	if exit.Status == 0 && exit.Signal == "" {
 		return nil
+	}
+	if s.become != nil && s.become.shellStatus {
+		return shellExit(exit)
 	}
 	return exit
 }

@@ -23,6 +23,7 @@ import (
 // before ready is closed and read-only after.
 type conn struct {
 	key      string
+	shareKey string // key without host-key checking (share.go)
 	dest     string
 	host     string // how ssh names the host in its messages: the resolved HostName
 	ready    chan struct{}
@@ -124,18 +125,23 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 	if err != nil {
 		return proto.ConnectReply{}, err
 	}
-	c, reused, err := d.connFor(ctx, chain, req)
-	if err != nil {
-		return proto.ConnectReply{}, err
+	c, shared := d.compatibleConn(chain, req)
+	reused := c != nil
+	if c == nil {
+		if c, reused, err = d.connFor(ctx, chain, req); err != nil {
+			return proto.ConnectReply{}, err
+		}
 	}
 	reply := proto.ConnectReply{Context: c.id, Reused: reused, Host: c.host,
 		Warnings: c.warnings, Stderr: string(c.stderr), ForwardingDisabled: c.client.HostKeyResult.ForwardingDisabled}
 	if reused {
 		reply.Warnings, reply.Stderr = nil, ""
-		res, err := d.recheck(c, chain, req, func(format string, args ...any) {
+		var res sshdial.HostKeyResult
+		if shared != nil { // checked already, for this caller
+			res, reply.Warnings = shared.result, shared.warnings
+		} else if res, err = d.recheck(c, chain, req, func(format string, args ...any) {
 			reply.Warnings = append(reply.Warnings, fmt.Sprintf(format, args...))
-		})
-		if err != nil {
+		}); err != nil {
 			d.logf("daemon: %s: refused to a caller whose known_hosts or policy refuses its host key", c.dest)
 			return proto.ConnectReply{}, err
 		}
@@ -154,7 +160,7 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 				reply.Debug = append(reply.Debug, line)
 			}
 		}
-		id, refused, err := d.contextFor(ctx, c, req.Steps, req.Caller, req.Prompt, debug)
+		id, refused, err := d.contextFor(ctx, c, req.Steps, req.Caller, req.Prompt || req.StdinPrompt, debug)
 		if err != nil {
 			return proto.ConnectReply{}, err
 		}
@@ -178,7 +184,7 @@ func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.Conne
 			reused = false
 		}
 		if !reused {
-			c = &conn{key: key, dest: destination(chain.dest.target), host: chain.dest.target.HostName, ready: make(chan struct{}), children: map[string]*child{}}
+			c = &conn{key: key, shareKey: chain.shareKey(req.AuthSock), dest: destination(chain.dest.target), host: chain.dest.target.HostName, ready: make(chan struct{}), children: map[string]*child{}}
 			d.conns[key] = c
 		}
 		d.mu.Unlock()

@@ -260,7 +260,10 @@ func policyRefusal(method, out string) bool {
 // relayPrompt asks the caller what the spawned command asks, and passes the answer back.
 func (d *Daemon) relayPrompt(ctx context.Context, s *tunnel.Stream, payload []byte, caller router.ID, prompt bool) {
 	answer := proto.PromptReply{NoAnswer: true}
-	if prompt {
+	var q proto.PromptRequest
+	if prompt && json.Unmarshal(payload, &q) == nil {
+		q.Become = true
+		payload, _ = json.Marshal(q)
 		var got proto.PromptReply
 		b, err := d.ep.Call(ctx, caller, proto.ClientPrompt, payload)
 		if err == nil {

@@ -75,7 +75,11 @@ func spawnRequest(st proto.Step, id router.ID, name string) proto.SpawnRequest {
 		if st.Group != "" {
 			argv = append(argv, "-g", st.Group)
 		}
-		req.Argv = append(argv, "-p", sudoMarker+"[sudo] password for %p: ", "--", "/bin/sh", "-c", boot)
+		prompt := "[sudo] password for %p: "
+		if st.Prompt != "" {
+			prompt = st.Prompt // the caller's -p, expanded by sudo as it would have been
+		}
+		req.Argv = append(argv, "-p", sudoMarker+prompt, "--", "/bin/sh", "-c", boot)
 		req.Prompts, req.Strip, req.AnswerOn = []string{sudoMarker}, sudoMarker, "tty"
 	case "doas":
 		argv := []string{program(st)}

@@ -52,6 +52,10 @@ type Request struct {
 	// may be a directory the user cannot enter again, such as the caller's home: there is no
 	// chdir).
 	KeepDir bool
+	// SetHome, with Argv, sets HOME to the account's home directory from the password
+	// database, as `sudo -H` does whatever HOME the context was given: a context started
+	// without -H serves the -H and the plain form of the same sudo command line alike.
+	SetHome bool
 }
 
 // Start runs req as sshd's do_child does and returns once it is running
@@ -124,6 +128,9 @@ func start(base []string, req Request, acct account, stdin io.Reader, stdout, st
 		}
 		argv = req.Argv
 		env = sudoCommand(env, prog, argv)
+		if req.SetHome && acct.dir != "" {
+			env = setHome(env, acct.dir)
+		}
 	}
 	proc, err := os.StartProcess(prog, argv, &os.ProcAttr{
 		Dir:   dir,
@@ -151,6 +158,18 @@ func sudoCommand(env []string, prog string, argv []string) []string {
 		}
 	}
 	return env
+}
+
+// setHome is env with HOME set to home, where sudo -H puts it: in HOME's place, or last.
+func setHome(env []string, home string) []string {
+	out := append([]string(nil), env...)
+	for i, kv := range out {
+		if strings.HasPrefix(kv, "HOME=") {
+			out[i] = "HOME=" + home
+			return out
+		}
+	}
+	return append(out, "HOME="+home)
 }
 
 // lookPath finds name as execvp would, in path (the session's PATH, not the agent's own).

@@ -18,6 +18,10 @@ type PromptRequest struct {
 	// keyboard-interactive request's name and instruction. They come before the prompt so
 	// that they show in ssh's order.
 	Messages []string `json:"messages,omitempty"`
+	// Become says a become method on the target asks (sudo, su, doas starting a context),
+	// not SSH: a client that reads such answers from its standard input (ConnectRequest.
+	// StdinPrompt) answers it there. The daemon sets it; an agent's word is not taken.
+	Become bool `json:"become,omitempty"`
 }
 
 // PromptReply is the user's answer, without the newline that ended it.

@@ -34,6 +34,11 @@ type ConnectRequest struct {
 	// Prompt says the client serves ClientPrompt for this call (it has a terminal or an askpass
 	// program, and BatchMode is off): only then may connecting ask its user anything.
 	Prompt bool `json:"prompt,omitempty"`
+	// StdinPrompt says the client answers its steps' password prompts itself, from its own
+	// standard input, as the command line's `sudo -S -p PROMPT` would read them (Ansible's
+	// become with a password): the steps may prompt whatever Prompt says. SSH's own questions
+	// still follow Prompt.
+	StdinPrompt bool `json:"stdin_prompt,omitempty"`
 	// Steps, if any, are contexts to start (or reuse) below the destination's SSH context, one
 	// through the other: the call runs in the last.
 	Steps []Step `json:"steps,omitempty"`
@@ -87,6 +92,9 @@ type ExecRequest struct {
 	// KeepDir runs the command in the directory the context started in, with no rc file, as
 	// sudo, su and container runtimes leave it, instead of in the home directory as sshd does.
 	KeepDir bool `json:"keep_dir,omitempty"`
+	// SetHome, with Argv, is sudo's -H: HOME is the context user's home directory from the
+	// password database, so that one context started without -H serves both forms.
+	SetHome bool `json:"set_home,omitempty"`
 	// SCP, if set, is Command parsed as scp -t or scp -f (proto/transfer.go).
 	SCP *SCPRequest `json:"scp,omitempty"`
 }
@@ -165,6 +173,10 @@ type Step struct {
 	// says Refused.Policy and the caller runs its command as ssh would.
 	Fallback bool     `json:"fallback,omitempty"`
 	Command  []string `json:"command,omitempty"` // with Fallback: what the caller wants run
+	// Prompt, for sudo, is the caller's own -p prompt, given to the sudo that starts the
+	// context, so that its prompts read as the caller's command line would have them. It is not
+	// part of what the context is: a later call with another prompt shares it.
+	Prompt string `json:"prompt,omitempty"`
 }
 
 // Refusal is a become method's own failure.

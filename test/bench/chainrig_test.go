@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/mitogen-go/mitogend/test/sshdtest"
@@ -54,17 +55,21 @@ func newChainRig(r *rig) *chainRig {
 }
 
 // addAccount makes the account svc, with a home that rsync writes into.
-func (c *chainRig) addAccount() {
+func (c *chainRig) addAccount() { c.svc, c.svcHome = newAccount(c.tb) }
+
+// newAccount makes a throwaway account (svc plus a random suffix) with a home, removed when the
+// bench ends.
+func newAccount(tb testing.TB) (name, home string) {
 	b := make([]byte, 2)
 	rand.Read(b)
-	c.svc = "svc" + hex.EncodeToString(b)
-	if out, err := exec.Command("useradd", "-m", "-s", "/bin/sh", c.svc).CombinedOutput(); err != nil {
-		c.tb.Fatalf("useradd: %v %s", err, out)
+	name = "svc" + hex.EncodeToString(b)
+	if out, err := exec.Command("useradd", "-m", "-s", "/bin/sh", name).CombinedOutput(); err != nil {
+		tb.Fatalf("useradd: %v %s", err, out)
 	}
-	c.tb.Cleanup(func() { exec.Command("userdel", "-r", "-f", c.svc).Run() })
-	out, err := exec.Command("getent", "passwd", c.svc).Output()
-	must(c.tb, err)
-	c.svcHome = strings.Split(strings.TrimSpace(string(out)), ":")[5]
+	tb.Cleanup(func() { exec.Command("userdel", "-r", "-f", name).Run() })
+	out, err := exec.Command("getent", "passwd", name).Output()
+	must(tb, err)
+	return name, strings.Split(strings.TrimSpace(string(out)), ":")[5]
 }
 
 // chainNet is the target behind the bastion as one network sees it: loopback, or a DelayProxy

@@ -27,7 +27,8 @@ func newSudoRig(t *testing.T, rule string) *sudoRig {
 	home := "/home/" + login.Name
 	r := newRig(t, sshdtest.WithAccount(login.Name, home))
 	r.srv.AuthorizeAccount(login.Name, home)
-	dropIn := "/etc/sudoers.d/mitogen-test-rule"
+	// The login's own drop-in: tests of other processes on the machine add and remove theirs.
+	dropIn := "/etc/sudoers.d/mitogen-test-rule-" + login.Name
 	rule = strings.NewReplacer("LOGIN", login.Name, "SVC", svc).Replace(rule)
 	if err := os.WriteFile(dropIn, []byte(rule+"\n"), 0o440); err != nil {
 		t.Fatal(err)

@@ -44,24 +44,33 @@ func fileOwner(t *testing.T, path string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// sudoLog makes sudo log every invocation to a file of the test's (a sudoers drop-in, removed
-// when the test ends) and returns a counter of the invocations so far that ran a command as
-// user. The drop-in holds for the whole machine, so only the test's own (freshly named) user
-// tells its invocations from those of tests running beside it.
+// sudoLog makes sudo log every invocation as or by user to a file of the test's and returns a
+// counter of the invocations so far that ran a command as user.
 func sudoLog(t *testing.T, user string) func() int {
 	t.Helper()
-	testenv.NeedRoot(t, "a sudoers drop-in")
-	testenv.NeedTool(t, "sudo")
-	log := filepath.Join(t.TempDir(), "sudo.log")
-	dropIn := "/etc/sudoers.d/mitogen-test-log"
-	if err := os.WriteFile(dropIn, []byte("Defaults logfile=\""+log+"\", loglinelen=0\n"), 0o440); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(dropIn) })
+	log := sudoLogPath(t, user)
 	return func() int {
 		b, _ := os.ReadFile(log)
 		return strings.Count(string(b), "USER="+user+" ; COMMAND=")
 	}
+}
+
+// sudoLogPath puts sudo's log of every invocation as user (Defaults>user) or by user
+// (Defaults:user) in a file of the test's, one entry a line, and returns its path. The drop-in
+// is the user's own (removed when the test ends) and the user freshly named, so that tests
+// running beside it, in this process or another, neither move the log nor write to it.
+func sudoLogPath(t *testing.T, user string) string {
+	t.Helper()
+	testenv.NeedRoot(t, "a sudoers drop-in")
+	testenv.NeedTool(t, "sudo")
+	log := filepath.Join(t.TempDir(), "sudo.log")
+	dropIn := "/etc/sudoers.d/mitogen-test-log-" + user
+	opts := " logfile=\"" + log + "\", loglinelen=0\n"
+	if err := os.WriteFile(dropIn, []byte("Defaults>"+user+opts+"Defaults:"+user+opts), 0o440); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(dropIn) })
+	return log
 }
 
 // chains writes the rig's named-chains file (~/.mitogen/chains in the client HOME).
@@ -303,13 +312,13 @@ func TestBecomeCommandsAsSSH(t *testing.T) {
 			sameAsSSH(t, cmd, fake, real)
 		})
 	}
-	// fakessh ran sudo as the user once per distinct context (-u user and -H -u user; the one
-	// without -u runs as root), however many calls; -n shares the -u user context.
-	if fakeSudos != 2 {
-		t.Errorf("fakessh ran sudo as %s %d times, want 2", user, fakeSudos)
+	// fakessh ran sudo as the user once (the -u user context; the one without -u runs as root),
+	// however many calls; -n and -H (which only sets HOME, per command) share it.
+	if fakeSudos != 1 {
+		t.Errorf("fakessh ran sudo as %s %d times, want 1", user, fakeSudos)
 	}
-	if n := len(r.status().Connections[0].Contexts); n != 5 {
-		t.Errorf("%d contexts, want 5 (sudo -u, sudo -H -u, sudo, su, su -l)", n)
+	if n := len(r.status().Connections[0].Contexts); n != 4 {
+		t.Errorf("%d contexts, want 4 (sudo -u, sudo, su, su -l)", n)
 	}
 }
 
@@ -344,8 +353,10 @@ func TestBecomeRequiresTTY(t *testing.T) {
 	testenv.NeedRoot(t, "a sudoers drop-in")
 	r := newRig(t)
 	user, _ := testUser(t, "/bin/sh")
-	dropIn := "/etc/sudoers.d/mitogen-test-tty"
-	if err := os.WriteFile(dropIn, []byte("Defaults requiretty\n"), 0o440); err != nil {
+	// requiretty for sudo as this user only: a global one would refuse every other sudo on the
+	// machine run without a terminal meanwhile (other tests', other processes').
+	dropIn := "/etc/sudoers.d/mitogen-test-tty-" + user
+	if err := os.WriteFile(dropIn, []byte("Defaults>"+user+" requiretty\n"), 0o440); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(dropIn) })

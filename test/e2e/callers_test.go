@@ -284,6 +284,11 @@ func TestCallersDumpConfig(t *testing.T) {
 		{"-F", cfg, "-L", "8080:localhost:80", "-R", "9090:localhost:22", "-D", "1080", "-o", "StrictHostKeyChecking=accept-new", "other.example"},
 		{"-F", "none", "-J", "u@10.0.0.1:23,jump", "-o", "Ciphers=+aes128-cbc", "-tt", "h"},
 		{"-F", "none", "-L", "8080::80", "-R", "9090::22", "-L", "[]:5050:[]:50", "h"}, // empty connect hosts
+		// Ansible's ssh connection plugin (ansible-core 2.14), its values in double quotes.
+		{"-F", cfg, "-C", "-o", "ControlMaster=auto", "-o", "ControlPersist=60s", "-o", "StrictHostKeyChecking=no",
+			"-o", "Port=2222", "-o", `IdentityFile="/tmp/key dir/id"`, "-o", "KbdInteractiveAuthentication=no",
+			"-o", "PreferredAuthentications=gssapi-with-mic,gssapi-keyex,hostbased,publickey", "-o", "PasswordAuthentication=no",
+			"-o", `User="root"`, "-o", "ConnectTimeout=10", "-o", `ControlPath="/root/.ansible/cp/7f3a9c"`, "-tt", "target"},
 	}
 	for _, args := range cases {
 		t.Run(strings.Join(args[2:], " "), func(t *testing.T) {
