@@ -27,7 +27,7 @@ func newSudoRig(t *testing.T, rule string) *sudoRig {
 	home := "/home/" + login.Name
 	r := newRig(t, sshdtest.WithAccount(login.Name, home))
 	r.srv.AuthorizeAccount(login.Name, home)
-	dropIn := "/etc/sudoers.d/mitogen-test-rule"
+	dropIn := "/etc/sudoers.d/mitogen-test-rule-" + login.Name // the machine's: other worktrees' tests run beside this one
 	rule = strings.NewReplacer("LOGIN", login.Name, "SVC", svc).Replace(rule)
 	if err := os.WriteFile(dropIn, []byte(rule+"\n"), 0o440); err != nil {
 		t.Fatal(err)

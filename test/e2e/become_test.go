@@ -53,8 +53,8 @@ func sudoLog(t *testing.T, user string) func() int {
 	testenv.NeedRoot(t, "a sudoers drop-in")
 	testenv.NeedTool(t, "sudo")
 	log := filepath.Join(t.TempDir(), "sudo.log")
-	dropIn := "/etc/sudoers.d/mitogen-test-log"
-	if err := os.WriteFile(dropIn, []byte("Defaults logfile=\""+log+"\", loglinelen=0\n"), 0o440); err != nil {
+	dropIn := "/etc/sudoers.d/mitogen-test-log-" + user // named for the test: other tests, other worktrees' too, run beside it
+	if err := os.WriteFile(dropIn, []byte("Defaults>"+user+" logfile=\""+log+"\", loglinelen=0\n"), 0o440); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(dropIn) })
@@ -344,7 +344,7 @@ func TestBecomeRequiresTTY(t *testing.T) {
 	testenv.NeedRoot(t, "a sudoers drop-in")
 	r := newRig(t)
 	user, _ := testUser(t, "/bin/sh")
-	dropIn := "/etc/sudoers.d/mitogen-test-tty"
+	dropIn := "/etc/sudoers.d/mitogen-test-tty-" + user
 	if err := os.WriteFile(dropIn, []byte("Defaults requiretty\n"), 0o440); err != nil {
 		t.Fatal(err)
 	}
