@@ -53,6 +53,8 @@ func newApp(ctx context.Context, stdio Stdio) *ucli.App {
 					socketFlag,
 					&ucli.DurationFlag{Name: "idle", Usage: "exit after this long without clients (0: never)", Value: 10 * time.Minute, EnvVars: []string{"MITOGEN_IDLE"}},
 					&ucli.StringFlag{Name: "agent-dir", Usage: "directory with the mitogen-agent.OS-ARCH builds (default: beside mitogend, then ../lib/mitogend)", EnvVars: []string{"MITOGEN_AGENT_DIR"}},
+					&ucli.IntFlag{Name: "max-connects", Usage: "SSH connections set up at once; more wait for a slot (connections already up never do)", Value: daemon.DefaultMaxConnects, EnvVars: []string{"MITOGEN_MAX_CONNECTS"}},
+					&ucli.IntFlag{Name: "max-contexts", Usage: "contexts (sudo, su, doas, containers, exec) started through one SSH connection; past it the least recently used idle one is stopped", Value: daemon.DefaultMaxContexts, EnvVars: []string{"MITOGEN_MAX_CONTEXTS"}},
 					&ucli.IntFlag{Name: "ready-fd", Usage: "close this inherited fd once serving (used by fakessh)", Value: -1},
 				},
 				Action: func(c *ucli.Context) error { return serve(ctx, c, stdio) },
@@ -82,6 +84,7 @@ func serve(ctx context.Context, c *ucli.Context, stdio Stdio) error {
 	logger := log.New(stdio.Stderr, "", log.LstdFlags|log.Lmicroseconds)
 	return daemon.Serve(ctx, daemon.Config{
 		Socket: c.String("socket"), IdleTimeout: c.Duration("idle"), AgentDirs: agentDirs,
+		MaxConnects: c.Int("max-connects"), MaxContexts: c.Int("max-contexts"),
 		Logf: logger.Printf, Ready: ready,
 	})
 }
