@@ -59,6 +59,7 @@ func Run(ctx context.Context, cfg Config) error {
 	a := &agent{r: r, ep: ep, base: base, logf: cfg.Logf, children: map[router.ID]*router.Link{}}
 	ep.Listen(proto.AgentExec, a.fromController(func(s *tunnel.Stream, payload []byte) { serveExec(a, s, payload) }))
 	registerForwarding(a)
+	registerTransfer(a)
 	ep.HandleCall(proto.AgentStatus, a.callFromController(func(context.Context, router.ID, []byte) ([]byte, error) {
 		i := info
 		i.Streams = ep.Streams()

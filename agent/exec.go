@@ -22,15 +22,20 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 		fail(s, fmt.Sprintf("agent: bad exec request: %v", err))
 		return
 	}
+	if req.Subsystem == "sftp" && req.PTY == nil {
+		// Our own server, whether or not the target has sftp-server: its uploads replace files
+		// atomically (sftp.go).
+		serveBuiltinSFTP(s, logf)
+		return
+	}
+	if req.SCP != nil && req.PTY == nil {
+		serveSCP(a, s, req)
+		return
+	}
 	er := execRequest(req)
 	er.KeepDir = req.KeepDir
 	p, err := emulation.Start(a.base, er, s, s, s.StderrWriter())
 	if err != nil {
-		if errors.Is(err, emulation.ErrNoSubsystem) && req.Subsystem == "sftp" {
-			// No sftp-server on this target: serve SFTP ourselves so that scp and sftp work.
-			serveBuiltinSFTP(s, logf)
-			return
-		}
 		if errors.Is(err, emulation.ErrNoSubsystem) {
 			err = fmt.Errorf("subsystem request failed on channel 0")
 		}

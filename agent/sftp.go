@@ -9,11 +9,14 @@ import (
 	"github.com/mitogen-go/mitogend/tunnel"
 )
 
-// serveBuiltinSFTP serves the sftp subsystem in-process on a target without sftp-server, so that
-// scp (SFTP mode) and sftp work there. The stream carries the SFTP packets as sftp-server's
-// stdin and stdout would; the session ends like a subsystem's: exit status, then EOF.
+// serveBuiltinSFTP serves the sftp subsystem in-process, on every target (with or without
+// sftp-server): uploads that replace a file go through a temporary file renamed over it, so that
+// scp (SFTP mode), sftp, restic and Ansible never leave a partial file behind, and the session
+// saves sftp-server's process and a copy of every byte through its pipes. The stream carries the
+// SFTP packets as sftp-server's stdin and stdout would; the session ends like a subsystem's:
+// exit status, then EOF.
 func serveBuiltinSFTP(s *tunnel.Stream, logf router.Logf) {
-	var c sftpserver.Config
+	c := sftpserver.Config{Logf: logf}
 	// sshd starts sftp-server in the account's home directory, which relative paths name.
 	if u, err := user.Current(); err == nil && u.HomeDir != "" {
 		if st, err := os.Stat(u.HomeDir); err == nil && st.IsDir() {

@@ -233,6 +233,7 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 		return err
 	}
 	req.PTY = pty
+	req.SCP = scpRequest(req)
 	payload, _ := json.Marshal(req)
 	st, err := s.open(ctx, proto.AgentExec, payload)
 	if errors.Is(err, tunnel.ErrDisconnected) {

@@ -87,6 +87,8 @@ type ExecRequest struct {
 	// KeepDir runs the command in the directory the context started in, with no rc file, as
 	// sudo, su and container runtimes leave it, instead of in the home directory as sshd does.
 	KeepDir bool `json:"keep_dir,omitempty"`
+	// SCP, if set, is Command parsed as scp -t or scp -f (proto/transfer.go).
+	SCP *SCPRequest `json:"scp,omitempty"`
 }
 
 // Stream request names, as in SSH.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 
+	"github.com/mitogen-go/mitogend/internal/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,17 +17,43 @@ var errTooManyHandles = errors.New("sftpserver: too many open handles")
 
 // handle is an open file (fd >= 0) or directory (dir != nil).
 type handle struct {
-	fd   int
-	dir  *os.File
-	path string // the directory's path, to lstat its entries
-	dots bool   // "." and ".." have been listed
+	fd    int
+	dir   *os.File
+	path  string           // the directory's path, to lstat its entries
+	dots  bool             // "." and ".." have been listed
+	af    *atomicfile.File // a replacement being written to fd (see atomic.go)
+	werr  error            // the first failed write to af: CLOSE then drops the replacement
+	patch *patch           // af must keep the old content where the client does not write
 }
 
+// close closes the handle as the client's CLOSE does: a replacement takes the file's place.
 func (h *handle) close() error {
-	if h.dir != nil {
+	switch {
+	case h.dir != nil:
 		return h.dir.Close()
+	case h.af != nil && h.werr != nil:
+		h.af.Abort()
+		return h.werr
+	case h.af != nil && h.patch != nil:
+		if err := h.patch.fill(h.fd, h.af.Dest()); err != nil {
+			h.af.Abort()
+			return err
+		}
+		return h.af.Commit()
+	case h.af != nil:
+		return h.af.Commit()
 	}
 	return unix.Close(h.fd)
+}
+
+// abandon closes the handle of a session that ended without closing it: a replacement is
+// dropped, the file keeps its old content.
+func (h *handle) abandon() {
+	if h.af != nil {
+		h.af.Abort()
+		return
+	}
+	h.close()
 }
 
 // handles is the session's handle table. Handle strings are four bytes of a counter that is
@@ -87,7 +114,7 @@ func (t *handles) remove(s []byte) *handle {
 
 func (t *handles) closeAll() {
 	for k, h := range t.open {
-		h.close()
+		h.abandon()
 		delete(t.open, k)
 	}
 }

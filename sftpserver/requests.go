@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 
+	"github.com/mitogen-go/mitogend/internal/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -94,9 +95,21 @@ func (s *server) open(id uint32, d *decoder) error {
 	if a.flags&attrPermissions != 0 {
 		mode = a.perm & 0o7777
 	}
+	p := s.path(name)
+	if replace, patch := replaces(pflags, p); replace {
+		h, err := s.openAtomic(p, pflags, mode, patch)
+		if err == nil {
+			s.addHandle(id, h)
+			return nil
+		}
+		if !errors.Is(err, atomicfile.ErrNotReplaceable) {
+			s.sendStatus(id, err)
+			return nil
+		}
+	}
 	var fd int
 	err := retry(func() (err error) {
-		fd, err = unix.Open(s.path(name), openFlags(pflags)|unix.O_CLOEXEC|unix.O_NOCTTY, mode)
+		fd, err = unix.Open(p, openFlags(pflags)|unix.O_CLOEXEC|unix.O_NOCTTY, mode)
 		return err
 	})
 	if err != nil {
@@ -110,7 +123,7 @@ func (s *server) open(id uint32, d *decoder) error {
 func (s *server) addHandle(id uint32, h *handle) {
 	hs, err := s.handles.add(h)
 	if err != nil {
-		h.close()
+		h.abandon()
 		s.sendCode(id, fxFailure)
 		return
 	}
@@ -183,7 +196,16 @@ func (s *server) write(id uint32, d *decoder) error {
 		if err == nil && n == 0 {
 			err = errShortWrite
 		}
+		if err != nil {
+			break // n is -1: a failed write (ENOSPC, EIO) wrote nothing
+		}
+		if h.patch != nil {
+			h.patch.write(int64(off), int64(n))
+		}
 		data, off = data[n:], off+uint64(n)
+	}
+	if err != nil && h.werr == nil {
+		h.werr = err
 	}
 	s.sendStatus(id, err)
 	return nil
@@ -239,7 +261,11 @@ func (s *server) fsetstat(id uint32, d *decoder) error {
 	if h == nil {
 		return nil
 	}
-	s.sendStatus(id, fdSetter(h.fd).apply(a))
+	set := fdSetter(h.fd)
+	if h.af != nil {
+		set = atomicSetter(h)
+	}
+	s.sendStatus(id, set.apply(a))
 	return nil
 }
 

@@ -23,11 +23,12 @@ type Config struct {
 // It returns nil when r ends between packets, an error wrapping ErrBadPacket when the client
 // breaks the protocol, and other errors when r or w fail. Every handle is closed on return.
 func Serve(r io.Reader, w io.Writer, c Config) error {
-	s := &server{r: r, w: w, dir: c.Dir, names: newNameCache()}
+	s := &server{r: r, w: w, dir: c.Dir, names: newNameCache(), logf: c.Logf}
 	s.handles.max = c.MaxHandles
 	if s.handles.max <= 0 {
 		s.handles.max = DefaultMaxHandles
 	}
+	defer s.syncDirs()
 	defer s.handles.closeAll()
 	err := s.serve()
 	if err != nil && c.Logf != nil {
@@ -45,6 +46,10 @@ type server struct {
 	in      []byte // the packet being handled
 	out     []byte // the reply being built
 	data    []byte // READ's buffer
+	logf    func(format string, args ...any)
+	reaped  map[string]bool // directories whose abandoned temporary files were removed
+	// unsynced are directories where replacements were renamed since they were last synced.
+	unsynced map[string]bool
 }
 
 func (s *server) serve() error {

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -18,7 +19,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := cli.Run(ctx, os.Args, cli.Stdio{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
 	stop()
-	if err != nil {
+	var st interface{ Status() int } // a command that printed its own messages (cp)
+	switch {
+	case errors.As(err, &st):
+		os.Exit(st.Status())
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "mitogend:", err)
 		os.Exit(1)
 	}

@@ -67,6 +67,7 @@ func newApp(ctx context.Context, stdio Stdio) *ucli.App {
 			},
 			statusCommand(ctx, stdio, home, socketFlag),
 			shimCommand(stdio, home),
+			cpCommand(stdio),
 		},
 	}
 }
