@@ -15,6 +15,7 @@ import (
 
 	"github.com/mitogen-go/mitogend/client"
 	"github.com/mitogen-go/mitogend/daemon"
+	"github.com/mitogen-go/mitogend/internal/fdlimit"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
@@ -83,6 +84,12 @@ func serve(ctx context.Context, c *ucli.Context, stdio Stdio) error {
 		ready = func() { f.Close() }
 	}
 	logger := log.New(stdio.Stderr, "", log.LstdFlags|log.Lmicroseconds)
+	// A fleet is a descriptor or more per connection: the soft limit goes up to the hard one.
+	if soft, hard, err := fdlimit.Raise(); err != nil {
+		logger.Printf("daemon: %v (open files: %d of %d)", err, soft, hard)
+	} else {
+		logger.Printf("daemon: open files limit %d", soft)
+	}
 	return daemon.Serve(ctx, daemon.Config{
 		Socket: c.String("socket"), IdleTimeout: c.Duration("idle"), AgentDirs: agentDirs,
 		MaxConnects: c.Int("max-connects"), MaxContexts: c.Int("max-contexts"),
