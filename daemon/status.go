@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -110,7 +111,7 @@ func (d *Daemon) askAgents(ctx context.Context, conns []*conn) []agentSaid {
 
 // summary counts what the daemon holds; the answers are those of conns' agents.
 func (d *Daemon) summary(conns []*conn, answers []agentSaid) proto.StatusSummary {
-	s := proto.StatusSummary{Connections: len(conns)}
+	s := proto.StatusSummary{Connections: len(conns), Goroutines: runtime.NumGoroutine()}
 	for _, a := range answers {
 		if a.ok {
 			s.Streams += a.info.Streams
@@ -122,7 +123,7 @@ func (d *Daemon) summary(conns []*conn, answers []agentSaid) proto.StatusSummary
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, c := range d.conns {
-		if c.link == nil && !isClosed(c.ready) {
+		if !isClosed(c.ready) {
 			s.Connecting++
 		}
 	}
@@ -148,7 +149,7 @@ func (d *Daemon) linkedConns() []*conn {
 	defer d.mu.Unlock()
 	conns := make([]*conn, 0, len(d.conns))
 	for _, c := range d.conns {
-		if c.link != nil {
+		if isClosed(c.ready) && c.link != nil { // link is set before ready closes, not under d.mu
 			conns = append(conns, c)
 		}
 	}

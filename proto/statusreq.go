@@ -22,4 +22,6 @@ type StatusSummary struct {
 	Hops        int `json:"hops"`        // jump-host connections
 	Clients     int `json:"clients"`     // local clients, the one asking included
 	Listed      int `json:"listed"`      // connections in Status.Connections
+	// Goroutines is the daemon's own count (runtime.NumGoroutine), for what a fleet costs it.
+	Goroutines int `json:"goroutines"`
 }
