@@ -21,6 +21,7 @@ import (
 
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/test/sshdtest"
+	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
 // fleetSize is the direct fleet of the CI test: each target a port of its own on loopback, a
@@ -321,4 +322,33 @@ func appendFile(t *testing.T, path, text string) {
 	if _, err := fh.WriteString(text); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestDaemonRaisesOpenFiles: a daemon started under a soft open-files limit of 512 serves with
+// its soft limit at the hard one (a fleet is a descriptor or more per connection).
+func TestDaemonRaisesOpenFiles(t *testing.T) {
+	testenv.NeedTool(t, "prlimit")
+	r := newRig(t)
+	var hard syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &hard); err != nil {
+		t.Fatal(err)
+	}
+	if hard.Max <= 512 {
+		t.Fatalf("hard open-files limit %d: the test needs one above 512", hard.Max)
+	}
+	r.must(r.run(nil, "prlimit", fmt.Sprintf("--nofile=512:%d", hard.Max), filepath.Join(binDir, "fakessh"), "target", "true"))
+	pid := r.statusJSON().PID
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); strings.HasPrefix(l, "Max open files") && len(f) >= 5 {
+			if f[3] != strconv.FormatUint(hard.Max, 10) || f[4] != f[3] {
+				t.Errorf("daemon's open files: soft %s, hard %s; want both %d", f[3], f[4], hard.Max)
+			}
+			return
+		}
+	}
+	t.Fatalf("no open files line in /proc/%d/limits:\n%s", pid, b)
 }
