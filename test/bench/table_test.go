@@ -35,7 +35,7 @@ const (
 
 // BenchmarkTable measures fakessh against OpenSSH and prints the results table. It runs once
 // whatever b.N is (each row repeats its own runs); BENCH_ROWS=regexp selects rows by key (warm,
-// rtt, first, tput, rsync, xfer, conc, chain), BENCH_PPROF=DIR runs the profiling daemon
+// rtt, first, tput, rsync, xfer, conc, chain, fleet), BENCH_PPROF=DIR runs the profiling daemon
 // writing profiles there.
 func BenchmarkTable(b *testing.B) {
 	testenv.NeedTool(b, "rsync")
@@ -52,7 +52,7 @@ func BenchmarkTable(b *testing.B) {
 		run func(*rig) ([]Row, []string)
 	}{
 		{"warm", warmRows}, {"rtt", rttRows}, {"first", firstRows},
-		{"tput", tputRows}, {"rsync", rsyncRows}, {"xfer", xferRows}, {"conc", concRows}, {"chain", chainRows},
+		{"tput", tputRows}, {"rsync", rsyncRows}, {"xfer", xferRows}, {"conc", concRows}, {"chain", chainRows}, {"fleet", fleetRows},
 	} {
 		if !sel.MatchString(sec.key) {
 			continue
