@@ -34,37 +34,73 @@ type FleetTarget struct {
 }
 
 // StartFleet starts sshd processes enough for n targets (one port each, opts applied to every
-// sshd) and writes the client side for them. Ports are chosen as Start chooses its own; one
-// that another process took first fails the test with the sshd log.
+// sshd) and writes the client side for them. Ports are chosen as Start chooses its own, every
+// one different; an sshd that could not bind all of its ports is started again on others.
 func StartFleet(t testing.TB, n int, opts ...Option) *Fleet {
 	t.Helper()
 	f := &Fleet{ClientHome: t.TempDir()}
+	used := map[int]bool{}
 	for len(f.Targets) < n {
-		extra := min(n-len(f.Targets), maxPortsPerSSHD) - 1
-		ports := make([]int, extra)
-		var lines []string
-		for i := range ports {
-			ports[i] = FreePort(t)
-			lines = append(lines, fmt.Sprintf("Port %d", ports[i]))
-		}
-		o := opts
-		if extra > 0 {
-			o = append(append([]Option(nil), opts...), WithExtraConfig(strings.Join(lines, "\n")))
-		}
-		s := Start(t, o...)
-		for _, p := range ports {
-			// sshd binds its ports one after another, the one Start waited for first.
-			if err := s.WaitLog(context.Background(), fmt.Sprintf("Server listening on %s port %d.", s.Host, p)); err != nil {
-				t.Fatalf("sshdtest: fleet sshd on port %d: %v\n%s", p, err, s.Log())
-			}
-		}
+		s, ports := startFleetSSHD(t, min(n-len(f.Targets), maxPortsPerSSHD), used, opts)
 		f.Servers = append(f.Servers, s)
-		for _, p := range append([]int{s.Port}, ports...) {
+		for _, p := range ports {
+			used[p] = true
 			f.Targets = append(f.Targets, FleetTarget{Alias: fmt.Sprintf("t%d", len(f.Targets)+1), Port: p, Server: s})
 		}
 	}
 	f.writeClientFiles(t)
 	return f
+}
+
+// startFleetSSHD starts one sshd listening on k ports, none of them in used, and returns it
+// with its ports (its own first). Ports are found free one at a time and bound later, so two
+// may come out the same, or one be taken meanwhile; sshd then binds what it can and logs the
+// rest, which would make two targets one: such an sshd is stopped and another started.
+func startFleetSSHD(t testing.TB, k int, used map[int]bool, opts []Option) (*Server, []int) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		chosen := map[int]bool{}
+		extra := make([]int, 0, k-1)
+		var lines []string
+		for len(extra) < k-1 {
+			p := FreePort(t)
+			if used[p] || chosen[p] {
+				continue
+			}
+			chosen[p] = true
+			extra = append(extra, p)
+			lines = append(lines, fmt.Sprintf("Port %d", p))
+		}
+		o := opts
+		if len(extra) > 0 {
+			o = append(append([]Option(nil), opts...), WithExtraConfig(strings.Join(lines, "\n")))
+		}
+		s := Start(t, o...)
+		ok := !used[s.Port] && !chosen[s.Port]
+		for _, p := range extra {
+			if !ok {
+				break
+			}
+			// sshd binds its ports one after another, the one Start waited for first; a port it
+			// could not bind it logs and goes on without.
+			listening := fmt.Sprintf("Server listening on %s port %d.", s.Host, p)
+			failed := fmt.Sprintf("Bind to port %d ", p)
+			ctx, cancel := withDefaultTimeout(context.Background())
+			err := s.waitFor(ctx, func(log string) bool { return strings.Contains(log, listening) || strings.Contains(log, failed) })
+			cancel()
+			if err != nil {
+				t.Fatalf("sshdtest: fleet sshd on port %d: %v\n%s", p, err, s.Log())
+			}
+			ok = !strings.Contains(s.Log(), failed)
+		}
+		if ok {
+			return s, append([]int{s.Port}, extra...)
+		}
+		s.Stop()
+		if attempt == bindAttempts {
+			t.Fatalf("sshdtest: fleet sshd: ports taken %d times in a row\n%s", attempt, s.Log())
+		}
+	}
 }
 
 func (f *Fleet) writeClientFiles(t testing.TB) {
