@@ -187,6 +187,54 @@ func TestFleetTreeSubtreeDeath(t *testing.T) {
 	}
 }
 
+// TestFleetBehindOneBastion: 10 targets behind one bastion, called at once while an 11th
+// behind it (a tarpit) holds its connect: they share the bastion's one connection (one login
+// there, one on each target), their connects through it run side by side (none waits for the
+// tarpit's), and every answer is byte-exact.
+func TestFleetBehindOneBastion(t *testing.T) {
+	const behind = 10
+	f := sshdtest.StartFleet(t, behind+1)
+	tarpit := startTarpit(t)
+	bastion := f.Targets[0].Alias
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "Host tarpit\n    HostName 127.0.0.1\n    Port %d\n    User nobody\n    ProxyJump %s\n", tarpit.port, bastion)
+	for _, tg := range f.Targets[1:] {
+		fmt.Fprintf(&cfg, "Host via-%s\n    HostName 127.0.0.1\n    Port %d\n    ProxyJump %s\n", tg.Alias, tg.Port, bastion)
+	}
+	// ssh_config's first value wins: these blocks go before the fleet's own (Host tN).
+	old, err := os.ReadFile(f.SSHConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, f.SSHConfig, cfg.String()+string(old))
+	appendFile(t, f.SSHConfig, fmt.Sprintf("Host via-*\n    User %s\n    IdentityFile %s\n    IdentitiesOnly yes\n    UserKnownHostsFile %s\n    StrictHostKeyChecking yes\n",
+		f.Servers[0].User, f.Servers[0].ClientKey, f.KnownHosts))
+	r := attachRig(t, f.Env())
+
+	stuck := r.startFakessh("tarpit", "true")
+	<-tarpit.accepted // the bastion's connection is up and its sshd is connecting to the tarpit
+	var cmds [][]string
+	for _, tg := range f.Targets[1:] {
+		cmds = append(cmds, []string{"via-" + tg.Alias, "printf '%s\\n' " + tg.Alias})
+	}
+	for i, res := range r.parallel(cmds) {
+		if want := f.Targets[i+1].Alias + "\n"; res.err != nil || res.code != 0 || res.stdout != want || res.stderr != "" {
+			t.Errorf("%s: exit %d, err %v, stdout %q, stderr %q", cmds[i][0], res.code, res.err, res.stdout, res.stderr)
+		}
+	}
+	select {
+	case <-stuck:
+		t.Errorf("the tarpit's call ended: the test expects it to wait for its connect")
+	default:
+	}
+	if n := f.Logins(); n != behind+1 {
+		t.Errorf("%d logins, want %d: one on the bastion, one on each target behind it", n, behind+1)
+	}
+	if st := r.statusJSON(); st.Summary.Hops != 1 || st.Summary.Connections != behind || st.Summary.Connecting != 1 {
+		t.Errorf("status summary %+v: want 1 jump host, %d connections, 1 setting up", st.Summary, behind)
+	}
+}
+
 // leafCall is the fakessh command line for leaf j behind intermediary i: a context started by
 // the intermediary's agent with `env MGLEAF=i.j` (the generic exec method), asked for its name.
 func leafCall(alias string, i, j int) []string {
