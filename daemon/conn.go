@@ -240,18 +240,12 @@ func (d *Daemon) dialConfig(h hop, req proto.ConnectRequest, warnf func(string, 
 	return cfg
 }
 
-// open dials and bootstraps c; concurrent connects for the same key wait on c.ready.
+// open dials and bootstraps c; concurrent connects for the same key wait on c.ready. It waits
+// for a connect slot (dialSlots) behind other targets' connects; its deadline starts once it
+// has one.
 func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
-	t := chain.dest.target
 	defer close(c.ready)
-	timeout := connectTimeout
-	if t.ConnectTimeout > 0 {
-		timeout = t.ConnectTimeout + 30*time.Second // ConnectTimeout covers the dial; then the bootstrap
-	}
-	if req.Prompt {
-		timeout += promptGrace
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	queue, cancel := context.WithTimeout(context.Background(), connectQueueTimeout)
 	defer cancel()
 	start := time.Now()
 	// What ssh would print before the connection is ready goes to its first caller.
@@ -261,7 +255,9 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 		d.logf("daemon: %s: %s", c.dest, msg)
 		c.lost.Store(&msg)
 	}
-	client, hops, err := d.dialChain(ctx, &chainDial{chain: chain, req: req, early: early}, lost)
+	cd := &chainDial{chain: chain, req: req, early: early, timeout: dialDeadline(chain.dest.target.ConnectTimeout, req.Prompt)}
+	defer cd.finish()
+	client, hops, ctx, err := d.dialChain(queue, cd, lost)
 	if err != nil {
 		_, stderr := early.take()
 		d.fail(c, withStderr(err, stderr))
@@ -274,17 +270,14 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 		d.fail(c, err)
 		return
 	}
+	cd.finish()
 	c.client, c.hops, c.since = client, hops, time.Now()
 	c.info = bootstrap.Info(b.hello)
 	c.link = d.r.AddLink(b.link, router.LinkConfig{Name: fmt.Sprintf("target-%d(%s)", c.id, c.dest), Peer: c.id,
 		MaxQueue: targetQueue, Reason: c.downReason})
 	d.logf("daemon: %s: context %d up in %v (agent %s/%s pid %d from %s, %d bytes sent)",
 		c.dest, c.id, time.Since(start).Round(time.Millisecond), c.info.OS, c.info.Arch, c.info.PID, c.info.Exe, b.sent)
-	go func() {
-		// The connection is gone when the SSH transport is: take the link down with it.
-		client.Wait()
-		c.link.Close()
-	}()
+	client.AfterClose(c.link.Close) // the connection is gone when the SSH transport is: take the link down with it
 }
 
 func (d *Daemon) fail(c *conn, err error) {

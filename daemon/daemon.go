@@ -36,6 +36,11 @@ type Config struct {
 	AgentDir    string        // directory holding mitogen-agent.<os>-<arch> builds
 	AgentDirs   []string      // more directories searched after AgentDir (layout.AgentDirs)
 	Logf        router.Logf
+	// MaxConnects bounds the SSH connections being set up at once (DefaultMaxConnects if 0).
+	MaxConnects int
+	// MaxContexts bounds the contexts started through one SSH connection, at every depth
+	// (DefaultMaxContexts if 0).
+	MaxContexts int
 	// Ready, if set, is called once the socket accepts clients (or another daemon already serves it).
 	Ready func()
 }
@@ -52,12 +57,15 @@ type Daemon struct {
 	stop    context.CancelCauseFunc
 	refused *ratelog.Limiter // calls refused to targets: a flood must not flood the log
 
-	hops hopPool // jump-host connections shared by the connections behind them (hoppool.go)
+	hops        hopPool    // jump-host connections shared by the connections behind them (hoppool.go)
+	slots       *dialSlots // connects in progress (dialpool.go)
+	maxContexts int
 
-	mu      sync.Mutex // protects conns, clients, and each conn's children
-	conns   map[string]*conn
-	clients int
-	idle    chan struct{} // the client count changed, for the idle timer
+	mu       sync.Mutex // protects conns, contexts, clients, and each conn's children
+	conns    map[string]*conn
+	contexts map[router.ID]*child // every child context that started, by id
+	clients  int
+	idle     chan struct{} // the client count changed, for the idle timer
 }
 
 // SoftMemoryLimit is the heap limit mitogend runs its collector against (GOMEMLIMIT overrides):
@@ -76,7 +84,11 @@ func Serve(ctx context.Context, cfg Config) error {
 		cfg.Logf = func(string, ...any) {}
 	}
 	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: newAgentBinaries(cfg), started: time.Now(),
-		conns: map[string]*conn{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second)}
+		conns: map[string]*conn{}, contexts: map[router.ID]*child{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second),
+		slots: newDialSlots(cfg.MaxConnects), maxContexts: cfg.MaxContexts}
+	if d.maxContexts <= 0 {
+		d.maxContexts = DefaultMaxContexts
+	}
 	d.ep = tunnel.NewEndpoint(cfg.Logf)
 	d.r = router.New(router.Config{ID: proto.Root, Handler: handler{d}, Logf: cfg.Logf, OnLinkDown: d.linkDown})
 	d.ep.Attach(d.r)

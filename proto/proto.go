@@ -10,7 +10,7 @@ import "github.com/mitogen-go/mitogend/router"
 // Service handles at the daemon (context 0). Only trusted contexts (local clients) may call them.
 const (
 	DaemonConnect uint32 = 1 // ConnectRequest -> ConnectReply
-	DaemonStatus  uint32 = 2 // nothing, or a ConnectRequest for one destination -> Status
+	DaemonStatus  uint32 = 2 // nothing, a StatusRequest, or a ConnectRequest for one destination -> Status
 	DaemonStop    uint32 = 3 // nothing -> nothing; the daemon exits
 )
 
@@ -117,13 +117,14 @@ type ExitSignal struct {
 // resolved as DaemonCheck resolves it), Destination names it as resolved, Connections holds its
 // connection if that is up, and Links is empty. SortStatus orders it.
 type Status struct {
-	PID         int          `json:"pid"`
-	Version     string       `json:"version"` // the daemon's build (internal/version)
-	Socket      string       `json:"socket"`
-	Uptime      string       `json:"uptime"`
-	Destination string       `json:"destination,omitempty"`
-	Connections []Connection `json:"connections"`
-	Links       []LinkStatus `json:"links"`
+	PID         int            `json:"pid"`
+	Version     string         `json:"version"` // the daemon's build (internal/version)
+	Socket      string         `json:"socket"`
+	Uptime      string         `json:"uptime"`
+	Destination string         `json:"destination,omitempty"`
+	Summary     *StatusSummary `json:"summary,omitempty"` // unless asked about one destination
+	Connections []Connection   `json:"connections"`
+	Links       []LinkStatus   `json:"links"`
 }
 
 // Connection is one SSH connection and the context on it.
@@ -132,6 +133,7 @@ type Connection struct {
 	Context     router.ID `json:"context"`
 	Agent       AgentInfo `json:"agent"`
 	Streams     int       `json:"streams"`
+	NoAnswer    bool      `json:"no_answer,omitempty"` // its agent did not answer status in time: Streams unknown
 	BytesIn     uint64    `json:"bytes_in"`
 	BytesOut    uint64    `json:"bytes_out"`
 	Since       string    `json:"since"`

@@ -93,7 +93,28 @@ type Client struct {
 	// VerifyHostKey to check the connection again for a new caller.
 	HostKey       ssh.PublicKey
 	HostKeyResult HostKeyResult
+
+	ended context.Context // done once the transport is gone (watch)
 }
+
+// watch starts the one goroutine that waits for the transport to end; everything else that
+// must happen then is registered with AfterClose, so that an idle connection costs no more
+// goroutines than that.
+func (c *Client) watch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.ended = ctx
+	go func() {
+		c.Client.Wait()
+		cancel()
+	}()
+}
+
+// Done is closed once the connection has ended, for whatever reason.
+func (c *Client) Done() <-chan struct{} { return c.ended.Done() }
+
+// AfterClose runs f on a goroutine of its own once the connection has ended (at once if it
+// has). No goroutine waits meanwhile.
+func (c *Client) AfterClose(f func()) { context.AfterFunc(c.ended, f) }
 
 // Dial connects, verifies the host key, authenticates and, when
 // ServerAliveInterval is set, starts keepalives. Errors are *Error.
@@ -127,8 +148,9 @@ func (c *Config) dial(ctx context.Context, h *held) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	client.watch()
 	if t.ServerAliveInterval > 0 {
-		go keepalive(client.Client, c)
+		startKeepalive(client, c)
 	}
 	return client, nil
 }

@@ -13,6 +13,7 @@ package bootstrap
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -226,4 +227,16 @@ func Info(h router.Hello) proto.AgentInfo {
 	pid, _ := strconv.Atoi(h.Info["pid"])
 	return proto.AgentInfo{PID: max(pid, 0), OS: vis.Cut(h.Info["os"], maxInfo),
 		Arch: vis.Cut(h.Info["arch"], maxInfo), Exe: vis.Cut(h.Info["exe"], maxInfo)}
+}
+
+// Rest is the stream after stage 0: what br (which read the platform line and the hello from r)
+// holds, then r itself. The link reads through this rather than through br, so that br's buffer
+// of MaxPreamble is not kept for as long as the agent runs: idle targets by the hundred add up.
+func Rest(br *bufio.Reader, r io.Reader) io.Reader {
+	n := br.Buffered()
+	if n == 0 {
+		return r
+	}
+	held, _ := br.Peek(n)
+	return io.MultiReader(bytes.NewReader(bytes.Clone(held)), r)
 }
