@@ -204,7 +204,7 @@ func (p *parser) cmdline() error {
 	src := source{file: "command-line", cmdline: true, user: true}
 	for _, k := range keys {
 		name, vals := strings.ToLower(k), p.in.Cmdline[k]
-		kw, ok := keywords[name]
+		kw, ok := lookup(name)
 		if !ok {
 			return &ConfigError{File: src.file, Messages: []string{
 				fmt.Sprintf("command-line: line 0: Bad configuration option: %s", name)}}
@@ -241,7 +241,7 @@ func (p *parser) line(src source, text string, active *bool, depth int) ([]strin
 	if rest == "" {
 		return []string{lineMsg(src.file, src.line, "no argument after keyword %q", name)}, nil
 	}
-	kw, ok := keywords[name]
+	kw, ok := lookup(name)
 	if !ok {
 		if ig := p.opts.Get("ignoreunknown"); ig != "" && sshopt.MatchPatternList(name, ig, true) == 1 {
 			return nil, nil
