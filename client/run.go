@@ -18,7 +18,6 @@ import (
 	"io"
 	"os"
 	"os/user"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -65,10 +64,10 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return err
 	}
-	if !opts.Quiet {
-		for _, w := range opts.Warnings { // e.g. `Unsupported option "rsaauthentication"`
-			fmt.Fprint(stdio.Stderr, logLines(w))
-		}
+	// e.g. `Unsupported option "rsaauthentication"`: ssh prints it while parsing -o, before
+	// any LogLevel (even -q) applies.
+	for _, w := range opts.Warnings {
+		fmt.Fprint(stdio.Stderr, logLines(w))
 	}
 	warnIdentityFlags(opts, stdio)
 	switch {
@@ -122,7 +121,8 @@ type session struct {
 	fwdDisabled bool // ConnectReply.ForwardingDisabled: no -L, -R, -D
 	sessionChan int  // ssh's number for the session channel, after the forwards' listeners
 
-	prompts *prompter // answers the daemon's questions for this call
+	prompts *prompter         // answers the daemon's questions for this call
+	env     map[string]string // what ssh's "env" requests would set, as the sshd accepts them
 }
 
 // newSession connects to the daemon and asks for the destination's context, below it the steps,
@@ -133,16 +133,20 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 	if err != nil {
 		return nil, reachError(err)
 	}
-	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become, prompts: newPrompter(stdio, opts.Quiet)}
+	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become}
+	level := s.logLevel(opts)
+	s.prompts = newPrompter(stdio, level == levelQuiet)
 	s.prompts.serve(s.ep)
 	creq := proto.ConnectRequest{
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile,
-		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: opts.Verbose,
+		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: opts.Verbose, LogLevel: level.String(),
 		Prompt: !s.batchMode(opts) && s.prompts.available(),
 		Chains: chainsFile(stdio.getenv, home),
 		Shell:  stdio.getenv("SHELL"), Path: stdio.getenv("PATH"),
 	}
 	creq.Steps = steps
+	env := s.remoteEnv(opts)
+	creq.EnvNames = env.names()
 	if become != nil {
 		creq.Steps = append(append([]proto.Step(nil), steps...), become.step)
 	}
@@ -177,16 +181,20 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 		return nil, &ExitError{Status: r.Status}
 	}
 	s.target, s.host, s.fwdDisabled = cr.Context, cr.Host, cr.ForwardingDisabled
+	s.env = env.all()
+	if cr.EnvChecked {
+		s.env = env.only(cr.AcceptedEnv)
+	}
 	if s.host == "" {
 		s.host = opts.Host
 	}
-	if !opts.Quiet {
+	if level >= levelError { // the daemon left out what LogLevel ERROR hides
 		for _, w := range cr.Warnings {
 			fmt.Fprint(stdio.Stderr, logMessage(w))
 		}
-		if opts.Verbose > 0 {
-			fmt.Fprint(stdio.Stderr, logLines(strings.Join(cr.Debug, "\n")))
-		}
+	}
+	if level >= levelDebug1 {
+		fmt.Fprint(stdio.Stderr, logLines(strings.Join(cr.Debug, "\n")))
 	}
 	return s, nil
 }
@@ -212,7 +220,7 @@ func localAccount(stdio Stdio) (home, name string) {
 }
 
 func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
-	req := proto.ExecRequest{Command: opts.Command, Env: s.remoteEnv(opts.Config)}
+	req := proto.ExecRequest{Command: opts.Command, Env: s.env}
 	switch {
 	case opts.Subsystem:
 		req = proto.ExecRequest{Subsystem: opts.Command, Env: req.Env}
@@ -295,38 +303,6 @@ func waitExit(st *tunnel.Stream) *ExitError {
 		}
 	}
 	return exit
-}
-
-// remoteEnv is what ssh sends as "env" requests: the local variables that SendEnv patterns
-// name, then the SetEnv assignments.
-func (s *session) remoteEnv(c flagparse.Config) map[string]string {
-	env := map[string]string{}
-	patterns := c.All("sendenv")
-	for _, kv := range s.stdio.Environ {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok && matchesAny(k, patterns) {
-			env[k] = v
-		}
-	}
-	for _, line := range c.All("setenv") {
-		for _, kv := range strings.Fields(line) {
-			if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
-				env[k] = v
-			}
-		}
-	}
-	return env
-}
-
-func matchesAny(name string, patterns []string) bool {
-	for _, line := range patterns {
-		for _, pat := range strings.Fields(line) {
-			if m, _ := path.Match(pat, name); m {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // warnIdentityFlags says, as ssh does while parsing -i (with fprintf, so "\n" and even with

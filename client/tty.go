@@ -95,15 +95,8 @@ func (s *session) ttyConfig(opts *flagparse.Options) ttyOptions {
 	case "force":
 		c.mode = flagparse.TTYForce
 	}
-	switch strings.ToLower(get("loglevel")) {
-	case "quiet":
-	case "fatal":
-		c.fatal = !opts.Quiet
-	case "error":
-		c.fatal, c.errors = !opts.Quiet, !opts.Quiet
-	default:
-		c.fatal, c.errors, c.info = !opts.Quiet, !opts.Quiet, !opts.Quiet
-	}
+	level := parseLogLevel(get("loglevel"))
+	c.fatal, c.errors, c.info = level >= levelFatal, level >= levelError, level >= levelInfo
 	for _, line := range all("setenv") {
 		for _, kv := range strings.Fields(line) {
 			if v, ok := strings.CutPrefix(kv, "TERM="); ok && v != "" && c.term == "" {

@@ -38,6 +38,7 @@ type conn struct {
 	since  time.Time
 
 	lost atomic.Pointer[string] // set once keepalives gave up: why the link is about to go
+	env  envPolicy              // the sshd's AcceptEnv, as far as callers asked
 
 	children map[string]*child // contexts started through this one's agent, by stepKey chain; guarded by Daemon.mu
 }
@@ -148,6 +149,9 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 		}
 		reply.Debug = append(reply.Debug, fmt.Sprintf("debug1: mitogend: %s %s (context %d, agent pid %d)", how, c.dest, c.id, c.info.PID))
 	}
+	if len(req.EnvNames) > 0 {
+		reply.AcceptedEnv, reply.EnvChecked = d.acceptedEnv(c, req.EnvNames)
+	}
 	if len(req.Steps) > 0 {
 		debug := func(line string) {
 			if req.Verbose > 0 {
@@ -226,7 +230,7 @@ func (d *Daemon) recheck(c *conn, chain targetChain, req proto.ConnectRequest, w
 
 // dialConfig is how ssh, run by this caller, would check and authenticate one hop.
 func (d *Daemon) dialConfig(h hop, req proto.ConnectRequest, warnf func(string, ...any)) sshdial.Config {
-	cfg := sshdial.Config{Target: h.target, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf,
+	cfg := sshdial.Config{Target: h.target, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf, HideInfo: hidesInfo(req.LogLevel),
 		Requests: sshdial.RequestsFor(h.opts), Auth: sshdial.AuthFor(h.opts)}
 	if req.Prompt {
 		cfg.Prompt = d.promptCaller(req.Caller)

@@ -41,6 +41,10 @@ type ConnectRequest struct {
 	// daemon looks Host up in first; "" for none.
 	Chains  string `json:"chains,omitempty"`
 	Verbose int    `json:"verbose,omitempty"`
+	// LogLevel is the caller's resolved LogLevel (-q, -v and LogLevel as ssh applies them),
+	// lowercase: "quiet", "fatal", "error", "info", "verbose", "debug1".."debug3". "" is
+	// "info". Below INFO the daemon keeps what ssh logs with logit out of Warnings.
+	LogLevel string `json:"log_level,omitempty"`
 	// Caller is the context that made the call: the daemon sets it on receipt (it never comes
 	// from the wire), so that connecting can ask that caller's user.
 	Caller router.ID `json:"-"`
@@ -48,6 +52,9 @@ type ConnectRequest struct {
 	// "$SHELL -c 'exec COMMAND'" (/bin/sh when SHELL is unset), looked up on its PATH.
 	Shell string `json:"shell,omitempty"`
 	Path  string `json:"path,omitempty"`
+	// EnvNames are the variables the call would send as ssh's "env" requests (SendEnv matches,
+	// SetEnv names); the daemon answers which the destination's sshd accepts (AcceptEnv).
+	EnvNames []string `json:"env_names,omitempty"`
 }
 
 // ConnectReply names the context to open streams on.
@@ -71,6 +78,10 @@ type ConnectReply struct {
 	// for the caller's stderr as it is, before Warnings or Failure: ssh lets the command write
 	// on its own stderr.
 	Stderr string `json:"stderr,omitempty"`
+	// AcceptedEnv are those of ConnectRequest.EnvNames the destination's sshd accepts, as it
+	// answered "env" requests; EnvChecked says it was asked (an older daemon never asks).
+	AcceptedEnv []string `json:"accepted_env,omitempty"`
+	EnvChecked  bool     `json:"env_checked,omitempty"`
 }
 
 // ExecRequest is the payload of an AgentExec open: what sshd's exec, shell or subsystem
