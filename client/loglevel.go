@@ -1,9 +1,12 @@
 package client
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/proto"
 )
 
 // logLevel is ssh's LogLevel (log.h's LogLevel), ordered: a message shows when the level is at
@@ -48,4 +51,30 @@ func (s *session) logLevel(opts *flagparse.Options) logLevel {
 		v = o.Get("loglevel")
 	}
 	return parseLogLevel(v)
+}
+
+// debugDepth is the number of -v flags the level amounts to (ConnectRequest.Verbose).
+func (l logLevel) debugDepth() int { return max(0, int(l-levelDebug1)+1) }
+
+// debugf prints a debug line when the call's LogLevel reaches level, as ssh's debug2 and debug3.
+func (s *session) debugf(level logLevel, format string, args ...any) {
+	if s.level >= level {
+		fmt.Fprint(s.stdio.Stderr, logLines(level.String()+": "+fmt.Sprintf(format, args...)))
+	}
+}
+
+// debugResolved says, at -vv and -vvv, what fakessh resolved for the call and what the sshd
+// made of the environment (ssh says the same at debug1-3 in its own words).
+func (s *session) debugResolved(opts *flagparse.Options, env sentEnv, cr proto.ConnectReply) {
+	if o, hostName, ok := s.resolved(opts); ok {
+		s.debugf(levelDebug2, "fakessh: %s resolves to user %s, hostname %s, port %s", opts.Host, o.Get("user"), hostName, o.Get("port"))
+	}
+	for _, v := range env {
+		if cr.EnvChecked && !slices.Contains(cr.AcceptedEnv, v.name) {
+			s.debugf(levelDebug3, "fakessh: env %s: refused by the server's AcceptEnv", v.name)
+			continue
+		}
+		s.debugf(levelDebug3, "fakessh: env %s sent", v.name)
+	}
+	s.debugf(levelDebug3, "fakessh: context %d serves %s", cr.Context, s.host)
 }

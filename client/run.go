@@ -123,6 +123,7 @@ type session struct {
 
 	prompts *prompter         // answers the daemon's questions for this call
 	env     map[string]string // what ssh's "env" requests would set, as the sshd accepts them
+	level   logLevel          // LogLevel as resolved for this call
 }
 
 // newSession connects to the daemon and asks for the destination's context, below it the steps,
@@ -135,11 +136,12 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 	}
 	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become}
 	level := s.logLevel(opts)
+	s.level = level
 	s.prompts = newPrompter(stdio, level == levelQuiet)
 	s.prompts.serve(s.ep)
 	creq := proto.ConnectRequest{
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile,
-		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: opts.Verbose, LogLevel: level.String(),
+		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: level.debugDepth(), LogLevel: level.String(),
 		Prompt: !s.batchMode(opts) && s.prompts.available(),
 		Chains: chainsFile(stdio.getenv, home),
 		Shell:  stdio.getenv("SHELL"), Path: stdio.getenv("PATH"),
@@ -196,6 +198,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 	if level >= levelDebug1 {
 		fmt.Fprint(stdio.Stderr, logLines(strings.Join(cr.Debug, "\n")))
 	}
+	s.debugResolved(opts, env, cr)
 	return s, nil
 }
 
