@@ -12,10 +12,7 @@ import (
 // Callers (git) only need status 0 and a plausible listing, but the keys fakessh acts on carry
 // the values the daemon will use.
 func dumpConfig(opts *flagparse.Options, stdio Stdio) error {
-	home, name := localAccount(stdio)
-	err := sshconfig.Dump(stdio.Stdout, sshconfig.Input{
-		Host: opts.Host, Cmdline: sshconfig.Options(opts.Config), ConfigFile: opts.ConfigFile, Home: home, LocalUser: name,
-	})
+	err := sshconfig.Dump(stdio.Stdout, configInput(opts, stdio))
 	if err != nil {
 		return configError(err)
 	}

@@ -19,7 +19,7 @@ func (s *session) resolved(opts *flagparse.Options) (sshconfig.Options, string, 
 	if s.config == nil {
 		home, name := localAccount(s.stdio)
 		rc := &resolvedConfig{}
-		o, err := sshconfig.Resolve(sshconfig.Input{Host: opts.Host, Cmdline: sshconfig.Options(opts.Config), ConfigFile: opts.ConfigFile, Home: home, LocalUser: name})
+		o, err := sshconfig.Resolve(configInput(opts, s.stdio))
 		if err == nil {
 			rc.opts, rc.ok = o, true
 			if t, err := o.Target(opts.Host, home, name); err == nil {
@@ -29,6 +29,14 @@ func (s *session) resolved(opts *flagparse.Options) (sshconfig.Options, string, 
 		s.config = rc
 	}
 	return s.config.opts, s.config.hostName, s.config.ok
+}
+
+// configInput is what one call's configuration is resolved from, for the session and for -G
+// alike.
+func configInput(opts *flagparse.Options, stdio Stdio) sshconfig.Input {
+	home, name := localAccount(stdio)
+	return sshconfig.Input{Host: opts.Host, Cmdline: sshconfig.Options(opts.Config), ConfigFile: opts.ConfigFile,
+		Home: home, LocalUser: name, StdioForward: opts.StdioForward != ""}
 }
 
 // withResolvedForwards returns opts with its forwarding options taken from the resolved

@@ -16,15 +16,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/user"
-	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/mitogen-go/mitogend/flagparse"
 	"github.com/mitogen-go/mitogend/internal/sshopt"
-	"github.com/mitogen-go/mitogend/internal/syserr"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/tunnel"
@@ -69,7 +66,7 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	for _, w := range opts.Warnings {
 		fmt.Fprint(stdio.Stderr, logLines(w))
 	}
-	warnIdentityFlags(opts, stdio)
+	opts = identityFlags(opts, stdio)
 	switch {
 	case opts.Version:
 		printVersion(opts, stdio)
@@ -306,23 +303,6 @@ func waitExit(st *tunnel.Stream) *ExitError {
 		}
 	}
 	return exit
-}
-
-// warnIdentityFlags says, as ssh does while parsing -i (with fprintf, so "\n" and even with
-// -q), which identity files cannot be read; the daemon offers only those that exist.
-func warnIdentityFlags(opts *flagparse.Options, stdio Stdio) {
-	if len(opts.IdentityFlags) == 0 {
-		return
-	}
-	home, _ := localAccount(stdio)
-	for _, f := range opts.IdentityFlags {
-		if rest, ok := strings.CutPrefix(f, "~/"); ok {
-			f = filepath.Join(home, rest)
-		}
-		if _, err := os.Stat(f); err != nil {
-			fmt.Fprintf(stdio.Stderr, "Warning: Identity file %s not accessible: %s.\n", f, syserr.Text(err))
-		}
-	}
 }
 
 // batchMode is BatchMode as ssh resolves it for the destination: when set, nothing is asked.
