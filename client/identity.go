@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/mitogen-go/mitogend/flagparse"
@@ -37,15 +36,18 @@ func identityFlags(opts *flagparse.Options, stdio Stdio) *flagparse.Options {
 	for k, v := range opts.Config {
 		o.Config[k] = v
 	}
+	// flagparse stores each distinct -i once, among the -o IdentityFile values: the first
+	// value equal to a -i argument stands for it (which one does not matter, they are equal).
 	var ids []string
 	for _, v := range opts.Config["identityfile"] {
 		p, isFlag := expanded[v]
 		switch {
 		case !isFlag:
 			ids = append(ids, v)
-		case p != "" && !slices.Contains(ids, p):
+		case p != "":
 			ids = append(ids, p)
 		}
+		delete(expanded, v)
 	}
 	delete(o.Config, "identityfile")
 	if len(ids) > 0 {

@@ -50,7 +50,7 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		var fe *flagparse.Error
 		if errors.As(err, &fe) {
-			return &Error{Msg: fe.Msg, Usage: fe.ShowUsage, Err: err}
+			return &Error{Msg: fe.Msg, Usage: fe.ShowUsage, Plain: fe.Plain, Err: err}
 		}
 		return &Error{Msg: err.Error(), Err: err}
 	}
@@ -66,11 +66,15 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	for _, w := range opts.Warnings {
 		fmt.Fprint(stdio.Stderr, logLines(w))
 	}
-	opts = identityFlags(opts, stdio)
-	switch {
-	case opts.Version:
+	if opts.Version { // ssh -V prints and exits while parsing, before -i is looked at
 		printVersion(opts, stdio)
 		return nil
+	}
+	opts = identityFlags(opts, stdio)
+	if cmdline, _ := opts.Config.Get("loglevel"); opts.Verbose > 0 && parseLogLevel(cmdline) >= levelInfo {
+		fmt.Fprint(stdio.Stderr, logLines(versionLine())) // ssh.c's logit of its release under -v
+	}
+	switch {
 	case opts.DumpConfig:
 		return dumpConfig(opts, stdio)
 	case opts.ControlCommand != "":

@@ -223,6 +223,16 @@ func writeDump(w io.Writer, o Options, t Target, home, localUser string) {
 	d.str("knownhostscommand", "")
 
 	for _, k := range []string{"dynamicforward", "localforward", "remoteforward"} {
+		if k == "dynamicforward" {
+			// ssh keeps -L and -D in one list; their relative order is not kept here, and
+			// the -L ones come first.
+			for _, v := range o.Forwards("localforward") {
+				if isPathConnect(v) {
+					listen, _, _ := strings.Cut(v, " ")
+					d.line(k, listen)
+				}
+			}
+		}
 		for _, v := range o.Forwards(k) {
 			d.line(k, dumpForward(k, v))
 		}
@@ -242,7 +252,7 @@ func writeDump(w io.Writer, o Options, t Target, home, localUser string) {
 	d.line("logverbose", oneLine(o.All("logverbose")))
 
 	d.line("permitremoteopen", orDefault(strings.Join(o.All("permitremoteopen"), " "), "any"))
-	d.state("addkeystoagent", trueFalseX("ask", "confirm"), "false")
+	d.line("addkeystoagent", dumpAddKeys(o.All("addkeystoagent")))
 	switch fa := o.Get("forwardagent"); {
 	case fa == "":
 		d.line("forwardagent", "no")
@@ -256,10 +266,10 @@ func writeDump(w io.Writer, o Options, t Target, home, localUser string) {
 	} else {
 		d.line("connecttimeout", fmt.Sprint(int(t.ConnectTimeout/time.Second)))
 	}
-	d.str("tunneldevice", "any:any")
+	d.line("tunneldevice", dumpTunDev(o.Get("tunneldevice")))
 	d.line("canonicalizePermittedcnames", oneLine(o.All("canonicalizepermittedcnames")))
 	d.line("controlpersist", controlPersist(o.Get("controlpersist")))
-	d.str("escapechar", "~")
+	d.line("escapechar", dumpEscape(o.Get("escapechar")))
 	d.line("ipqos", orDefault(strings.Join(o.All("ipqos"), " "), "lowdelay throughput"))
 	d.line("rekeylimit", orDefault(strings.Join(o.All("rekeylimit"), " "), "0 0"))
 	d.str("streamlocalbindmask", "0177")

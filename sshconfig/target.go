@@ -71,7 +71,7 @@ func (o Options) Target(host, home, localUser string) (Target, error) {
 		ServerAliveCountMax:          3,
 		AddressFamily:                strings.ToLower(o.Get("addressfamily")),
 	}
-	if t.User == "" {
+	if !o.has("user") { // ssh -l "" keeps an empty User
 		t.User = localUser
 	}
 	if t.AddressFamily == "" {
