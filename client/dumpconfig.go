@@ -9,6 +9,7 @@ import (
 
 	"github.com/mitogen-go/mitogend/flagparse"
 	"github.com/mitogen-go/mitogend/internal/syserr"
+	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/sshconfig"
 )
 
@@ -18,6 +19,12 @@ import (
 func dumpConfig(opts *flagparse.Options, stdio Stdio) error {
 	s := &session{stdio: stdio}
 	if _, err := s.resolveOnly(opts); err != nil {
+		var ce *sshconfig.ConfigError
+		if errors.As(err, &ce) && len(ce.Messages) > 0 {
+			// The files' own LogLevel never applied: the command line's decides.
+			level, _ := opts.Config.Get("loglevel")
+			return &Error{Messages: shownLines(proto.NewCallError(proto.FailConfig, ce.Messages), parseLogLevel(level)), Err: err}
+		}
 		return configError(err)
 	}
 	// ssh decides about the pty (and says it will allocate none) before -G prints.

@@ -78,3 +78,15 @@ func (s *session) debugResolved(opts *flagparse.Options, env sentEnv, cr proto.C
 	}
 	s.debugf(levelDebug3, "fakessh: context %d serves %s", cr.Context, s.host)
 }
+
+// shownLines are the messages of a typed failure that the call's LogLevel shows, as ssh would
+// print them; never nil, so that an Error built from them prints nothing when none shows.
+func shownLines(ce *proto.CallError, level logLevel) []string {
+	shown := []string{}
+	for _, l := range ce.Lines {
+		if parseLogLevel(l.Level) <= level {
+			shown = append(shown, l.Text)
+		}
+	}
+	return shown
+}

@@ -168,7 +168,11 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 		return nil, &Error{Msg: "fakessh: daemon: bad reply: " + err.Error(), Err: err}
 	}
 	io.WriteString(stdio.Stderr, cr.Stderr) // a ProxyCommand's own words, as ssh leaves them
-	if len(cr.Failure) > 0 {
+	if cr.Error != nil {
+		s.close()
+		return nil, &Error{Messages: shownLines(cr.Error, level), Err: errConnect}
+	}
+	if len(cr.Failure) > 0 { // an older daemon: no levels
 		s.close()
 		return nil, &Error{Messages: cr.Failure, Err: errConnect}
 	}

@@ -100,7 +100,8 @@ func (d *Daemon) handleConnect(ctx context.Context, src router.ID, p []byte) ([]
 	req.Caller = src
 	reply, err := d.connect(ctx, req)
 	if err != nil {
-		reply = proto.ConnectReply{Failure: logMessages(err), Stderr: proxyStderr(err)}
+		ce := callError(err)
+		reply = proto.ConnectReply{Failure: ce.Texts(), Error: ce, Stderr: proxyStderr(err)}
 	}
 	return json.Marshal(reply)
 }

@@ -66,6 +66,9 @@ type ConnectReply struct {
 	// Failure, when set, says the daemon could not give a context: the log messages ssh would
 	// have printed (one each; a message may hold a newline of its own) before exiting 255.
 	Failure []string `json:"failure,omitempty"`
+	// Error, set with Failure by a daemon that knows it, is the failure typed: its kind and
+	// each message's level, so that the caller prints what its LogLevel lets ssh print.
+	Error *CallError `json:"error,omitempty"`
 	// Refused, when set, says a step's sudo, su or doas refused (a wrong password, sudoers):
 	// the call ends as that command's failure would under ssh, with its own words on stderr and
 	// its exit status.
