@@ -182,11 +182,7 @@ func writeDump(w io.Writer, o Options, t Target, home, localUser string) {
 	d.seconds("forwardx11timeout", 1200)
 	d.str("numberofpasswordprompts", "3")
 	d.line("serveralivecountmax", fmt.Sprint(t.ServerAliveCountMax))
-	alive := int(t.ServerAliveInterval / time.Second)
-	if o.Get("serveraliveinterval") == "" && t.BatchMode {
-		alive = 300 // fill_default_options: BatchMode must not hang on a dead server
-	}
-	d.line("serveraliveinterval", fmt.Sprint(alive))
+	d.line("serveraliveinterval", fmt.Sprint(int(t.ServerAliveInterval/time.Second)))
 	d.str("requiredrsasize", "1024")
 
 	d.str("bindaddress", "")
