@@ -187,7 +187,7 @@ func TestBadOptionsAndUnreachableHosts(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{"unknown option", []string{"-z", "target", "true"}, "unknown option -- z\nusage: ssh"},
+		{"unknown option", []string{"-z", "target", "true"}, "unknown option -- z\r\nusage: ssh"},
 		{"bad -o key", []string{"-o", "bogus=1", "target", "true"}, "command-line: line 0: Bad configuration option: bogus\r\n"},
 		{"no destination", nil, "usage: ssh"},
 		{"refused", []string{"-p", fmt.Sprint(port), "127.0.0.1", "true"}, fmt.Sprintf("ssh: connect to host 127.0.0.1 port %d: Connection refused\r\n", port)},
