@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/mitogen-go/mitogend/internal/shquote"
 )
 
 // shimCommand is `mitogend shim`: a directory holding `ssh` -> fakessh, to put first on PATH so
@@ -85,7 +87,7 @@ func shim(dir, fakessh string, w io.Writer) error {
 	fmt.Fprintf(w, "export PATH=%s\n", pathLine(dir))
 	fmt.Fprintf(w, "# scp and sftp run /usr/bin/ssh whatever PATH says: give them -S ssh.\n")
 	fmt.Fprintf(w, "# To undo: take %s out of PATH (or start a new shell without the line), then\n", dir)
-	fmt.Fprintf(w, "#   rm %s && rmdir %s\n", shellQuote(link), shellQuote(dir))
+	fmt.Fprintf(w, "#   rm %s && rmdir %s\n", shquote.Word(link), shquote.Word(dir))
 	return nil
 }
 
@@ -94,13 +96,5 @@ func pathLine(dir string) string {
 	if !strings.ContainsAny(dir, "$`\\\"\n") {
 		return `"` + dir + `:$PATH"`
 	}
-	return shellQuote(dir) + `:"$PATH"`
-}
-
-// shellQuote quotes s for sh when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@%,") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return shquote.Word(dir) + `:"$PATH"`
 }
