@@ -13,9 +13,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/mitogen-go/mitogend/emulation"
 	"github.com/mitogen-go/mitogend/flagparse"
 	"github.com/mitogen-go/mitogend/internal/syserr"
+	"github.com/mitogen-go/mitogend/internal/ttymodes"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
@@ -150,7 +150,7 @@ func (s *session) enterRawMode(cfg ttyOptions, fd int, req *proto.PTYRequest) *u
 	if err != nil {
 		return nil
 	}
-	req.Modes, _ = emulation.TerminalModes(fd)
+	req.Modes, _ = ttymodes.Read(fd)
 	raw := rawTermios(*saved)
 	if err := unix.IoctlSetTermios(fd, unix.TCSETSW, &raw); err != nil {
 		if cfg.mode != flagparse.TTYForce {
