@@ -97,10 +97,10 @@ func TestHostKeyPolicy(t *testing.T) {
 			after: expectAdded(name, hostKey.PublicKey(), false)},
 		{name: "unknown accept-new hashed", known: "-", strict: "accept-new", hash: true,
 			wantWarn: "Warning: Permanently added '" + name + "' (ED25519) to the list of known hosts.",
-			after: expectAdded(name, hostKey.PublicKey(), true)},
+			after:    expectAdded(name, hostKey.PublicKey(), true)},
 		{name: "unknown no is added", known: "# comment\n", strict: "no",
 			wantWarn: "Warning: Permanently added '" + name + "' (ED25519) to the list of known hosts.",
-			after: expectAdded(name, hostKey.PublicKey(), false)},
+			after:    expectAdded(name, hostKey.PublicKey(), false)},
 		{name: "changed strict", strict: "yes", wantErr: ErrHostKeyChanged,
 			known: "# first line\n" + knownLine(name, otherKey.PublicKey()),
 			wantMsg: func(kh string) string {
