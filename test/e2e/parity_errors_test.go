@@ -37,6 +37,8 @@ func TestConfigErrorsSideBySide(t *testing.T) {
 		{"bad lines under -q", []string{"-q", "-F", bad("twoq", "\nHost *\n  Bogus x\n  Port abc\n")}},
 		{"bad lines under LogLevel=FATAL", []string{"-o", "LogLevel=FATAL", "-F", bad("twof", "\nHost *\n  Bogus x\n  Port abc\n")}},
 		{"bad lines, -G under LogLevel=FATAL", []string{"-G", "-o", "LogLevel=FATAL", "-F", bad("twog", "\nHost *\n  Bogus x\n  Port abc\n")}},
+		{"failing ProxyCommand in the file", []string{"-F", bad("proxy", "\nHost *\n  ProxyCommand false\n")}},
+		{"missing ProxyCommand program in the file", []string{"-F", bad("proxy2", "\nHost *\n  ProxyCommand /nonexistent/mg-proxy %h %p\n")}},
 		{"bad -o", []string{"-F", r.srv.SSHConfig, "-o", "Bogus=1"}},
 		{"bad -o under -q", []string{"-q", "-F", r.srv.SSHConfig, "-o", "Bogus=1"}},
 		{"bad -o value", []string{"-F", r.srv.SSHConfig, "-o", "Port=0"}},
