@@ -105,7 +105,14 @@ func (d dumper) seconds(key string, def int64) {
 
 // algos prints an algorithm list, applying the +, - and ^ forms to ssh's default.
 func (d dumper) algos(key, def string) {
-	d.line(key, assembleAlgos(d.o.Get(key), def))
+	v := d.o.Get(key)
+	switch key {
+	case "hostkeyalgorithms", "hostbasedacceptedalgorithms", "pubkeyacceptedalgorithms":
+		v = expandKeyPatterns(v, false)
+	case "casignaturealgorithms":
+		v = expandKeyPatterns(v, true) // a CA signs with a plain key
+	}
+	d.line(key, assembleAlgos(v, def))
 }
 
 func (d dumper) each(key string, vals []string) {

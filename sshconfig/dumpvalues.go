@@ -2,6 +2,7 @@ package sshconfig
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -89,4 +90,45 @@ func dumpAddKeys(vals []string) string {
 func isPathConnect(fwd string) bool {
 	_, connect, ok := strings.Cut(fwd, " ")
 	return ok && !strings.HasPrefix(connect, "[") && strings.Contains(connect, "/")
+}
+
+// keySigAlgs is sshkey_alg_list(0, 0, 1): every key and signature algorithm of OpenSSH 9.2 as
+// built by Debian 12, in its order (ssh -Q key-sig).
+var keySigAlgs = strings.Fields(`ssh-ed25519 ssh-ed25519-cert-v01@openssh.com sk-ssh-ed25519@openssh.com
+	sk-ssh-ed25519-cert-v01@openssh.com ecdsa-sha2-nistp256 ecdsa-sha2-nistp256-cert-v01@openssh.com
+	ecdsa-sha2-nistp384 ecdsa-sha2-nistp384-cert-v01@openssh.com ecdsa-sha2-nistp521
+	ecdsa-sha2-nistp521-cert-v01@openssh.com sk-ecdsa-sha2-nistp256@openssh.com
+	sk-ecdsa-sha2-nistp256-cert-v01@openssh.com webauthn-sk-ecdsa-sha2-nistp256@openssh.com ssh-dss
+	ssh-dss-cert-v01@openssh.com ssh-rsa ssh-rsa-cert-v01@openssh.com rsa-sha2-256
+	rsa-sha2-256-cert-v01@openssh.com rsa-sha2-512 rsa-sha2-512-cert-v01@openssh.com`)
+
+// expandKeyPatterns replaces each wildcard in a key-algorithm list ("ssh-ed*", also after "+"
+// or "^") by the algorithms it matches, in keySigAlgs' order (certificate types left out when
+// plainOnly), as kex_assemble_names does; a "-" list stays a pattern list.
+func expandKeyPatterns(v string, plainOnly bool) string {
+	if v == "" || v[0] == '-' || !strings.ContainsAny(v, "*?") {
+		return v
+	}
+	prefix := ""
+	if v[0] == '+' || v[0] == '^' {
+		prefix, v = v[:1], v[1:]
+	}
+	var out []string
+	add := func(a string) {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, a := range strings.Split(v, ",") {
+		if !strings.ContainsAny(a, "*?") {
+			add(a)
+			continue
+		}
+		for _, k := range keySigAlgs {
+			if sshopt.MatchPattern(k, a) && !(plainOnly && strings.Contains(k, "-cert-")) {
+				add(k)
+			}
+		}
+	}
+	return prefix + strings.Join(out, ",")
 }
