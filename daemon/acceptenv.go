@@ -13,9 +13,9 @@ type envPolicy struct {
 }
 
 // acceptedEnv returns those of names that c's sshd accepts, in their order, asking it about the
-// names not asked before. ok is false when it could not be asked (the caller then sends none,
-// as an sshd that refuses every name would have it).
-func (d *Daemon) acceptedEnv(c *conn, names []string) (accepted []string, ok bool) {
+// names not asked before. When it cannot be asked (no session channel to be had) none is
+// accepted, as from an sshd that refuses every name; the next call asks again.
+func (d *Daemon) acceptedEnv(c *conn, names []string) (accepted []string) {
 	p := &c.env
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -29,7 +29,7 @@ func (d *Daemon) acceptedEnv(c *conn, names []string) (accepted []string, ok boo
 		got, err := c.client.AcceptedEnv(ask)
 		if err != nil {
 			d.logf("daemon: %s: %v", c.dest, err)
-			return nil, false
+			return nil
 		}
 		if p.accepted == nil {
 			p.accepted = map[string]bool{}
@@ -43,5 +43,5 @@ func (d *Daemon) acceptedEnv(c *conn, names []string) (accepted []string, ok boo
 			accepted = append(accepted, n)
 		}
 	}
-	return accepted, true
+	return accepted
 }

@@ -151,7 +151,7 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 		reply.Debug = append(reply.Debug, fmt.Sprintf("debug1: mitogend: %s %s (context %d, agent pid %d)", how, c.dest, c.id, c.info.PID))
 	}
 	if len(req.EnvNames) > 0 {
-		reply.AcceptedEnv, reply.EnvChecked = d.acceptedEnv(c, req.EnvNames)
+		reply.AcceptedEnv, reply.EnvChecked = d.acceptedEnv(c, req.EnvNames), true
 	}
 	if len(req.Steps) > 0 {
 		debug := func(line string) {
