@@ -39,6 +39,7 @@ type conn struct {
 	since  time.Time
 
 	lost atomic.Pointer[string] // set once keepalives gave up: why the link is about to go
+	env  envPolicy              // the sshd's AcceptEnv, as far as callers asked
 
 	children map[string]*child // contexts started through this one's agent, by stepKey chain; guarded by Daemon.mu
 }
@@ -100,7 +101,8 @@ func (d *Daemon) handleConnect(ctx context.Context, src router.ID, p []byte) ([]
 	req.Caller = src
 	reply, err := d.connect(ctx, req)
 	if err != nil {
-		reply = proto.ConnectReply{Failure: logMessages(err), Stderr: proxyStderr(err)}
+		ce := callError(err)
+		reply = proto.ConnectReply{Failure: ce.Texts(), Error: ce, Stderr: proxyStderr(err)}
 	}
 	return json.Marshal(reply)
 }
@@ -153,6 +155,9 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 			how = "reusing the connection to"
 		}
 		reply.Debug = append(reply.Debug, fmt.Sprintf("debug1: mitogend: %s %s (context %d, agent pid %d)", how, c.dest, c.id, c.info.PID))
+	}
+	if len(req.EnvNames) > 0 {
+		reply.AcceptedEnv, reply.EnvChecked = d.acceptedEnv(c, req.EnvNames), true
 	}
 	if len(req.Steps) > 0 {
 		debug := func(line string) {
@@ -232,7 +237,7 @@ func (d *Daemon) recheck(c *conn, chain targetChain, req proto.ConnectRequest, w
 
 // dialConfig is how ssh, run by this caller, would check and authenticate one hop.
 func (d *Daemon) dialConfig(h hop, req proto.ConnectRequest, warnf func(string, ...any)) sshdial.Config {
-	cfg := sshdial.Config{Target: h.target, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf,
+	cfg := sshdial.Config{Target: h.target, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf, HideInfo: hidesInfo(req.LogLevel),
 		Requests: sshdial.RequestsFor(h.opts), Auth: sshdial.AuthFor(h.opts)}
 	if req.Prompt {
 		cfg.Prompt = d.promptCaller(req.Caller)

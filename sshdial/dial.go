@@ -25,6 +25,9 @@ type Config struct {
 	// changed-host-key banner under StrictHostKeyChecking=no, and
 	// "Timeout, server HOST not responding.". Nil falls back to Logf.
 	Warnf func(format string, args ...any)
+	// HideInfo is the caller's LogLevel below INFO (QUIET, FATAL, ERROR): what ssh logs with
+	// logit ("Warning: Permanently added ...") goes to Logf instead of Warnf.
+	HideInfo bool
 
 	// Lost, if set, receives what ssh prints when it gives up on a connection whose keepalives
 	// went unanswered ("Timeout, server HOST not responding."), just before the client is
@@ -82,6 +85,15 @@ func (c *Config) warnf(format string, args ...any) {
 		return
 	}
 	c.logf(format, args...)
+}
+
+// infof is ssh's logit: shown at LogLevel INFO and above.
+func (c *Config) infof(format string, args ...any) {
+	if c.HideInfo {
+		c.logf(format, args...)
+		return
+	}
+	c.warnf(format, args...)
 }
 
 // Client is an authenticated connection and how its host key was

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mitogen-go/mitogend/internal/shquote"
 	"github.com/mitogen-go/mitogend/internal/vis"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
@@ -84,11 +85,7 @@ const memfdLoader = `my $n=q(mitogen-agent); my $f=syscall($ARGV[0],$n,0); die q
 // su or sudo may run it with: sh, dash, bash, zsh, fish, tcsh and csh. "; exit" keeps the shell
 // from exec'ing /bin/sh, so that it lives on beside the agent with its environment (csh then
 // exits 0 whatever stage 0 did; nobody reads that status).
-func Command() string { return "/bin/sh -c " + ShellQuote(stage0) + "; exit" }
-
-// ShellQuote quotes s for any Bourne-like shell; for fish and csh too when s has no newline, "!",
-// or backslash before a backslash or a quote, as Command has none.
-func ShellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+func Command() string { return "/bin/sh -c " + shquote.Quote(stage0) + "; exit" }
 
 // Platform is what the far end reports: its Go platform and whether it has gzip.
 type Platform struct {
