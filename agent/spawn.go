@@ -62,7 +62,7 @@ func (a *agent) serveSpawn(s *tunnel.Stream, payload []byte) {
 		return
 	}
 	tty.started()
-	link := a.r.AddLink(childLink{br, c}, router.LinkConfig{Name: fmt.Sprintf("child-%d(%s)", req.ID, req.Name), Peer: req.ID})
+	link := a.r.AddLink(childLink{bootstrap.Rest(br, c.stdout), c}, router.LinkConfig{Name: fmt.Sprintf("child-%d(%s)", req.ID, req.Name), Peer: req.ID})
 	a.mu.Lock()
 	a.children[req.ID] = link
 	a.mu.Unlock()
@@ -208,9 +208,10 @@ func (c *child) end() {
 	}
 }
 
-// childLink is the child's link: reads through the reader that ran stage 0, writes to its stdin.
+// childLink is the child's link: reads take what the reader that ran stage 0 holds, then the
+// child's stdout; writes go to its stdin.
 type childLink struct {
-	r *bufio.Reader
+	r io.Reader
 	c *child
 }
 

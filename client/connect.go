@@ -21,7 +21,7 @@ func Connect(ctx context.Context, args []string, host string, stdio Stdio) (*Con
 	if err != nil {
 		var fe *flagparse.Error
 		if errors.As(err, &fe) {
-			return nil, &Error{Msg: fe.Msg, Err: err}
+			return nil, &Error{Msg: fe.Msg, Plain: fe.Plain, Err: err}
 		}
 		return nil, &Error{Msg: err.Error(), Err: err}
 	}

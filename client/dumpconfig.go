@@ -2,9 +2,14 @@ package client
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/internal/syserr"
+	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/sshconfig"
 )
 
@@ -12,10 +17,26 @@ import (
 // Callers (git) only need status 0 and a plausible listing, but the keys fakessh acts on carry
 // the values the daemon will use.
 func dumpConfig(opts *flagparse.Options, stdio Stdio) error {
-	home, name := localAccount(stdio)
-	err := sshconfig.Dump(stdio.Stdout, sshconfig.Input{
-		Host: opts.Host, Cmdline: sshconfig.Options(opts.Config), ConfigFile: opts.ConfigFile, Home: home, LocalUser: name,
-	})
+	s := &session{stdio: stdio}
+	if _, err := s.resolveOnly(opts); err != nil {
+		var ce *sshconfig.ConfigError
+		if errors.As(err, &ce) && len(ce.Messages) > 0 {
+			// The files' own LogLevel never applied: the command line's decides.
+			level, _ := opts.Config.Get("loglevel")
+			return &Error{Messages: shownLines(proto.NewCallError(proto.FailConfig, ce.Messages), parseLogLevel(level)), Err: err}
+		}
+		return configError(err)
+	}
+	// ssh decides about the pty (and says it will allocate none) before -G prints.
+	cfg := s.ttyConfig(opts)
+	_, isTerm := terminalFD(stdio.Stdin)
+	if _, msg := wantTTY(cfg, opts.Command != "", isTerm); msg && cfg.info && opts.ControlCommand == "" {
+		fmt.Fprint(stdio.Stderr, logLines(noTTYMessage))
+	}
+	if err := s.checkAgentSocket(opts, cfg); err != nil {
+		return err
+	}
+	err := sshconfig.Dump(stdio.Stdout, configInput(opts, stdio))
 	if err != nil {
 		return configError(err)
 	}
@@ -30,4 +51,31 @@ func configError(err error) error {
 		return &Error{Msg: strings.Join(ce.Messages, "\n"), Err: err}
 	}
 	return &Error{Msg: "fakessh: " + err.Error(), Err: err}
+}
+
+// checkAgentSocket is ssh.c's check of a ForwardAgent socket path, made before -G prints: a
+// path that cannot be stat'ed is an error message, and with ExitOnForwardFailure the end.
+func (s *session) checkAgentSocket(opts *flagparse.Options, cfg ttyOptions) error {
+	o, _, ok := s.resolved(opts)
+	fa := o.Get("forwardagent")
+	switch strings.ToLower(fa) {
+	case "", "yes", "no", "true", "false":
+		return nil
+	}
+	if !ok || strings.HasPrefix(fa, "$") || strings.Contains(fa, "%") {
+		return nil // environment and %-tokens: not expanded here
+	}
+	home, _ := localAccount(s.stdio)
+	if rest, ok := strings.CutPrefix(fa, "~/"); ok {
+		fa = filepath.Join(home, rest)
+	}
+	if _, err := os.Stat(fa); err != nil {
+		if cfg.errors {
+			fmt.Fprint(s.stdio.Stderr, logLines(fmt.Sprintf("Cannot forward agent socket path %q: %s", fa, syserr.Text(err))))
+		}
+		if o.Get("exitonforwardfailure") == "yes" {
+			return &Error{Err: err}
+		}
+	}
+	return nil
 }

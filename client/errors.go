@@ -30,6 +30,7 @@ type Error struct {
 	// Messages, when set instead of Msg, are ssh log messages printed one by one (a message may
 	// hold a newline of its own, which stays as it is).
 	Messages []string
+	Plain    bool // Msg is printed with fprintf ("\n"), not as a log line ("\r\n")
 	Err      error
 }
 
@@ -62,8 +63,11 @@ func ExitCode(err error) (int, string) {
 	case errors.As(err, &ce):
 		if ce.Usage {
 			msg := usageText + "\n"
-			if ce.Msg != "" {
+			switch {
+			case ce.Msg != "" && ce.Plain:
 				msg = ce.Msg + "\n" + msg
+			case ce.Msg != "":
+				msg = logLines(ce.Msg) + msg // getopt's complaint is ssh's error(): "\r\n"
 			}
 			return 255, msg
 		}
@@ -73,6 +77,9 @@ func ExitCode(err error) (int, string) {
 				b.WriteString(logMessage(m))
 			}
 			return 255, b.String()
+		}
+		if ce.Plain {
+			return 255, ce.Msg + "\n"
 		}
 		return 255, logLines(ce.Msg)
 	default:

@@ -11,15 +11,23 @@ type resolvedConfig struct {
 	opts     sshconfig.Options
 	hostName string
 	ok       bool
+	err      error // why not ok
 }
 
 // resolved returns the resolved configuration and HostName. ok is false when the files cannot
 // be read; the daemon, which reads them too, reports why, and the command line alone decides.
 func (s *session) resolved(opts *flagparse.Options) (sshconfig.Options, string, bool) {
+	s.resolveOnly(opts)
+	return s.config.opts, s.config.hostName, s.config.ok
+}
+
+// resolveOnly resolves the configuration once per session and returns why it could not be.
+func (s *session) resolveOnly(opts *flagparse.Options) (*resolvedConfig, error) {
 	if s.config == nil {
 		home, name := localAccount(s.stdio)
 		rc := &resolvedConfig{}
-		o, err := sshconfig.Resolve(sshconfig.Input{Host: opts.Host, Cmdline: sshconfig.Options(opts.Config), ConfigFile: opts.ConfigFile, Home: home, LocalUser: name})
+		o, err := sshconfig.Resolve(configInput(opts, s.stdio))
+		rc.err = err
 		if err == nil {
 			rc.opts, rc.ok = o, true
 			if t, err := o.Target(opts.Host, home, name); err == nil {
@@ -28,7 +36,15 @@ func (s *session) resolved(opts *flagparse.Options) (sshconfig.Options, string, 
 		}
 		s.config = rc
 	}
-	return s.config.opts, s.config.hostName, s.config.ok
+	return s.config, s.config.err
+}
+
+// configInput is what one call's configuration is resolved from, for the session and for -G
+// alike.
+func configInput(opts *flagparse.Options, stdio Stdio) sshconfig.Input {
+	home, name := localAccount(stdio)
+	return sshconfig.Input{Host: opts.Host, Cmdline: sshconfig.Options(opts.Config), ConfigFile: opts.ConfigFile,
+		Home: home, LocalUser: name, StdioForward: opts.StdioForward != ""}
 }
 
 // withResolvedForwards returns opts with its forwarding options taken from the resolved

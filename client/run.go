@@ -16,16 +16,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/user"
-	"path"
-	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/mitogen-go/mitogend/flagparse"
 	"github.com/mitogen-go/mitogend/internal/sshopt"
-	"github.com/mitogen-go/mitogend/internal/syserr"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/tunnel"
@@ -54,7 +50,7 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		var fe *flagparse.Error
 		if errors.As(err, &fe) {
-			return &Error{Msg: fe.Msg, Usage: fe.ShowUsage, Err: err}
+			return &Error{Msg: fe.Msg, Usage: fe.ShowUsage, Plain: fe.Plain, Err: err}
 		}
 		return &Error{Msg: err.Error(), Err: err}
 	}
@@ -65,16 +61,20 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	if err != nil {
 		return err
 	}
-	if !opts.Quiet {
-		for _, w := range opts.Warnings { // e.g. `Unsupported option "rsaauthentication"`
-			fmt.Fprint(stdio.Stderr, logLines(w))
-		}
+	// e.g. `Unsupported option "rsaauthentication"`: ssh prints it while parsing -o, before
+	// any LogLevel (even -q) applies.
+	for _, w := range opts.Warnings {
+		fmt.Fprint(stdio.Stderr, logLines(w))
 	}
-	warnIdentityFlags(opts, stdio)
-	switch {
-	case opts.Version:
+	if opts.Version { // ssh -V prints and exits while parsing, before -i is looked at
 		printVersion(opts, stdio)
 		return nil
+	}
+	opts = identityFlags(opts, stdio)
+	if cmdline, _ := opts.Config.Get("loglevel"); opts.Verbose > 0 && parseLogLevel(cmdline) >= levelInfo {
+		fmt.Fprint(stdio.Stderr, logLines(versionLine())) // ssh.c's logit of its release under -v
+	}
+	switch {
 	case opts.DumpConfig:
 		return dumpConfig(opts, stdio)
 	case opts.ControlCommand != "":
@@ -122,8 +122,10 @@ type session struct {
 	fwdDisabled bool // ConnectReply.ForwardingDisabled: no -L, -R, -D
 	sessionChan int  // ssh's number for the session channel, after the forwards' listeners
 
-	prompts *prompter // answers the daemon's questions for this call
-	passed  bool      // the daemon holds our stdin, stdout and stderr (passfds.go)
+	prompts *prompter         // answers the daemon's questions for this call
+	env     map[string]string // what ssh's "env" requests would set, as the sshd accepts them
+	level   logLevel          // LogLevel as resolved for this call
+	passed  bool              // the daemon holds our stdin, stdout and stderr (passfds.go)
 }
 
 // newSession connects to the daemon and asks for the destination's context, below it the steps,
@@ -135,18 +137,22 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 	if err != nil {
 		return nil, reachError(err)
 	}
-	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become, prompts: newPrompter(stdio, opts.Quiet),
-		passed: files != nil}
+	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become, passed: files != nil}
+	level := s.logLevel(opts)
+	s.level = level
+	s.prompts = newPrompter(stdio, level == levelQuiet)
 	s.prompts.fromStdin(become, opts)
 	s.prompts.serve(s.ep)
 	creq := proto.ConnectRequest{
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile,
-		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: opts.Verbose,
+		Home: home, LocalUser: localUser, AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Verbose: level.debugDepth(), LogLevel: level.String(),
 		Prompt: !s.batchMode(opts) && s.prompts.available(),
 		Chains: chainsFile(stdio.getenv, home),
 		Shell:  stdio.getenv("SHELL"), Path: stdio.getenv("PATH"),
 	}
 	creq.Steps = steps
+	env := s.remoteEnv(opts)
+	creq.EnvNames = env.names()
 	if become != nil {
 		creq.Steps = append(append([]proto.Step(nil), steps...), become.step)
 		creq.StdinPrompt = become.stdinPrompt
@@ -166,7 +172,11 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 		return nil, &Error{Msg: "fakessh: daemon: bad reply: " + err.Error(), Err: err}
 	}
 	io.WriteString(stdio.Stderr, cr.Stderr) // a ProxyCommand's own words, as ssh leaves them
-	if len(cr.Failure) > 0 {
+	if cr.Error != nil {
+		s.close()
+		return nil, &Error{Messages: shownLines(cr.Error, level), Err: errConnect}
+	}
+	if len(cr.Failure) > 0 { // an older daemon: no levels
 		s.close()
 		return nil, &Error{Messages: cr.Failure, Err: errConnect}
 	}
@@ -182,17 +192,22 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 		return nil, &ExitError{Status: r.Status}
 	}
 	s.target, s.host, s.fwdDisabled = cr.Context, cr.Host, cr.ForwardingDisabled
+	s.env = env.all()
+	if cr.EnvChecked {
+		s.env = env.only(cr.AcceptedEnv)
+	}
 	if s.host == "" {
 		s.host = opts.Host
 	}
-	if !opts.Quiet {
+	if level >= levelError { // the daemon left out what LogLevel ERROR hides
 		for _, w := range cr.Warnings {
 			fmt.Fprint(stdio.Stderr, logMessage(w))
 		}
-		if opts.Verbose > 0 {
-			fmt.Fprint(stdio.Stderr, logLines(strings.Join(cr.Debug, "\n")))
-		}
 	}
+	if level >= levelDebug1 {
+		fmt.Fprint(stdio.Stderr, logLines(strings.Join(cr.Debug, "\n")))
+	}
+	s.debugResolved(opts, env, cr)
 	return s, nil
 }
 
@@ -217,7 +232,7 @@ func localAccount(stdio Stdio) (home, name string) {
 }
 
 func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
-	req := proto.ExecRequest{Command: opts.Command, Env: s.remoteEnv(opts.Config)}
+	req := proto.ExecRequest{Command: opts.Command, Env: s.env}
 	switch {
 	case opts.Subsystem:
 		req = proto.ExecRequest{Subsystem: opts.Command, Env: req.Env}
@@ -314,55 +329,6 @@ func exitFrom(reqs <-chan tunnel.Request) *ExitError {
 		}
 	}
 	return exit
-}
-
-// remoteEnv is what ssh sends as "env" requests: the local variables that SendEnv patterns
-// name, then the SetEnv assignments.
-func (s *session) remoteEnv(c flagparse.Config) map[string]string {
-	env := map[string]string{}
-	patterns := c.All("sendenv")
-	for _, kv := range s.stdio.Environ {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok && matchesAny(k, patterns) {
-			env[k] = v
-		}
-	}
-	for _, line := range c.All("setenv") {
-		for _, kv := range strings.Fields(line) {
-			if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
-				env[k] = v
-			}
-		}
-	}
-	return env
-}
-
-func matchesAny(name string, patterns []string) bool {
-	for _, line := range patterns {
-		for _, pat := range strings.Fields(line) {
-			if m, _ := path.Match(pat, name); m {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// warnIdentityFlags says, as ssh does while parsing -i (with fprintf, so "\n" and even with
-// -q), which identity files cannot be read; the daemon offers only those that exist.
-func warnIdentityFlags(opts *flagparse.Options, stdio Stdio) {
-	if len(opts.IdentityFlags) == 0 {
-		return
-	}
-	home, _ := localAccount(stdio)
-	for _, f := range opts.IdentityFlags {
-		if rest, ok := strings.CutPrefix(f, "~/"); ok {
-			f = filepath.Join(home, rest)
-		}
-		if _, err := os.Stat(f); err != nil {
-			fmt.Fprintf(stdio.Stderr, "Warning: Identity file %s not accessible: %s.\n", f, syserr.Text(err))
-		}
-	}
 }
 
 // batchMode is BatchMode as ssh resolves it for the destination: when set, nothing is asked.

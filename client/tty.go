@@ -13,9 +13,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/mitogen-go/mitogend/emulation"
 	"github.com/mitogen-go/mitogend/flagparse"
 	"github.com/mitogen-go/mitogend/internal/syserr"
+	"github.com/mitogen-go/mitogend/internal/ttymodes"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
@@ -95,15 +95,8 @@ func (s *session) ttyConfig(opts *flagparse.Options) ttyOptions {
 	case "force":
 		c.mode = flagparse.TTYForce
 	}
-	switch strings.ToLower(get("loglevel")) {
-	case "quiet":
-	case "fatal":
-		c.fatal = !opts.Quiet
-	case "error":
-		c.fatal, c.errors = !opts.Quiet, !opts.Quiet
-	default:
-		c.fatal, c.errors, c.info = !opts.Quiet, !opts.Quiet, !opts.Quiet
-	}
+	level := parseLogLevel(get("loglevel"))
+	c.fatal, c.errors, c.info = level >= levelFatal, level >= levelError, level >= levelInfo
 	for _, line := range all("setenv") {
 		for _, kv := range strings.Fields(line) {
 			if v, ok := strings.CutPrefix(kv, "TERM="); ok && v != "" && c.term == "" {
@@ -157,7 +150,7 @@ func (s *session) enterRawMode(cfg ttyOptions, fd int, req *proto.PTYRequest) *u
 	if err != nil {
 		return nil
 	}
-	req.Modes, _ = emulation.TerminalModes(fd)
+	req.Modes, _ = ttymodes.Read(fd)
 	raw := rawTermios(*saved)
 	if err := unix.IoctlSetTermios(fd, unix.TCSETSW, &raw); err != nil {
 		if cfg.mode != flagparse.TTYForce {

@@ -55,11 +55,11 @@ func (d *Daemon) bootstrap(ctx context.Context, client *ssh.Client, id router.ID
 		return nil, fmt.Errorf("daemon: %s: %w", dest, err)
 	}
 	ok = true
-	return &bootstrapped{link: channelLink{br, ch}, hello: hello, sent: sent}, nil
+	return &bootstrapped{link: channelLink{bootstrap.Rest(br, ch), ch}, hello: hello, sent: sent}, nil
 }
 
-// channelLink is the agent's link: reads go through the buffer that read the platform line,
-// writes and Close straight to the channel.
+// channelLink is the agent's link: reads take what the bootstrap's reader holds, then the
+// channel; writes and Close go straight to the channel.
 type channelLink struct {
 	io.Reader
 	ch ssh.Channel

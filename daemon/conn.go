@@ -39,6 +39,7 @@ type conn struct {
 	since  time.Time
 
 	lost atomic.Pointer[string] // set once keepalives gave up: why the link is about to go
+	env  envPolicy              // the sshd's AcceptEnv, as far as callers asked
 
 	children map[string]*child // contexts started through this one's agent, by stepKey chain; guarded by Daemon.mu
 }
@@ -100,7 +101,8 @@ func (d *Daemon) handleConnect(ctx context.Context, src router.ID, p []byte) ([]
 	req.Caller = src
 	reply, err := d.connect(ctx, req)
 	if err != nil {
-		reply = proto.ConnectReply{Failure: logMessages(err), Stderr: proxyStderr(err)}
+		ce := callError(err)
+		reply = proto.ConnectReply{Failure: ce.Texts(), Error: ce, Stderr: proxyStderr(err)}
 	}
 	return json.Marshal(reply)
 }
@@ -153,6 +155,9 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 			how = "reusing the connection to"
 		}
 		reply.Debug = append(reply.Debug, fmt.Sprintf("debug1: mitogend: %s %s (context %d, agent pid %d)", how, c.dest, c.id, c.info.PID))
+	}
+	if len(req.EnvNames) > 0 {
+		reply.AcceptedEnv, reply.EnvChecked = d.acceptedEnv(c, req.EnvNames), true
 	}
 	if len(req.Steps) > 0 {
 		debug := func(line string) {
@@ -232,7 +237,7 @@ func (d *Daemon) recheck(c *conn, chain targetChain, req proto.ConnectRequest, w
 
 // dialConfig is how ssh, run by this caller, would check and authenticate one hop.
 func (d *Daemon) dialConfig(h hop, req proto.ConnectRequest, warnf func(string, ...any)) sshdial.Config {
-	cfg := sshdial.Config{Target: h.target, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf,
+	cfg := sshdial.Config{Target: h.target, AuthSock: req.AuthSock, Logf: d.logf, Warnf: warnf, HideInfo: hidesInfo(req.LogLevel),
 		Requests: sshdial.RequestsFor(h.opts), Auth: sshdial.AuthFor(h.opts)}
 	if req.Prompt {
 		cfg.Prompt = d.promptCaller(req.Caller)
@@ -240,18 +245,12 @@ func (d *Daemon) dialConfig(h hop, req proto.ConnectRequest, warnf func(string, 
 	return cfg
 }
 
-// open dials and bootstraps c; concurrent connects for the same key wait on c.ready.
+// open dials and bootstraps c; concurrent connects for the same key wait on c.ready. It waits
+// for a connect slot (dialSlots) behind other targets' connects; its deadline starts once it
+// has one.
 func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
-	t := chain.dest.target
 	defer close(c.ready)
-	timeout := connectTimeout
-	if t.ConnectTimeout > 0 {
-		timeout = t.ConnectTimeout + 30*time.Second // ConnectTimeout covers the dial; then the bootstrap
-	}
-	if req.Prompt {
-		timeout += promptGrace
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	queue, cancel := context.WithTimeout(context.Background(), connectQueueTimeout)
 	defer cancel()
 	start := time.Now()
 	// What ssh would print before the connection is ready goes to its first caller.
@@ -261,7 +260,9 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 		d.logf("daemon: %s: %s", c.dest, msg)
 		c.lost.Store(&msg)
 	}
-	client, hops, err := d.dialChain(ctx, &chainDial{chain: chain, req: req, early: early}, lost)
+	cd := &chainDial{chain: chain, req: req, early: early, timeout: dialDeadline(chain.dest.target.ConnectTimeout, req.Prompt)}
+	defer cd.finish()
+	client, hops, ctx, err := d.dialChain(queue, cd, lost)
 	if err != nil {
 		_, stderr := early.take()
 		d.fail(c, withStderr(err, stderr))
@@ -274,17 +275,14 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 		d.fail(c, err)
 		return
 	}
+	cd.finish()
 	c.client, c.hops, c.since = client, hops, time.Now()
 	c.info = bootstrap.Info(b.hello)
 	c.link = d.r.AddLink(b.link, router.LinkConfig{Name: fmt.Sprintf("target-%d(%s)", c.id, c.dest), Peer: c.id,
 		MaxQueue: targetQueue, Reason: c.downReason})
 	d.logf("daemon: %s: context %d up in %v (agent %s/%s pid %d from %s, %d bytes sent)",
 		c.dest, c.id, time.Since(start).Round(time.Millisecond), c.info.OS, c.info.Arch, c.info.PID, c.info.Exe, b.sent)
-	go func() {
-		// The connection is gone when the SSH transport is: take the link down with it.
-		client.Wait()
-		c.link.Close()
-	}()
+	client.AfterClose(c.link.Close) // the connection is gone when the SSH transport is: take the link down with it
 }
 
 func (d *Daemon) fail(c *conn, err error) {

@@ -17,10 +17,13 @@ import (
 	"github.com/mitogen-go/mitogend/tunnel"
 )
 
-// maxContexts bounds the contexts started through one SSH connection's agent (become and
-// container contexts, at every depth); past it the least recently used idle one is recycled,
-// as Mitogen keeps 20.
-const maxContexts = 20
+// DefaultMaxContexts bounds the contexts started through one SSH connection's agent (become and
+// container contexts, at every depth) unless Config.MaxContexts says otherwise; past it the least
+// recently used idle one is recycled. It is Mitogen's figure: each context is a process with an
+// agent of its own on someone's machine, and a loop over many accounts or containers should not
+// leave hundreds of them there unless whoever runs the daemon asked for that (a fleet reached
+// through intermediaries does: mitogend serve --max-contexts).
+const DefaultMaxContexts = 20
 
 // policyMemory is how long a policy refusal of a context is remembered, so that the calls that
 // fall back to running their command as ssh would do not each run the tool twice. Policy
@@ -37,6 +40,7 @@ const spawnTimeout = 5 * time.Minute
 // lastUsed.
 type child struct {
 	key    string // the chain of steps from the SSH context, as stepKey spells it
+	conn   *conn  // the SSH connection it was started through
 	name   string // for logs and status: "sudo -u postgres"
 	parent router.ID
 	depth  int // 1 for a context started by the SSH context's agent
@@ -91,7 +95,7 @@ func (d *Daemon) childEntry(c *conn, key string, parent router.ID, depth int, na
 	if ch := c.children[key]; ch != nil && (ch.refused == nil || now.Sub(ch.refusedAt) < policyMemory) {
 		return ch, false
 	}
-	ch := &child{key: key, name: name, parent: parent, depth: depth, ready: make(chan struct{})}
+	ch := &child{key: key, conn: c, name: name, parent: parent, depth: depth, ready: make(chan struct{})}
 	c.children[key] = ch
 	return ch, true
 }
@@ -102,6 +106,9 @@ func (d *Daemon) forgetChild(c *conn, ch *child) {
 	d.mu.Lock()
 	if c.children[ch.key] == ch {
 		delete(c.children, ch.key)
+	}
+	if ch.id != 0 && d.contexts[ch.id] == ch {
+		delete(d.contexts, ch.id)
 	}
 	d.mu.Unlock()
 }
@@ -125,7 +132,12 @@ func (d *Daemon) start(ctx context.Context, c *conn, ch *child, st proto.Step, c
 			res.refused.Policy = true
 		}
 	}
+	d.mu.Lock()
 	ch.id, ch.info, ch.refused, ch.err = res.id, res.info, res.refused, res.err
+	if ch.id != 0 {
+		d.contexts[ch.id] = ch
+	}
+	d.mu.Unlock()
 	switch {
 	case ch.refused != nil && ch.refused.Policy:
 		ch.refusedAt = time.Now() // kept: later calls fall back at once
@@ -309,7 +321,7 @@ func (d *Daemon) ancestors(c *conn, parent router.ID) []router.ID {
 	return out
 }
 
-// recycle makes room for one more context on c: past maxContexts, the least recently used
+// recycle makes room for one more context on c: past Daemon.maxContexts, the least recently used
 // context that serves no stream and has none behind it is dropped by its parent.
 func (d *Daemon) recycle(ctx context.Context, c *conn) {
 	d.mu.Lock()
@@ -328,7 +340,7 @@ func (d *Daemon) recycle(ctx context.Context, c *conn) {
 		}
 	}
 	d.mu.Unlock()
-	if n <= maxContexts {
+	if n <= d.maxContexts {
 		return
 	}
 	sort.Slice(idle, func(i, j int) bool { return idle[i].lastUsed.Load() < idle[j].lastUsed.Load() })
@@ -357,16 +369,19 @@ func (d *Daemon) streamsAt(ctx context.Context, id router.ID) int {
 	return ai.Streams
 }
 
-// contextGone forgets a child context whose Disconnect reached the daemon.
+// contextGone forgets a child context whose Disconnect reached the daemon. Every context's end
+// comes here, clients' included (each fakessh that exits), so it looks the id up rather than
+// going through the connections.
 func (d *Daemon) contextGone(id router.ID) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, c := range d.conns {
-		for k, ch := range c.children {
-			if ch.id == id {
-				delete(c.children, k)
-			}
-		}
+	ch := d.contexts[id]
+	if ch == nil {
+		return
+	}
+	delete(d.contexts, id)
+	if ch.conn.children[ch.key] == ch {
+		delete(ch.conn.children, ch.key)
 	}
 }
 

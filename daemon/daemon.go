@@ -36,6 +36,11 @@ type Config struct {
 	AgentDir    string        // directory holding mitogen-agent.<os>-<arch> builds
 	AgentDirs   []string      // more directories searched after AgentDir (layout.AgentDirs)
 	Logf        router.Logf
+	// MaxConnects bounds the SSH connections being set up at once (DefaultMaxConnects if 0).
+	MaxConnects int
+	// MaxContexts bounds the contexts started through one SSH connection, at every depth
+	// (DefaultMaxContexts if 0).
+	MaxContexts int
 	// NoSessionExec runs every command through the agent, never on an SSH session channel of
 	// its own (sessionexec.go).
 	NoSessionExec bool
@@ -55,13 +60,15 @@ type Daemon struct {
 	stop    context.CancelCauseFunc
 	refused *ratelog.Limiter // calls refused to targets: a flood must not flood the log
 
-	hops hopPool // jump-host connections shared by the connections behind them (hoppool.go)
+	hops        hopPool    // jump-host connections shared by the connections behind them (hoppool.go)
+	slots       *dialSlots // connects in progress (dialpool.go)
+	maxContexts int
 
-	mu     sync.Mutex // protects conns, passed, clients, and each conn's children
-	conns  map[string]*conn
-	passed map[router.ID][]*os.File // what clients passed with their Hello (passfds.go)
-
-	sessions sessionSlots // command sessions open per connection (sessionexec.go)
+	mu       sync.Mutex // protects conns, contexts, passed, clients, and each conn's children
+	conns    map[string]*conn
+	contexts map[router.ID]*child     // every child context that started, by id
+	passed   map[router.ID][]*os.File // what clients passed with their Hello (passfds.go)
+	sessions sessionSlots             // command sessions open per connection (sessionexec.go)
 	clients  int
 	idle     chan struct{} // the client count changed, for the idle timer
 }
@@ -82,7 +89,11 @@ func Serve(ctx context.Context, cfg Config) error {
 		cfg.Logf = func(string, ...any) {}
 	}
 	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: newAgentBinaries(cfg), started: time.Now(),
-		conns: map[string]*conn{}, passed: map[router.ID][]*os.File{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second)}
+		conns: map[string]*conn{}, contexts: map[router.ID]*child{}, passed: map[router.ID][]*os.File{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second),
+		slots: newDialSlots(cfg.MaxConnects), maxContexts: cfg.MaxContexts}
+	if d.maxContexts <= 0 {
+		d.maxContexts = DefaultMaxContexts
+	}
 	d.ep = tunnel.NewEndpoint(cfg.Logf)
 	d.r = router.New(router.Config{ID: proto.Root, Handler: handler{d}, Logf: cfg.Logf, OnLinkDown: d.linkDown})
 	d.ep.Attach(d.r)

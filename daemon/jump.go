@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/sshdial"
@@ -15,12 +16,24 @@ import (
 // chainDial is one caller's dial of a chain: its request (whose agent, keys and host-key policy
 // apply at every hop it opens or checks) and where what ssh would print while connecting goes.
 type chainDial struct {
-	chain targetChain
-	req   proto.ConnectRequest
-	early *earlyOutput
+	chain   targetChain
+	req     proto.ConnectRequest
+	early   *earlyOutput
+	timeout time.Duration // each connect's own deadline, from when it has its slot (dialDeadline)
 
 	mu      sync.Mutex
 	proxies []*proxyConn // the ProxyCommands this dial started
+
+	slot   *slot              // the destination's connect slot, held until finish
+	cancel context.CancelFunc // ends the destination's deadline
+}
+
+// finish gives back the destination's slot and ends its deadline, once its bootstrap is done.
+func (cd *chainDial) finish() {
+	cd.slot.release()
+	if cd.cancel != nil {
+		cd.cancel()
+	}
 }
 
 func (cd *chainDial) warnf(format string, args ...any) { cd.early.warnf(format, args...) }
@@ -31,7 +44,11 @@ func (cd *chainDial) warnf(format string, args ...any) { cd.early.warnf(format, 
 // after its host key has been checked under this caller's policy. Host keys and authentication
 // are checked at every hop, and keys stay here: a jump host carries only ciphertext. The
 // destination's hop is released when its connection ends.
-func (d *Daemon) dialChain(ctx context.Context, cd *chainDial, lost func(string)) (*sshdial.Client, []*hopConn, error) {
+//
+// ctx bounds the waits (for hops, for connect slots); the connect to the destination gets its
+// slot and its deadline last, once every hop is up, and the returned context carries that
+// deadline for what follows (the bootstrap) until cd.finish.
+func (d *Daemon) dialChain(ctx context.Context, cd *chainDial, lost func(string)) (*sshdial.Client, []*hopConn, context.Context, error) {
 	chain := cd.chain
 	dial := d.firstDial(cd, chain.dest)
 	var last *hopConn
@@ -40,7 +57,7 @@ func (d *Daemon) dialChain(ctx context.Context, cd *chainDial, lost func(string)
 		var found []bool
 		var err error
 		if last, found, err = d.acquireHop(ctx, cd, n-1); err != nil {
-			return nil, nil, behindFailed(err)
+			return nil, nil, nil, behindFailed(err)
 		}
 		hops = last.path(n)
 		for i, open := range found {
@@ -49,27 +66,42 @@ func (d *Daemon) dialChain(ctx context.Context, cd *chainDial, lost func(string)
 			}
 			if _, err := sshdial.VerifyHostKey(d.dialConfig(chain.hops[i], cd.req, cd.warnf), hops[i].client.HostKey); err != nil {
 				d.hops.release(last)
-				return nil, nil, behindFailed(err)
+				return nil, nil, nil, behindFailed(err)
 			}
 		}
 		dial = channelDial(last, chain.dest.addr)
 	}
-	cfg := d.dialConfig(chain.dest, cd.req, cd.warnf)
-	cfg.Lost, cfg.DialContext = lost, dial
-	client, err := sshdial.Dial(ctx, cfg)
+	dctx, err := cd.takeSlot(ctx, d.slots)
 	if err != nil {
 		if last != nil {
 			d.hops.release(last)
 		}
-		return nil, nil, cd.failed(err)
+		return nil, nil, nil, err
+	}
+	cfg := d.dialConfig(chain.dest, cd.req, cd.warnf)
+	cfg.Lost, cfg.DialContext, cfg.Prompt = lost, dial, cd.slot.duringPrompts(cfg.Prompt)
+	client, err := sshdial.Dial(dctx, cfg)
+	if err != nil {
+		if last != nil {
+			d.hops.release(last)
+		}
+		return nil, nil, nil, cd.failed(err)
 	}
 	if last != nil {
-		go func() {
-			client.Wait()
-			d.hops.release(last)
-		}()
+		client.AfterClose(func() { d.hops.release(last) })
 	}
-	return client, hops, nil
+	return client, hops, dctx, nil
+}
+
+// takeSlot waits for the destination's connect slot and starts its deadline.
+func (cd *chainDial) takeSlot(ctx context.Context, slots *dialSlots) (context.Context, error) {
+	s, err := slots.take(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: waiting to connect: %w", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, cd.timeout)
+	cd.slot, cd.cancel = s, cancel
+	return dctx, nil
 }
 
 // acquireHop takes a reference on the connection to hop i of the chain: the open one, else one
@@ -110,13 +142,24 @@ func (d *Daemon) openHop(ctx context.Context, cd *chainDial, i int, hc *hopConn)
 		dial = channelDial(parent, h.addr)
 	}
 	hc.via = parent
+	s, err := d.slots.take(ctx)
+	if err != nil {
+		if parent != nil {
+			d.hops.release(parent)
+		}
+		d.hopFailed(hc, fmt.Errorf("daemon: waiting to connect: %w", err))
+		return nil
+	}
+	defer s.release()
+	dctx, cancel := context.WithTimeout(ctx, dialDeadline(h.target.ConnectTimeout, cd.req.Prompt))
+	defer cancel()
 	cfg := d.dialConfig(h, cd.req, cd.warnf)
-	cfg.DialContext = dial
+	cfg.DialContext, cfg.Prompt = dial, s.duringPrompts(cfg.Prompt)
 	cfg.Lost = func(msg string) {
 		d.logf("daemon: hop %s: %s", hc.name, msg)
 		hc.lost.Store(&msg)
 	}
-	client, err := sshdial.Dial(ctx, cfg)
+	client, err := sshdial.Dial(dctx, cfg)
 	if err != nil {
 		if parent != nil {
 			d.hops.release(parent)
@@ -126,15 +169,14 @@ func (d *Daemon) openHop(ctx context.Context, cd *chainDial, i int, hc *hopConn)
 	}
 	hc.client = client
 	d.logf("daemon: hop %s up", hc.name)
-	go func() {
-		client.Wait()
+	client.AfterClose(func() {
 		close(hc.done)
 		d.hops.forget(hc)
 		d.logf("daemon: hop %s closed", hc.name)
 		if parent != nil {
 			d.hops.release(parent)
 		}
-	}()
+	})
 	return append(found, false)
 }
 

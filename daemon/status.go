@@ -3,44 +3,144 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"runtime"
+	"sync"
 	"time"
 
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 	"github.com/mitogen-go/mitogend/internal/version"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 )
 
-// handleStatus is DaemonStatus: every connection with its link, or, when p is a ConnectRequest,
-// the destination's connection alone (resolved as -O check resolves it, never dialled).
+// statusDeadline bounds what a status waits for agents: one that has not answered by then is
+// reported as not answering, so that a fleet with a few dead targets still gets its status at
+// once (the calls run side by side, not one after another).
+const statusDeadline = 2 * time.Second
+
+// statusCallsAtOnce bounds the agent status calls in flight.
+const statusCallsAtOnce = 128
+
+// handleStatus is DaemonStatus: a summary and the connections a StatusRequest selects (every
+// one without), or, when p is a ConnectRequest, the destination's connection alone (resolved as
+// -O check resolves it, never dialled).
 func (d *Daemon) handleStatus(ctx context.Context, _ router.ID, p []byte) ([]byte, error) {
 	st := proto.Status{PID: os.Getpid(), Version: version.Version(), Socket: d.cfg.Socket,
 		Uptime: time.Since(d.started).Round(time.Second).String()}
-	links := map[string]router.LinkStats{}
-	var linkStatus []proto.LinkStatus
-	for _, ls := range d.r.Links() {
-		links[ls.Name] = ls
-		linkStatus = append(linkStatus, proto.LinkStatus{Name: ls.Name, Trusted: ls.Trusted, Contexts: ls.Routes, BytesIn: ls.BytesIn, BytesOut: ls.BytesOut})
+	var req struct {
+		Host string `json:"host"` // a ConnectRequest's
+		proto.StatusRequest
 	}
-	var conns []*conn
 	if len(p) > 0 {
+		if err := json.Unmarshal(p, &req); err != nil {
+			return nil, fmt.Errorf("daemon: bad status request: %w", err)
+		}
+	}
+	if req.Host != "" {
 		c, reply, err := d.liveConn(p)
 		if err != nil {
 			return nil, err
 		}
 		st.Destination = reply.Destination
 		if c != nil {
-			conns = append(conns, c)
+			answers := d.askAgents(ctx, []*conn{c})
+			st.Connections = []proto.Connection{d.connStatus(c, answers[0])}
 		}
-	} else {
-		st.Links = linkStatus
-		conns = d.linkedConns()
+		return json.Marshal(st)
 	}
-	for _, c := range conns {
-		st.Connections = append(st.Connections, d.connStatus(ctx, c, links[c.link.Name()]))
+	conns := d.linkedConns()
+	answers := d.askAgents(ctx, conns)
+	sum := d.summary(conns, answers)
+	st.Summary = &sum
+	if req.Summary {
+		return json.Marshal(st)
+	}
+	listedLinks := map[string]bool{}
+	for i, c := range conns {
+		if !selects(req.StatusRequest, c, answers[i]) {
+			continue
+		}
+		st.Connections = append(st.Connections, d.connStatus(c, answers[i]))
+		listedLinks[c.link.Name()] = true
+	}
+	st.Summary.Listed = len(st.Connections)
+	for _, ls := range d.r.Links() {
+		if ls.Trusted || listedLinks[ls.Name] {
+			st.Links = append(st.Links, proto.LinkStatus{Name: ls.Name, Trusted: ls.Trusted, Contexts: ls.Routes, BytesIn: ls.BytesIn, BytesOut: ls.BytesOut})
+		}
 	}
 	proto.SortStatus(&st)
 	return json.Marshal(st)
+}
+
+// agentSaid is what one connection's agent said about itself; ok is false when it did not
+// answer by the deadline.
+type agentSaid struct {
+	info proto.AgentInfo
+	ok   bool
+}
+
+// askAgents asks each connection's agent for its status, at most statusCallsAtOnce at a time,
+// all within statusDeadline.
+func (d *Daemon) askAgents(ctx context.Context, conns []*conn) []agentSaid {
+	ctx, cancel := context.WithTimeout(ctx, statusDeadline)
+	defer cancel()
+	out := make([]agentSaid, len(conns))
+	sem := make(chan struct{}, statusCallsAtOnce)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return out // the rest did not answer in time: they were not even asked
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			b, err := d.ep.Call(ctx, c.id, proto.AgentStatus, nil)
+			if err == nil && json.Unmarshal(b, &out[i].info) == nil {
+				out[i].ok = true
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// summary counts what the daemon holds; the answers are those of conns' agents.
+func (d *Daemon) summary(conns []*conn, answers []agentSaid) proto.StatusSummary {
+	s := proto.StatusSummary{Connections: len(conns), Goroutines: runtime.NumGoroutine()}
+	for _, a := range answers {
+		if a.ok {
+			s.Streams += a.info.Streams
+		} else {
+			s.NoAnswer++
+		}
+	}
+	s.Hops, _ = d.hops.count()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.conns {
+		if !isClosed(c.ready) {
+			s.Connecting++
+		}
+	}
+	s.Contexts = len(d.contexts)
+	s.Clients = d.clients
+	return s
+}
+
+// selects reports whether the request lists c, whose agent answered a.
+func selects(r proto.StatusRequest, c *conn, a agentSaid) bool {
+	if r.Busy && a.ok && a.info.Streams == 0 {
+		return false
+	}
+	if r.Match == "" {
+		return true
+	}
+	return sshopt.MatchPatternList(c.dest, r.Match, false) == 1 || sshopt.MatchPatternList(c.host, r.Match, false) == 1
 }
 
 // linkedConns are the connections that have a link to their agent (bootstrapped).
@@ -49,25 +149,21 @@ func (d *Daemon) linkedConns() []*conn {
 	defer d.mu.Unlock()
 	conns := make([]*conn, 0, len(d.conns))
 	for _, c := range d.conns {
-		if c.link != nil {
+		if isClosed(c.ready) && c.link != nil { // link is set before ready closes, not under d.mu
 			conns = append(conns, c)
 		}
 	}
 	return conns
 }
 
-// connStatus is c's line of the status, with the stream count its agent reports.
-func (d *Daemon) connStatus(ctx context.Context, c *conn, ls router.LinkStats) proto.Connection {
+// connStatus is c's line of the status, with the stream count its agent reported.
+func (d *Daemon) connStatus(c *conn, a agentSaid) proto.Connection {
+	ls := c.link.Stats()
 	pc := proto.Connection{Destination: c.dest, Context: c.id, Agent: c.info, Since: c.since.Format(time.RFC3339),
-		BytesIn: ls.BytesIn, BytesOut: ls.BytesOut, Contexts: d.contextStatus(c)}
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if b, err := d.ep.Call(cctx, c.id, proto.AgentStatus, nil); err == nil {
-		var ai proto.AgentInfo
-		if json.Unmarshal(b, &ai) == nil {
-			pc.Agent.Streams = ai.Streams
-			pc.Streams = ai.Streams
-		}
+		BytesIn: ls.BytesIn, BytesOut: ls.BytesOut, Contexts: d.contextStatus(c), NoAnswer: !a.ok}
+	if a.ok {
+		pc.Agent.Streams = a.info.Streams
+		pc.Streams = a.info.Streams
 	}
 	return pc
 }

@@ -31,7 +31,7 @@ func (p *parser) configLine(line string) *Error {
 		p.cfg.add(MitogenSteps, step+" "+str)
 		return nil
 	}
-	k, known := keywords[kw]
+	k, known := sshopt.LookupKeyword(kw)
 	if !known {
 		if ig, ok := p.cfg.Get("ignoreunknown"); ok && sshopt.MatchPatternList(kw, ig, true) == 1 {
 			return nil
@@ -42,12 +42,9 @@ func (p *parser) configLine(line string) *Error {
 	if !ok {
 		return lineErr("invalid quotes")
 	}
-	key := k.name
-	if key == "" {
-		key = kw
-	}
+	key := k.Name
 	l := &cline{p: p, kw: kw, key: key, args: args, raw: str}
-	if err := l.apply(k.kind); err != nil {
+	if err := l.apply(k.Kind); err != nil {
 		return err
 	}
 	if len(l.args) > 0 {
@@ -86,30 +83,30 @@ func (l *cline) need() (string, *Error) {
 
 func (l *cline) cfg() Config { return l.p.cfg }
 
-func (l *cline) apply(k kind) *Error {
+func (l *cline) apply(k sshopt.Kind) *Error {
 	switch k {
-	case kIgnore:
+	case sshopt.KIgnore, sshopt.KDeprecated:
 		l.args = nil
-	case kUnsupported:
+	case sshopt.KUnsupported:
 		l.args = nil
 		l.p.o.Warnings = append(l.p.o.Warnings, linePrefix+"Unsupported option \""+l.kw+"\"")
-	case kHost:
+	case sshopt.KHost, sshopt.KMatch:
 		return fatalErr("Host directive not supported as a command-line option")
-	case kInclude:
+	case sshopt.KInclude:
 		return fatalErr("Include directive not supported as a command-line option")
-	case kFlag:
+	case sshopt.KFlag:
 		return l.multi(sshopt.Multistates["flag"])
-	case kMulti:
+	case sshopt.KMulti:
 		return l.multi(sshopt.Multistates[l.key])
-	case kString:
+	case sshopt.KString:
 		a, err := l.need()
 		if err == nil {
 			l.cfg().setFirst(l.key, a)
 		}
 		return err
-	case kStrings:
+	case sshopt.KStrings:
 		return l.strings()
-	case kCommand:
+	case sshopt.KCommand:
 		// ProxyCommand is ignored after a ProxyJump, which set it to none.
 		l.args = nil
 		l.cfg().setFirst(l.key, sshopt.SkipSet(l.raw, sshopt.Whitespace+"="))

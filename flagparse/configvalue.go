@@ -8,30 +8,30 @@ import (
 )
 
 // applyValue handles the keywords whose single argument ssh validates.
-func (l *cline) applyValue(k kind) *Error {
+func (l *cline) applyValue(k sshopt.Kind) *Error {
 	switch k {
-	case kLocalFwd, kRemoteFwd, kDynamicFwd:
+	case sshopt.KLocalFwd, sshopt.KRemoteFwd, sshopt.KDynamicFwd:
 		return l.forward(k)
-	case kIdentity:
+	case sshopt.KIdentity:
 		a, err := l.need()
 		if err == nil && !l.p.idLine[a] {
 			l.p.idLine[a] = true
 			l.cfg().add(l.key, a)
 		}
 		return err
-	case kCertificate:
+	case sshopt.KCertificate:
 		a, err := l.need()
 		if err == nil {
 			l.p.addUnique(l.key, a)
 		}
 		return err
-	case kSendEnv:
+	case sshopt.KSendEnv:
 		return l.sendEnv()
-	case kSetEnv:
+	case sshopt.KSetEnv:
 		return l.setEnv()
-	case kJump:
+	case sshopt.KJump:
 		return l.jump()
-	case kForwardAgent:
+	case sshopt.KForwardAgent:
 		a, ok := l.next()
 		if !ok || a == "" {
 			return lineErr("missing argument.")
@@ -41,9 +41,9 @@ func (l *cline) applyValue(k kind) *Error {
 		}
 		l.cfg().setFirst(l.key, a)
 		return nil
-	case kAddKeys:
+	case sshopt.KAddKeys:
 		return l.addKeys()
-	case kUpTo2:
+	case sshopt.KUpTo2:
 		a, err := l.need()
 		if err != nil {
 			return err
@@ -59,21 +59,21 @@ func (l *cline) applyValue(k kind) *Error {
 }
 
 // scalar handles one-argument keywords with a checked value.
-func (l *cline) scalar(k kind) *Error {
+func (l *cline) scalar(k sshopt.Kind) *Error {
 	a, ok := l.next()
 	var msg string
 	switch k {
-	case kInt:
+	case sshopt.KInt:
 		if _, e := sshopt.AtoiErr(a); e != "" {
 			msg = "integer value " + e + "."
 		}
-	case kTime:
+	case sshopt.KTime:
 		if !ok || a == "" {
 			msg = "missing time value."
 		} else if a != "none" && sshopt.Convtime(a) < 0 {
 			msg = "invalid time value."
 		}
-	case kControlPersist:
+	case sshopt.KControlPersist:
 		if !ok || a == "" {
 			msg = "Missing ControlPersist argument."
 		} else if a == "true" || a == "false" {
@@ -95,52 +95,52 @@ func (l *cline) scalar(k kind) *Error {
 	return nil
 }
 
-func missingMsg(k kind) string {
+func missingMsg(k sshopt.Kind) string {
 	switch k {
-	case kLogLevel:
+	case sshopt.KLogLevel:
 		return "unsupported log level '<NONE>'"
-	case kFacility:
+	case sshopt.KFacility:
 		return "unsupported log facility '<NONE>'"
 	}
 	return "Missing argument."
 }
 
 // checked validates a present, non-empty argument and stores it.
-func (l *cline) checked(k kind, a string) *Error {
+func (l *cline) checked(k sshopt.Kind, a string) *Error {
 	val := a
 	switch k {
-	case kPort:
+	case sshopt.KPort:
 		n := sshopt.A2port(a)
 		if n <= 0 {
 			return lineErr("Bad port '" + a + "'.")
 		}
 		val = strconv.Itoa(n)
-	case kEscape:
+	case sshopt.KEscape:
 		if !sshopt.EscapeValid(a) {
 			return lineErr("Bad escape character.")
 		}
-	case kTunDev:
+	case sshopt.KTunDev:
 		if !sshopt.TunValid(a) {
 			return lineErr("Bad tun device.")
 		}
-	case kMask:
+	case sshopt.KMask:
 		// ssh ignores anything after the octal digits.
 		v, _, ok := sshopt.Strtol(a, 8)
 		if !ok || v < 0 || v > 0777 {
 			return lineErr("Bad mask.")
 		}
-	case kFingerprint:
+	case sshopt.KFingerprint:
 		val = sshopt.ASCIILower(a)
 		if !contains(sshopt.FingerprintHashes, val) {
 			return lineErr("Invalid hash algorithm \"" + a + "\".")
 		}
-	case kLogLevel:
+	case sshopt.KLogLevel:
 		i := sshopt.LogLevelIndex(a)
 		if i < 0 {
 			return lineErr("unsupported log level '" + a + "'")
 		}
 		val = sshopt.LogLevels[i]
-	case kFacility:
+	case sshopt.KFacility:
 		val = sshopt.ASCIILower(a)
 		if !contains(sshopt.LogFacilities, val) {
 			return lineErr("unsupported log facility '" + a + "'")
@@ -156,9 +156,9 @@ func (l *cline) checked(k kind, a string) *Error {
 
 // algorithms validates the algorithm-list keywords; a list starting with
 // '-' (removal) is not checked, '+' and '^' are skipped, as in readconf.c.
-func (l *cline) algorithms(k kind, a string) *Error {
+func (l *cline) algorithms(k sshopt.Kind, a string) *Error {
 	list := a
-	if k != kGSSKex {
+	if k != sshopt.KGSSKex {
 		if a[0] == '-' {
 			return nil
 		}
@@ -167,23 +167,23 @@ func (l *cline) algorithms(k kind, a string) *Error {
 		}
 	}
 	switch k {
-	case kCiphers:
+	case sshopt.KCiphers:
 		if !ciphersValid(list) {
 			return lineErr("Bad SSH2 cipher spec '" + a + "'.")
 		}
-	case kMACs:
+	case sshopt.KMACs:
 		if !macsValid(list) {
 			return lineErr("Bad SSH2 MAC spec '" + a + "'.")
 		}
-	case kKex:
+	case sshopt.KKex:
 		if bad, ok := namesValid(list, kexAlgs); !ok {
 			return fatalErr(unsupportedKex(bad) + linePrefix + "Bad SSH2 KexAlgorithms '" + a + "'.")
 		}
-	case kGSSKex:
+	case sshopt.KGSSKex:
 		if bad, ok := gssKexValid(list); !ok {
 			return fatalErr(unsupportedKex(bad) + linePrefix + "Bad GSSAPI KexAlgorithms '" + a + "'.")
 		}
-	case kKeyTypes:
+	case sshopt.KKeyTypes:
 		if !keyTypesValid(list) {
 			return lineErr("Bad key types '" + a + "'.")
 		}
@@ -201,12 +201,12 @@ func unsupportedKex(name string) string {
 	return "Unsupported KEX algorithm \"" + name + "\"\n"
 }
 
-func (l *cline) forward(k kind) *Error {
+func (l *cline) forward(k sshopt.Kind) *Error {
 	a, ok := l.next()
 	if !ok || a == "" {
 		return lineErr("Missing port argument.")
 	}
-	remote, dynamic := k == kRemoteFwd, k == kDynamicFwd
+	remote, dynamic := k == sshopt.KRemoteFwd, k == sshopt.KDynamicFwd
 	spec := a
 	if !dynamic {
 		b, ok := l.next()

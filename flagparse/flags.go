@@ -109,7 +109,7 @@ func (p *parser) flagArg(opt byte, arg string) *Error {
 		if !c.has("port") {
 			port := sshopt.A2port(arg)
 			if port <= 0 {
-				return fatalErr("Bad port '" + arg + "'")
+				return plainErr("Bad port '" + arg + "'")
 			}
 			c.set("port", strconv.Itoa(port))
 		}
@@ -119,22 +119,22 @@ func (p *parser) flagArg(opt byte, arg string) *Error {
 			list = arg[1:]
 		}
 		if !ciphersValid(list) {
-			return fatalErr("Unknown cipher type '" + arg + "'")
+			return plainErr("Unknown cipher type '" + arg + "'")
 		}
 		c.set("ciphers", arg)
 	case 'm':
 		if !macsValid(arg) {
-			return fatalErr("Unknown mac type '" + arg + "'")
+			return plainErr("Unknown mac type '" + arg + "'")
 		}
 		c.set("macs", arg)
 	case 'e':
 		if !sshopt.EscapeValid(arg) {
-			return fatalErr("Bad escape character '" + arg + "'.")
+			return plainErr("Bad escape character '" + arg + "'.")
 		}
 		c.set("escapechar", arg)
 	case 'w':
 		if !sshopt.TunValid(arg) {
-			return fatalErr("Bad tun device '" + arg + "'")
+			return plainErr("Bad tun device '" + arg + "'")
 		}
 		c.setFirst("tunnel", "yes")
 		c.set("tunneldevice", arg)
@@ -180,7 +180,7 @@ func (p *parser) forwardFlag(opt byte, arg string) *Error {
 	case 'L':
 		s, ok = sshopt.ParseForward(arg, false, false)
 		if !ok {
-			return fatalErr("Bad local forwarding specification '" + arg + "'")
+			return plainErr("Bad local forwarding specification '" + arg + "'")
 		}
 		p.addUnique("localforward", s)
 	case 'R':
@@ -188,13 +188,13 @@ func (p *parser) forwardFlag(opt byte, arg string) *Error {
 			s, ok = sshopt.ParseForward(arg, true, true)
 		}
 		if !ok {
-			return fatalErr("Bad remote forwarding specification '" + arg + "'")
+			return plainErr("Bad remote forwarding specification '" + arg + "'")
 		}
 		p.addUnique("remoteforward", s)
 	case 'D':
 		s, ok = sshopt.ParseForward(arg, true, false)
 		if !ok {
-			return fatalErr("Bad dynamic forwarding specification '" + arg + "'")
+			return plainErr("Bad dynamic forwarding specification '" + arg + "'")
 		}
 		p.addUnique("dynamicforward", s)
 	}
@@ -254,7 +254,7 @@ func (p *parser) stdioFlag(arg string) *Error {
 	}
 	fw, ok := sshopt.ParseForwardSpec(arg, true, false)
 	if !ok {
-		return fatalErr("Bad stdio forwarding specification '" + arg + "'")
+		return plainErr("Bad stdio forwarding specification '" + arg + "'")
 	}
 	// ssh.c takes only listen_host: "-W port" or "-W /path" leave no
 	// stdio forward, though they still imply -N -T.

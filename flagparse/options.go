@@ -103,6 +103,9 @@ type Options struct {
 type Error struct {
 	Msg       string
 	ShowUsage bool
+	// Plain: ssh prints Msg with fprintf (its line ends in "\n"), not through its log
+	// ("\r\n").
+	Plain bool
 }
 
 func (e *Error) Error() string {
@@ -115,6 +118,9 @@ func (e *Error) Error() string {
 func usageErr(msg string) *Error { return &Error{Msg: msg, ShowUsage: true} }
 
 func fatalErr(msg string) *Error { return &Error{Msg: msg} }
+
+// plainErr is an error ssh.c prints with fprintf before exiting 255.
+func plainErr(msg string) *Error { return &Error{Msg: msg, Plain: true} }
 
 // Usage is OpenSSH 9.2's usage text, without a trailing newline.
 const Usage = `usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] [-B bind_interface]

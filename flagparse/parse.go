@@ -93,7 +93,7 @@ func (p *parser) finish(rest []string) *Error {
 		return fatalErr("hostname contains invalid characters")
 	}
 	if len(rest) == 0 && p.sessionType() == "subsystem" {
-		return usageErr("You must specify a subsystem to invoke.")
+		return &Error{Msg: "You must specify a subsystem to invoke.", ShowUsage: true, Plain: true}
 	}
 	if p.o.Syslog && p.o.LogFile != "" {
 		return fatalErr("Can't specify both -y and -E")

@@ -1,6 +1,9 @@
 package flagparse
 
-import "strings"
+import (
+	"github.com/mitogen-go/mitogend/internal/shquote"
+	"strings"
+)
 
 // shellReserved are the words dash and bash give a meaning of their own
 // in command position (reserved words, bash keywords).
@@ -165,14 +168,7 @@ func QuoteCommand(argv []string) string {
 		if i > 0 {
 			out.WriteByte(' ')
 		}
-		out.WriteString(quoteWord(w))
+		out.WriteString(shquote.Word(w))
 	}
 	return out.String()
-}
-
-func quoteWord(w string) string {
-	if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
-		return w
-	}
-	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }

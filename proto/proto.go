@@ -10,7 +10,7 @@ import "github.com/mitogen-go/mitogend/router"
 // Service handles at the daemon (context 0). Only trusted contexts (local clients) may call them.
 const (
 	DaemonConnect uint32 = 1 // ConnectRequest -> ConnectReply
-	DaemonStatus  uint32 = 2 // nothing, or a ConnectRequest for one destination -> Status
+	DaemonStatus  uint32 = 2 // nothing, a StatusRequest, or a ConnectRequest for one destination -> Status
 	DaemonStop    uint32 = 3 // nothing -> nothing; the daemon exits
 )
 
@@ -46,6 +46,10 @@ type ConnectRequest struct {
 	// daemon looks Host up in first; "" for none.
 	Chains  string `json:"chains,omitempty"`
 	Verbose int    `json:"verbose,omitempty"`
+	// LogLevel is the caller's resolved LogLevel (-q, -v and LogLevel as ssh applies them),
+	// lowercase: "quiet", "fatal", "error", "info", "verbose", "debug1".."debug3". "" is
+	// "info". Below INFO the daemon keeps what ssh logs with logit out of Warnings.
+	LogLevel string `json:"log_level,omitempty"`
 	// Caller is the context that made the call: the daemon sets it on receipt (it never comes
 	// from the wire), so that connecting can ask that caller's user.
 	Caller router.ID `json:"-"`
@@ -53,6 +57,9 @@ type ConnectRequest struct {
 	// "$SHELL -c 'exec COMMAND'" (/bin/sh when SHELL is unset), looked up on its PATH.
 	Shell string `json:"shell,omitempty"`
 	Path  string `json:"path,omitempty"`
+	// EnvNames are the variables the call would send as ssh's "env" requests (SendEnv matches,
+	// SetEnv names); the daemon answers which the destination's sshd accepts (AcceptEnv).
+	EnvNames []string `json:"env_names,omitempty"`
 }
 
 // ConnectReply names the context to open streams on.
@@ -64,6 +71,9 @@ type ConnectReply struct {
 	// Failure, when set, says the daemon could not give a context: the log messages ssh would
 	// have printed (one each; a message may hold a newline of its own) before exiting 255.
 	Failure []string `json:"failure,omitempty"`
+	// Error, set with Failure by a daemon that knows it, is the failure typed: its kind and
+	// each message's level, so that the caller prints what its LogLevel lets ssh print.
+	Error *CallError `json:"error,omitempty"`
 	// Refused, when set, says a step's sudo, su or doas refused (a wrong password, sudoers):
 	// the call ends as that command's failure would under ssh, with its own words on stderr and
 	// its exit status.
@@ -76,6 +86,10 @@ type ConnectReply struct {
 	// for the caller's stderr as it is, before Warnings or Failure: ssh lets the command write
 	// on its own stderr.
 	Stderr string `json:"stderr,omitempty"`
+	// AcceptedEnv are those of ConnectRequest.EnvNames the destination's sshd accepts, as it
+	// answered "env" requests; EnvChecked says it was asked (an older daemon never asks).
+	AcceptedEnv []string `json:"accepted_env,omitempty"`
+	EnvChecked  bool     `json:"env_checked,omitempty"`
 }
 
 // ExecRequest is the payload of an AgentExec open: what sshd's exec, shell or subsystem
@@ -117,13 +131,14 @@ type ExitSignal struct {
 // resolved as DaemonCheck resolves it), Destination names it as resolved, Connections holds its
 // connection if that is up, and Links is empty. SortStatus orders it.
 type Status struct {
-	PID         int          `json:"pid"`
-	Version     string       `json:"version"` // the daemon's build (internal/version)
-	Socket      string       `json:"socket"`
-	Uptime      string       `json:"uptime"`
-	Destination string       `json:"destination,omitempty"`
-	Connections []Connection `json:"connections"`
-	Links       []LinkStatus `json:"links"`
+	PID         int            `json:"pid"`
+	Version     string         `json:"version"` // the daemon's build (internal/version)
+	Socket      string         `json:"socket"`
+	Uptime      string         `json:"uptime"`
+	Destination string         `json:"destination,omitempty"`
+	Summary     *StatusSummary `json:"summary,omitempty"` // unless asked about one destination
+	Connections []Connection   `json:"connections"`
+	Links       []LinkStatus   `json:"links"`
 }
 
 // Connection is one SSH connection and the context on it.
@@ -132,6 +147,7 @@ type Connection struct {
 	Context     router.ID `json:"context"`
 	Agent       AgentInfo `json:"agent"`
 	Streams     int       `json:"streams"`
+	NoAnswer    bool      `json:"no_answer,omitempty"` // its agent did not answer status in time: Streams unknown
 	BytesIn     uint64    `json:"bytes_in"`
 	BytesOut    uint64    `json:"bytes_out"`
 	Since       string    `json:"since"`

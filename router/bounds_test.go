@@ -131,7 +131,7 @@ func TestDisconnectCarriesReason(t *testing.T) {
 	rootRec := newRecorder(t)
 	root := router.New(router.Config{ID: 0, Handler: rootRec})
 	t.Cleanup(root.Close)
-	leaf := func(id router.ID, lc router.LinkConfig) (*recorder, *router.Link) {
+	leaf := func(id router.ID, lc router.LinkConfig) (*node, *router.Link) {
 		a, b := socketPair(t)
 		rec := newRecorder(t)
 		r := router.New(router.Config{ID: id, Handler: rec})
@@ -139,12 +139,15 @@ func TestDisconnectCarriesReason(t *testing.T) {
 		lc.Peer = id
 		down := root.AddLink(a, lc)
 		r.AddLink(b, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Peer: 0})
-		return rec, down
+		return &node{id: id, r: r, rec: rec}, down
 	}
-	clientRec, _ := leaf(1, router.LinkConfig{Name: "client", Trusted: true})
-	_, target := leaf(2, router.LinkConfig{Name: "target", Reason: func(err error) string {
+	client, _ := leaf(1, router.LinkConfig{Name: "client", Trusted: true})
+	clientRec := client.rec
+	tgt, target := leaf(2, router.LinkConfig{Name: "target", Reason: func(err error) string {
 		return "Timeout, server 198.18.0.1 not responding."
 	}})
+	send(t, client, marker(client, tgt, "a call")) // so that the client is told of 2's end
+	expectMarker(t, tgt.rec.next(ctx, t), "a call")
 	target.CloseWith(errors.New("keepalive"))
 	for _, rec := range []*recorder{rootRec, clientRec} {
 		m := rec.next(ctx, t)

@@ -49,11 +49,16 @@ type linkModel struct {
 func modelLink(data []byte) linkModel {
 	var lm linkModel
 	behind := map[router.ID]bool{fuzzTarget: true, fuzzDeep: true}
+	// A Disconnect goes to the links the context's frames crossed (section 3.4): the client's,
+	// once a frame of the context went there; never the other target's, which no frame of a
+	// target may reach.
+	crossed := map[router.ID]bool{}
 	flood := func(id router.ID) {
 		lm.local = append(lm.local, router.Message{Header: router.Header{Kind: router.KindDisconnect, Src: id}})
-		notice := router.Message{Header: router.Header{Kind: router.KindDisconnect, Src: id}}
-		lm.toClient = append(lm.toClient, notice)
-		lm.toOther = append(lm.toOther, notice)
+		if crossed[id] {
+			lm.toClient = append(lm.toClient, router.Message{Header: router.Header{Kind: router.KindDisconnect, Src: id}})
+		}
+		delete(crossed, id)
 	}
 	bounce := func(m router.Message, why string) {
 		reason := fmt.Sprintf("router: context %d: %s", m.Dst, why)
@@ -91,6 +96,7 @@ func modelLink(data []byte) linkModel {
 			lm.local = append(lm.local, m)
 		case m.Dst == fuzzClient:
 			lm.toClient = append(lm.toClient, m)
+			crossed[m.Src] = true
 		case m.Dst == fuzzOther:
 			bounce(m, "permission denied")
 		case behind[m.Dst]:

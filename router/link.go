@@ -36,16 +36,20 @@ type Link struct {
 	cfg LinkConfig
 	rwc io.ReadWriteCloser
 
-	mu     sync.Mutex // protects queue, queued, err
-	queue  []*Message
-	queued int   // FrameCost of the frames in queue, also counted in Router.queued
-	err    error // set once when the link goes down
-	wake   chan struct{}
-	done   chan struct{}
-	once   sync.Once
+	mu      sync.Mutex // protects queue, queued, err, writing
+	queue   []*Message
+	queued  int   // FrameCost of the frames in queue, also counted in Router.queued
+	err     error // set once when the link goes down
+	writing bool  // a drain goroutine is writing the queue out
+	done    chan struct{}
+	once    sync.Once
 
 	bytesIn, bytesOut   atomic.Uint64
 	framesIn, framesOut atomic.Uint64
+
+	// Guarded by Router.mu (index.go):
+	routed  map[ID]struct{} // contexts routed through this link
+	crossed map[ID]struct{} // contexts whose Router.crossed set holds this link
 }
 
 // LinkStats is a snapshot of a link's counters.
@@ -118,23 +122,27 @@ func (l *Link) enqueue(m *Message, blame *Link) error {
 	}
 	l.queue = append(l.queue, m)
 	l.queued += cost
+	start := !l.writing
+	l.writing = true
 	l.mu.Unlock()
 	total := l.r.queued.Add(int64(cost))
 	if total > int64(l.r.cfg.MaxQueueTotal) {
 		l.r.shed(total)
 	}
-	select {
-	case l.wake <- struct{}{}:
-	default:
+	if start {
+		go l.drain()
 	}
 	return nil
 }
 
-// takeQueue empties the queue for the writer.
+// takeQueue empties the queue for the writer; nil (an empty queue) ends the writer.
 func (l *Link) takeQueue() []*Message {
 	l.mu.Lock()
 	batch, cost := l.queue, l.queued
 	l.queue, l.queued = nil, 0
+	if len(batch) == 0 {
+		l.writing = false
+	}
 	l.mu.Unlock()
 	l.r.queued.Add(-int64(cost))
 	return batch
@@ -183,41 +191,48 @@ func (l *Link) readLoop() {
 	}
 }
 
-// writeLoop is the link's only writer: it drains the queue in batches so that many small
-// frames cost one write.
-func (l *Link) writeLoop() {
-	const batchBytes = 256 << 10
-	var buf []byte // grows to what the link's traffic needs, at most about batchBytes plus a frame
+// writeBatch is how much a writer gathers before it writes: many small frames cost one write.
+const writeBatch = 256 << 10
+
+// writeBufs are the writers' buffers. A link has a writer only while it has something to send,
+// and the buffer goes back here when it is done, so that an idle link (most of a fleet's) holds
+// neither a goroutine nor a buffer grown by the traffic it once carried.
+var writeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// drain is the link's only writer while it runs (Link.writing): it writes the queue out in
+// batches until it finds it empty.
+func (l *Link) drain() {
+	bp := writeBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		if cap(buf) <= 2*writeBatch {
+			*bp = buf[:0]
+			writeBufs.Put(bp)
+		}
+	}()
 	for {
-		select {
-		case <-l.wake:
-		case <-l.done:
+		batch := l.takeQueue()
+		if len(batch) == 0 {
 			return
 		}
-		for {
-			batch := l.takeQueue()
-			if len(batch) == 0 {
-				break
-			}
-			for _, m := range batch {
-				var hdr [HeaderSize]byte
-				m.Header.encode(hdr[:], len(m.Payload))
-				buf = append(buf, hdr[:]...)
-				buf = append(buf, m.Payload...)
-				l.framesOut.Add(1)
-				if len(buf) >= batchBytes {
-					if !l.write(buf) {
-						return
-					}
-					buf = buf[:0]
-				}
-			}
-			if len(buf) > 0 {
+		for _, m := range batch {
+			var hdr [HeaderSize]byte
+			m.Header.encode(hdr[:], len(m.Payload))
+			buf = append(buf, hdr[:]...)
+			buf = append(buf, m.Payload...)
+			l.framesOut.Add(1)
+			if len(buf) >= writeBatch {
 				if !l.write(buf) {
 					return
 				}
 				buf = buf[:0]
 			}
+		}
+		if len(buf) > 0 {
+			if !l.write(buf) {
+				return
+			}
+			buf = buf[:0]
 		}
 	}
 }
@@ -230,6 +245,9 @@ func (l *Link) write(b []byte) bool {
 	l.bytesOut.Add(uint64(len(b)))
 	return true
 }
+
+// Stats is a snapshot of the link's counters; Routes is left empty (Router.Links fills it in).
+func (l *Link) Stats() LinkStats { return l.stats() }
 
 func (l *Link) stats() LinkStats {
 	return LinkStats{

@@ -61,10 +61,13 @@ type Router struct {
 	queued  atomic.Int64     // FrameCost of the frames queued on every link
 	dropLog *ratelog.Limiter // frames dropped or refused: a flood must not flood the log
 
-	mu     sync.Mutex // protects routes, links, parent; taken before any Link.mu
+	mu     sync.Mutex // protects routes, links, parent, crossed and their indexes (index.go); taken before any Link.mu
 	routes map[ID]route
 	links  map[*Link]struct{}
 	parent *Link
+	// crossed holds, for a context, the links (other than its own and the parent) that frames
+	// from or to it were forwarded on: where its Disconnect goes, besides the parent link.
+	crossed map[ID]map[*Link]struct{}
 }
 
 // route is how a context is reached: through link, behind context via, its parent in the tree
@@ -88,7 +91,8 @@ func New(cfg Config) *Router {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Router{cfg: cfg, routes: map[ID]route{}, links: map[*Link]struct{}{}, dropLog: ratelog.New(20, time.Second)}
+	return &Router{cfg: cfg, routes: map[ID]route{}, links: map[*Link]struct{}{}, crossed: map[ID]map[*Link]struct{}{},
+		dropLog: ratelog.New(20, time.Second)}
 }
 
 // ID is this context's id.
@@ -97,22 +101,23 @@ func (r *Router) ID() ID { return r.cfg.ID }
 // MaxPayload is the largest frame payload this router accepts.
 func (r *Router) MaxPayload() int { return r.cfg.MaxPayload }
 
-// AddLink attaches a neighbour reached over rwc and starts its reader and writer.
+// AddLink attaches a neighbour reached over rwc and starts its reader (a writer runs whenever
+// there is something to send).
 // The link's peer, lc.Peer, becomes reachable through it.
 func (r *Router) AddLink(rwc io.ReadWriteCloser, lc LinkConfig) *Link {
 	if lc.MaxQueue <= 0 {
 		lc.MaxQueue = r.cfg.MaxQueue
 	}
-	l := &Link{r: r, cfg: lc, rwc: rwc, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	l := &Link{r: r, cfg: lc, rwc: rwc, done: make(chan struct{}),
+		routed: map[ID]struct{}{}, crossed: map[ID]struct{}{}}
 	r.mu.Lock()
 	r.links[l] = struct{}{}
 	if lc.Parent {
 		r.parent = l
 	}
-	r.routes[lc.Peer] = route{link: l, via: r.cfg.ID}
+	r.setRouteLocked(lc.Peer, route{link: l, via: r.cfg.ID})
 	r.mu.Unlock()
 	go l.readLoop()
-	go l.writeLoop()
 	return l
 }
 
@@ -126,7 +131,7 @@ func (r *Router) AddRoute(id, via ID) error {
 	if l == nil {
 		return fmt.Errorf("%w %d", ErrNoRoute, via)
 	}
-	r.routes[id] = route{link: l, via: via}
+	r.setRouteLocked(id, route{link: l, via: via})
 	return nil
 }
 
@@ -229,6 +234,11 @@ func (r *Router) fromLink(m *Message, from *Link) {
 	if !local {
 		to = r.lookupLocked(m.Dst)
 	}
+	forward := !local && to != nil && to != from && (from.cfg.Trusted || to.cfg.Trusted)
+	if forward {
+		r.crossLocked(m.Src, to)
+		r.crossLocked(m.Dst, from)
+	}
 	r.mu.Unlock()
 	switch {
 	case local:
@@ -237,7 +247,7 @@ func (r *Router) fromLink(m *Message, from *Link) {
 		r.bounce(m, "no route to context")
 	case to == from:
 		r.bounce(m, "route loops back")
-	case !from.cfg.Trusted && !to.cfg.Trusted:
+	case !forward:
 		r.dropLog.Logf(r.cfg.Logf, "router: refused frame from context %d to context %d: targets may not reach other targets", m.Src, m.Dst)
 		r.bounce(m, "permission denied")
 	default:
@@ -278,24 +288,22 @@ func (r *Router) disconnectFrom(m *Message, from *Link) {
 		return
 	}
 	if behind {
-		delete(r.routes, m.Src)
+		r.deleteRouteLocked(m.Src)
 	}
 	r.mu.Unlock()
 	r.flood([]ID{m.Src}, from, m.Payload)
 }
 
-// flood tells every neighbour but except, and the local handler, that ids are gone, and why
-// (reason may be empty).
+// flood tells the neighbours that need to know, and the local handler, that ids are gone, and
+// why (reason may be empty): the parent link and the links each one's frames crossed
+// (noticeLinksLocked), never except, the link the news came from. A neighbour no frame of the
+// context ever reached holds nothing that waits on it: telling every link would make each
+// client's exit cost a frame to every target of a fleet.
 func (r *Router) flood(ids []ID, except *Link, reason []byte) {
-	r.mu.Lock()
-	links := make([]*Link, 0, len(r.links))
-	for l := range r.links {
-		if l != except {
-			links = append(links, l)
-		}
-	}
-	r.mu.Unlock()
 	for _, id := range ids {
+		r.mu.Lock()
+		links := r.noticeLinksLocked(id, except)
+		r.mu.Unlock()
 		for _, l := range links {
 			l.enqueue(&Message{Header: Header{Kind: KindDisconnect, Src: id}, Payload: reason}, nil) // a dead link is no loss
 		}
@@ -305,18 +313,11 @@ func (r *Router) flood(ids []ID, except *Link, reason []byte) {
 
 func (r *Router) linkDown(l *Link, err error) {
 	r.mu.Lock()
-	delete(r.links, l)
 	wasParent := r.parent == l
 	if wasParent {
 		r.parent = nil
 	}
-	var lost []ID
-	for id, rt := range r.routes {
-		if rt.link == l {
-			lost = append(lost, id)
-			delete(r.routes, id)
-		}
-	}
+	lost := r.unlinkLocked(l)
 	r.mu.Unlock()
 	sort.Slice(lost, func(i, j int) bool { return lost[i] < lost[j] })
 	r.cfg.Logf("router: link %s down: %v", l.cfg.Name, err)
@@ -357,10 +358,8 @@ func (r *Router) Links() []LinkStats {
 	var out []LinkStats
 	for l := range r.links {
 		s := l.stats()
-		for id, rt := range r.routes {
-			if rt.link == l {
-				s.Routes = append(s.Routes, id)
-			}
+		for id := range l.routed {
+			s.Routes = append(s.Routes, id)
 		}
 		sort.Slice(s.Routes, func(i, j int) bool { return s.Routes[i] < s.Routes[j] })
 		out = append(out, s)

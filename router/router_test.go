@@ -171,18 +171,23 @@ func TestSpoofedSourceDropped(t *testing.T) {
 func TestLinkDownFloodsDisconnect(t *testing.T) {
 	ctx := testCtx(t)
 	tr := newTree(t)
+	send(t, tr.client, marker(tr.client, tr.tA, "hello")) // the client has business with target 2
+	expectMarker(t, tr.tA.rec.next(ctx, t), "hello")
 	tr.tA.r.Close() // target 2 goes away; the root reads EOF on its link
 
 	ev := <-tr.downs
 	if ev.link != tr.tA.down || !reflect.DeepEqual(ev.lost, []router.ID{2}) || ev.err == nil {
 		t.Fatalf("OnLinkDown(%v, %v, %v), want target-2's link, lost [2], an error", ev.link.Name(), ev.lost, ev.err)
 	}
-	for _, n := range []*node{tr.root, tr.client, tr.tB} {
+	for _, n := range []*node{tr.root, tr.client} {
 		m := n.rec.next(ctx, t)
 		if m.Kind != router.KindDisconnect || m.Src != 2 || m.Dst != n.id {
 			t.Errorf("context %d got %v, want Disconnect of context 2 addressed to itself", n.id, m)
 		}
 	}
+	// Target 3 never exchanged a frame with target 2: nothing of it waits on 2.
+	send(t, tr.root, marker(tr.root, tr.tB, "nothing before me"))
+	expectMarker(t, tr.tB.rec.next(ctx, t), "nothing before me")
 	for _, ls := range tr.root.r.Links() {
 		if ls.Name == "target-2" {
 			t.Errorf("root still lists the dead link: %+v", ls)
@@ -200,12 +205,18 @@ func TestDisconnectNotice(t *testing.T) {
 		ctx := testCtx(t)
 		tr := newTree(t)
 		tr.root.r.AddRoute(20, 2) // context 20 lives behind target 2
+		from20 := marker(tr.tA, tr.client, "from 20")
+		from20.Src = 20
+		send(t, tr.tA, from20)
+		expectMarker(t, tr.client.rec.next(ctx, t), "from 20")
 		send(t, tr.tA, router.Message{Header: router.Header{Kind: router.KindDisconnect, Src: 20}})
-		for _, n := range []*node{tr.root, tr.client, tr.tB} {
+		for _, n := range []*node{tr.root, tr.client} {
 			if m := n.rec.next(ctx, t); m.Kind != router.KindDisconnect || m.Src != 20 {
 				t.Errorf("context %d got %v, want Disconnect of 20", n.id, m)
 			}
 		}
+		send(t, tr.root, marker(tr.root, tr.tB, "nothing before me"))
+		expectMarker(t, tr.tB.rec.next(ctx, t), "nothing before me")
 		// The flood does not echo back to the link it came from.
 		send(t, tr.client, marker(tr.client, tr.tA, "after"))
 		expectMarker(t, tr.tA.rec.next(ctx, t), "after")

@@ -1,5 +1,7 @@
 // Package sftpserver is a minimal SFTP version 3 server (draft-ietf-secsh-filexfer-02) that
-// behaves like OpenSSH's sftp-server: the same requests, the same OpenSSH extensions, the same
+// behaves like OpenSSH's sftp-server: the same requests, the same OpenSSH 9.2 extensions
+// (posix-rename, statvfs, fstatvfs, hardlink, fsync, lsetstat, limits, expand-path, copy-data,
+// home-directory, users-groups-by-id; compared reply by reply with sftp-server), the same
 // errno-to-status mapping and the same `ls -l` long names, so that scp (SFTP mode) and sftp work
 // against a target that has no sftp-server.
 //

@@ -9,7 +9,12 @@ var extensions = []struct{ name, version string }{
 	{"fstatvfs@openssh.com", "2"},
 	{"hardlink@openssh.com", "1"},
 	{"fsync@openssh.com", "1"},
+	{"lsetstat@openssh.com", "1"},
 	{"limits@openssh.com", "1"},
+	{"expand-path@openssh.com", "1"},
+	{"copy-data", "1"},
+	{"home-directory", "1"},
+	{"users-groups-by-id@openssh.com", "1"},
 }
 
 func (s *server) sendVersion() {
@@ -38,6 +43,16 @@ func (s *server) extended(id uint32, d *decoder) error {
 	case "limits@openssh.com":
 		s.sendLimits(id)
 		return nil
+	case "lsetstat@openssh.com":
+		return s.lsetstat(id, d)
+	case "expand-path@openssh.com":
+		return s.expandPath(id, d)
+	case "copy-data":
+		return s.copyData(id, d)
+	case "home-directory":
+		return s.homeDirectory(id, d)
+	case "users-groups-by-id@openssh.com":
+		return s.usersGroupsByID(id, d)
 	}
 	s.sendCode(id, fxOpUnsupported)
 	return nil

@@ -186,6 +186,13 @@ func (s *server) write(id uint32, d *decoder) error {
 	if h == nil {
 		return nil
 	}
+	s.sendStatus(id, h.pwriteAll(data, off))
+	return nil
+}
+
+// pwriteAll writes data at off, keeping the replacement's bookkeeping (see atomic.go); the
+// first failure is kept for CLOSE.
+func (h *handle) pwriteAll(data []byte, off uint64) error {
 	var err error
 	for len(data) > 0 && err == nil {
 		var n int
@@ -207,8 +214,7 @@ func (s *server) write(id uint32, d *decoder) error {
 	if err != nil && h.werr == nil {
 		h.werr = err
 	}
-	s.sendStatus(id, err)
-	return nil
+	return err
 }
 
 func (s *server) stat(id uint32, d *decoder, stat func(string, *unix.Stat_t) error) error {

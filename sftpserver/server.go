@@ -134,10 +134,13 @@ func (s *server) sendStatus(id uint32, err error) {
 	s.sendCode(id, statusOf(err))
 }
 
-func (s *server) sendCode(id uint32, code uint32) {
+func (s *server) sendCode(id uint32, code uint32) { s.sendCodeMsg(id, code, statusMessage(code)) }
+
+// sendCodeMsg is a STATUS with sftp-server's own words where it has some (send_status_errmsg).
+func (s *server) sendCodeMsg(id uint32, code uint32, msg string) {
 	s.begin(fxpStatus, id)
 	s.out = appendUint32(s.out, code)
-	s.out = appendString(s.out, statusMessage(code))
+	s.out = appendString(s.out, msg)
 	s.out = appendString(s.out, "") // language tag
 }
 

@@ -43,7 +43,7 @@ func (p *parser) directive(src source, name string, kw keyword, args []string, r
 		return nil
 
 	case kString:
-		if first == "" {
+		if first == "" && !(src.cmdline && len(args) == 1) { // ssh -l "" sets an empty User
 			return bad("Missing argument.")
 		}
 		if msg := stringCheck(key, first); msg != "" {
@@ -101,7 +101,8 @@ func (p *parser) directive(src source, name string, kw keyword, args []string, r
 		if cmd == "" {
 			return bad("Missing argument.")
 		}
-		if key != "proxycommand" || !p.opts.has("proxyjump") {
+		// A real ProxyJump makes ssh ignore ProxyCommand; "ProxyJump none" does not.
+		if key != "proxycommand" || !p.opts.has("proxyjump") || strings.EqualFold(p.opts.Get("proxyjump"), "none") {
 			set(cmd)
 		}
 		maxArgs = len(args)

@@ -105,7 +105,14 @@ func (d dumper) seconds(key string, def int64) {
 
 // algos prints an algorithm list, applying the +, - and ^ forms to ssh's default.
 func (d dumper) algos(key, def string) {
-	d.line(key, assembleAlgos(d.o.Get(key), def))
+	v := d.o.Get(key)
+	switch key {
+	case "hostkeyalgorithms", "hostbasedacceptedalgorithms", "pubkeyacceptedalgorithms":
+		v = expandKeyPatterns(v, false)
+	case "casignaturealgorithms":
+		v = expandKeyPatterns(v, true) // a CA signs with a plain key
+	}
+	d.line(key, assembleAlgos(v, def))
 }
 
 func (d dumper) each(key string, vals []string) {
@@ -182,11 +189,7 @@ func writeDump(w io.Writer, o Options, t Target, home, localUser string) {
 	d.seconds("forwardx11timeout", 1200)
 	d.str("numberofpasswordprompts", "3")
 	d.line("serveralivecountmax", fmt.Sprint(t.ServerAliveCountMax))
-	alive := int(t.ServerAliveInterval / time.Second)
-	if o.Get("serveraliveinterval") == "" && t.BatchMode {
-		alive = 300 // fill_default_options: BatchMode must not hang on a dead server
-	}
-	d.line("serveraliveinterval", fmt.Sprint(alive))
+	d.line("serveraliveinterval", fmt.Sprint(int(t.ServerAliveInterval/time.Second)))
 	d.str("requiredrsasize", "1024")
 
 	d.str("bindaddress", "")
@@ -223,6 +226,16 @@ func writeDump(w io.Writer, o Options, t Target, home, localUser string) {
 	d.str("knownhostscommand", "")
 
 	for _, k := range []string{"dynamicforward", "localforward", "remoteforward"} {
+		if k == "dynamicforward" {
+			// ssh keeps -L and -D in one list; their relative order is not kept here, and
+			// the -L ones come first.
+			for _, v := range o.Forwards("localforward") {
+				if isPathConnect(v) {
+					listen, _, _ := strings.Cut(v, " ")
+					d.line(k, listen)
+				}
+			}
+		}
 		for _, v := range o.Forwards(k) {
 			d.line(k, dumpForward(k, v))
 		}
@@ -242,7 +255,7 @@ func writeDump(w io.Writer, o Options, t Target, home, localUser string) {
 	d.line("logverbose", oneLine(o.All("logverbose")))
 
 	d.line("permitremoteopen", orDefault(strings.Join(o.All("permitremoteopen"), " "), "any"))
-	d.state("addkeystoagent", trueFalseX("ask", "confirm"), "false")
+	d.line("addkeystoagent", dumpAddKeys(o.All("addkeystoagent")))
 	switch fa := o.Get("forwardagent"); {
 	case fa == "":
 		d.line("forwardagent", "no")
@@ -256,10 +269,10 @@ func writeDump(w io.Writer, o Options, t Target, home, localUser string) {
 	} else {
 		d.line("connecttimeout", fmt.Sprint(int(t.ConnectTimeout/time.Second)))
 	}
-	d.str("tunneldevice", "any:any")
+	d.line("tunneldevice", dumpTunDev(o.Get("tunneldevice")))
 	d.line("canonicalizePermittedcnames", oneLine(o.All("canonicalizepermittedcnames")))
 	d.line("controlpersist", controlPersist(o.Get("controlpersist")))
-	d.str("escapechar", "~")
+	d.line("escapechar", dumpEscape(o.Get("escapechar")))
 	d.line("ipqos", orDefault(strings.Join(o.All("ipqos"), " "), "lowdelay throughput"))
 	d.line("rekeylimit", orDefault(strings.Join(o.All("rekeylimit"), " "), "0 0"))
 	d.str("streamlocalbindmask", "0177")

@@ -70,9 +70,9 @@ func tildeExpand(path, home string) (string, error) {
 }
 
 // lowerHost lowercases a host name but leaves addresses alone, as ssh.c
-// does before using it.
+// does before using it: ssh -G SSH://h and A:b keep their case.
 func lowerHost(h string) string {
-	if net.ParseIP(h) != nil {
+	if net.ParseIP(h) != nil || strings.Contains(h, ":") {
 		return h
 	}
 	return strings.ToLower(h)

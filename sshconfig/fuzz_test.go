@@ -61,7 +61,7 @@ func FuzzResolve(f *testing.F) {
 			t.Fatalf("Resolve is not deterministic: %v then %v, %v", o, again, err)
 		}
 		for k := range o {
-			if kw, ok := keywords[k]; !ok || kw.name != k {
+			if kw, ok := lookup(k); !ok || kw.name != k {
 				t.Fatalf("option %q is not a canonical keyword", k)
 			}
 		}

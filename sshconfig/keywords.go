@@ -1,7 +1,10 @@
 package sshconfig
 
+import "github.com/mitogen-go/mitogend/internal/sshopt"
+
 // kind says how a keyword's arguments are parsed and merged; it mirrors the
-// labels of the big switch in OpenSSH's readconf.c.
+// labels of the big switch in OpenSSH's readconf.c, folded from sshopt's
+// finer kinds (the keyword table is sshopt's, shared with flagparse).
 type kind int
 
 const (
@@ -27,80 +30,65 @@ const (
 	kUnsupported // accepted, ssh prints an error but carries on
 )
 
-// keyword is an entry of the table; a kMulti keyword's accepted words are
-// sshopt.Multistates[name], a kFlag keyword's sshopt.Multistates["flag"].
+// keyword is a table entry as sshconfig applies it; a kMulti keyword's
+// accepted words are sshopt.Multistates[name], a kFlag keyword's
+// sshopt.Multistates["flag"].
 type keyword struct {
 	name string // canonical name used as the Options key
 	kind kind
 }
 
-// keywords is OpenSSH 9.2's table plus the Debian additions (GSSAPI key
-// exchange, ProtocolKeepAlives, SetupTimeOut, UseBlacklistedKeys), keyed by
-// the lowercase spelling a file may use.
-var keywords = map[string]keyword{}
-
-func init() {
-	add := func(k kind, names ...string) {
-		for _, n := range names {
-			keywords[n] = keyword{name: n, kind: k}
-		}
+// lookup finds a lowercase keyword in sshopt's table.
+func lookup(lower string) (keyword, bool) {
+	k, ok := sshopt.LookupKeyword(lower)
+	if !ok {
+		return keyword{}, false
 	}
-	alias := func(a, canonical string) {
-		keywords[a] = keyword{name: canonical, kind: keywords[canonical].kind}
+	return keyword{name: k.Name, kind: fold(k.Kind)}, true
+}
+
+// fold maps sshopt's kinds to sshconfig's merge classes: the value checks
+// that tell ciphers from log levels are flagparse's business, or stringCheck's.
+func fold(k sshopt.Kind) kind {
+	switch k {
+	case sshopt.KIgnore:
+		return kIgnore
+	case sshopt.KDeprecated:
+		return kDeprecated
+	case sshopt.KUnsupported:
+		return kUnsupported
+	case sshopt.KFlag:
+		return kFlag
+	case sshopt.KMulti:
+		return kMulti
+	case sshopt.KInt:
+		return kInt
+	case sshopt.KTime:
+		return kTime
+	case sshopt.KPort:
+		return kPort
+	case sshopt.KStrings:
+		return kWords
+	case sshopt.KCommand:
+		return kCommand
+	case sshopt.KJump:
+		return kJump
+	case sshopt.KIdentity, sshopt.KCertificate:
+		return kFile
+	case sshopt.KLocalFwd, sshopt.KRemoteFwd, sshopt.KDynamicFwd:
+		return kForward
+	case sshopt.KSendEnv:
+		return kSendEnv
+	case sshopt.KSetEnv:
+		return kSetEnv
+	case sshopt.KAddKeys, sshopt.KUpTo2:
+		return kArgs
+	case sshopt.KHost:
+		return kHost
+	case sshopt.KMatch:
+		return kMatch
+	case sshopt.KInclude:
+		return kInclude
 	}
-
-	add(kFlag, "forwardx11", "forwardx11trusted", "gatewayports", "exitonforwardfailure",
-		"passwordauthentication", "kbdinteractiveauthentication", "hostbasedauthentication",
-		"gssapiauthentication", "gssapidelegatecredentials", "gssapikeyexchange",
-		"gssapirenewalforcesrekey", "gssapitrustdns", "batchmode", "checkhostip",
-		"tcpkeepalive", "nohostauthenticationforlocalhost", "enablesshkeysign",
-		"identitiesonly", "hashknownhosts", "permitlocalcommand", "visualhostkey",
-		"stdinnull", "forkafterauthentication", "proxyusefdpass",
-		"canonicalizefallbacklocal", "streamlocalbindunlink", "clearallforwardings",
-		"enableescapecommandline")
-	add(kMulti, "pubkeyauthentication", "verifyhostkeydns", "updatehostkeys",
-		"stricthostkeychecking", "compression", "addressfamily", "controlmaster",
-		"tunnel", "requesttty", "sessiontype", "canonicalizehostname")
-	add(kTime, "connecttimeout", "forwardx11timeout", "serveraliveinterval")
-	add(kInt, "numberofpasswordprompts", "connectionattempts", "serveralivecountmax",
-		"canonicalizemaxdots", "requiredrsasize")
-	add(kPort, "port")
-	add(kString, "xauthlocation", "user", "hostname", "hostkeyalias",
-		"preferredauthentications", "bindaddress", "bindinterface", "pkcs11provider",
-		"securitykeyprovider", "controlpath", "ignoreunknown", "revokedhostkeys",
-		"kbdinteractivedevices", "gssapiclientidentity", "gssapiserveridentity",
-		"gssapikexalgorithms", "ciphers", "macs", "kexalgorithms", "hostkeyalgorithms",
-		"casignaturealgorithms", "hostbasedacceptedalgorithms", "pubkeyacceptedalgorithms",
-		"identityagent", "forwardagent", "escapechar", "loglevel", "syslogfacility",
-		"fingerprinthash", "streamlocalbindmask", "tunneldevice", "controlpersist")
-	add(kWords, "globalknownhostsfile", "userknownhostsfile", "canonicaldomains",
-		"canonicalizepermittedcnames", "logverbose", "permitremoteopen")
-	add(kCommand, "proxycommand", "localcommand", "remotecommand", "knownhostscommand")
-	add(kJump, "proxyjump")
-	add(kFile, "identityfile", "certificatefile")
-	add(kForward, "localforward", "remoteforward", "dynamicforward")
-	add(kSendEnv, "sendenv")
-	add(kSetEnv, "setenv")
-	add(kArgs, "ipqos", "rekeylimit", "addkeystoagent")
-	add(kHost, "host")
-	add(kMatch, "match")
-	add(kInclude, "include")
-	add(kIgnore, "protocol")
-	add(kDeprecated, "cipher", "fallbacktorsh", "globalknownhostsfile2",
-		"rhostsauthentication", "userknownhostsfile2", "useroaming", "usersh",
-		"useprivilegedport", "useblacklistedkeys")
-	add(kUnsupported, "afstokenpassing", "kerberosauthentication", "kerberostgtpassing",
-		"rsaauthentication", "rhostsrsaauthentication", "compressionlevel")
-
-	alias("identityfile2", "identityfile")
-	alias("challengeresponseauthentication", "kbdinteractiveauthentication")
-	alias("skeyauthentication", "kbdinteractiveauthentication")
-	alias("tisauthentication", "kbdinteractiveauthentication")
-	alias("dsaauthentication", "pubkeyauthentication")
-	alias("keepalive", "tcpkeepalive")
-	alias("smartcarddevice", "pkcs11provider")
-	alias("hostbasedkeytypes", "hostbasedacceptedalgorithms")
-	alias("pubkeyacceptedkeytypes", "pubkeyacceptedalgorithms")
-	alias("protocolkeepalives", "serveraliveinterval")
-	alias("setuptimeout", "serveraliveinterval")
+	return kString // KString and the single-word checked kinds
 }

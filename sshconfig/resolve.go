@@ -37,6 +37,10 @@ type Input struct {
 
 	SystemConfig string // "" = /etc/ssh/ssh_config
 
+	// StdioForward is ssh -W: ClearAllForwardings and ExitOnForwardFailure then default to
+	// yes, as ssh.c sets them when neither the command line nor the files did.
+	StdioForward bool
+
 	// Logf receives what ssh would log but not fail on, such as
 	// "Unsupported option" lines. May be nil.
 	Logf func(format string, args ...any)
@@ -65,7 +69,25 @@ func Resolve(in Input) (Options, error) {
 			return nil, err
 		}
 	}
+	p.implied()
 	return p.opts, nil
+}
+
+// implied is what ssh.c and fill_default_options derive once the files are read: -W's
+// defaults, and ClearAllForwardings dropping every forward, the command line's too.
+func (p *parser) implied() {
+	if p.in.StdioForward {
+		for _, k := range []string{"clearallforwardings", "exitonforwardfailure"} {
+			if !p.opts.has(k) {
+				p.opts[k] = []string{"yes"}
+			}
+		}
+	}
+	if p.opts.Get("clearallforwardings") == "yes" {
+		for _, k := range []string{"localforward", "remoteforward", "dynamicforward"} {
+			delete(p.opts, k)
+		}
+	}
 }
 
 type parser struct {
@@ -204,7 +226,7 @@ func (p *parser) cmdline() error {
 	src := source{file: "command-line", cmdline: true, user: true}
 	for _, k := range keys {
 		name, vals := strings.ToLower(k), p.in.Cmdline[k]
-		kw, ok := keywords[name]
+		kw, ok := lookup(name)
 		if !ok {
 			return &ConfigError{File: src.file, Messages: []string{
 				fmt.Sprintf("command-line: line 0: Bad configuration option: %s", name)}}
@@ -241,7 +263,7 @@ func (p *parser) line(src source, text string, active *bool, depth int) ([]strin
 	if rest == "" {
 		return []string{lineMsg(src.file, src.line, "no argument after keyword %q", name)}, nil
 	}
-	kw, ok := keywords[name]
+	kw, ok := lookup(name)
 	if !ok {
 		if ig := p.opts.Get("ignoreunknown"); ig != "" && sshopt.MatchPatternList(name, ig, true) == 1 {
 			return nil, nil

@@ -71,7 +71,10 @@ func (o Options) Target(host, home, localUser string) (Target, error) {
 		ServerAliveCountMax:          3,
 		AddressFamily:                strings.ToLower(o.Get("addressfamily")),
 	}
-	if t.User == "" {
+	if o.Get("serveraliveinterval") == "" && t.BatchMode {
+		t.ServerAliveInterval = 300 * time.Second // Debian's fill_default_options: BatchMode must not hang on a dead server
+	}
+	if !o.has("user") { // ssh -l "" keeps an empty User
 		t.User = localUser
 	}
 	if t.AddressFamily == "" {

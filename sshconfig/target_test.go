@@ -149,3 +149,21 @@ func TestTargetErrors(t *testing.T) {
 		}
 	}
 }
+
+// BatchMode without ServerAliveInterval gets Debian's 300 s keepalive in the Target the
+// daemon dials with, the same value -G prints.
+func TestBatchModeKeepalive(t *testing.T) {
+	for _, tc := range []struct {
+		opts Options
+		want time.Duration
+	}{
+		{Options{"batchmode": {"yes"}}, 300 * time.Second},
+		{Options{"batchmode": {"yes"}, "serveraliveinterval": {"7"}}, 7 * time.Second},
+		{Options{}, 0},
+	} {
+		tg, err := tc.opts.Target("h", "/home/u", "u")
+		if err != nil || tg.ServerAliveInterval != tc.want {
+			t.Errorf("%v: ServerAliveInterval %v, %v; want %v", tc.opts, tg.ServerAliveInterval, err, tc.want)
+		}
+	}
+}

@@ -25,6 +25,9 @@ type Config struct {
 	// changed-host-key banner under StrictHostKeyChecking=no, and
 	// "Timeout, server HOST not responding.". Nil falls back to Logf.
 	Warnf func(format string, args ...any)
+	// HideInfo is the caller's LogLevel below INFO (QUIET, FATAL, ERROR): what ssh logs with
+	// logit ("Warning: Permanently added ...") goes to Logf instead of Warnf.
+	HideInfo bool
 
 	// Lost, if set, receives what ssh prints when it gives up on a connection whose keepalives
 	// went unanswered ("Timeout, server HOST not responding."), just before the client is
@@ -84,6 +87,15 @@ func (c *Config) warnf(format string, args ...any) {
 	c.logf(format, args...)
 }
 
+// infof is ssh's logit: shown at LogLevel INFO and above.
+func (c *Config) infof(format string, args ...any) {
+	if c.HideInfo {
+		c.logf(format, args...)
+		return
+	}
+	c.warnf(format, args...)
+}
+
 // Client is an authenticated connection and how its host key was
 // accepted.
 type Client struct {
@@ -93,7 +105,28 @@ type Client struct {
 	// VerifyHostKey to check the connection again for a new caller.
 	HostKey       ssh.PublicKey
 	HostKeyResult HostKeyResult
+
+	ended context.Context // done once the transport is gone (watch)
 }
+
+// watch starts the one goroutine that waits for the transport to end; everything else that
+// must happen then is registered with AfterClose, so that an idle connection costs no more
+// goroutines than that.
+func (c *Client) watch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.ended = ctx
+	go func() {
+		c.Client.Wait()
+		cancel()
+	}()
+}
+
+// Done is closed once the connection has ended, for whatever reason.
+func (c *Client) Done() <-chan struct{} { return c.ended.Done() }
+
+// AfterClose runs f on a goroutine of its own once the connection has ended (at once if it
+// has). No goroutine waits meanwhile.
+func (c *Client) AfterClose(f func()) { context.AfterFunc(c.ended, f) }
 
 // Dial connects, verifies the host key, authenticates and, when
 // ServerAliveInterval is set, starts keepalives. Errors are *Error.
@@ -127,8 +160,9 @@ func (c *Config) dial(ctx context.Context, h *held) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	client.watch()
 	if t.ServerAliveInterval > 0 {
-		go keepalive(client.Client, c)
+		startKeepalive(client, c)
 	}
 	return client, nil
 }

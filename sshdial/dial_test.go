@@ -70,7 +70,8 @@ func TestHostKeyPolicy(t *testing.T) {
 		devNull  bool
 		wantErr  error
 		wantMsg  func(kh string) string
-		wantWarn string // substring of Warnf output
+		wantWarn string // substring of Warnf output; "" for none at all
+		hideInfo bool   // Config.HideInfo: LogLevel below INFO
 		after    func(t *testing.T, kh string)
 	}{
 		{name: "known plain", known: knownLine(name, hostKey.PublicKey()), strict: "yes"},
@@ -92,10 +93,14 @@ func TestHostKeyPolicy(t *testing.T) {
 		{name: "unknown accept-new is added", known: "-", strict: "accept-new",
 			wantWarn: "Warning: Permanently added '" + name + "' (ED25519) to the list of known hosts.",
 			after:    expectAdded(name, hostKey.PublicKey(), false)},
-		{name: "unknown accept-new hashed", known: "-", strict: "accept-new", hash: true,
-			after: expectAdded(name, hostKey.PublicKey(), true)},
-		{name: "unknown no is added", known: "# comment\n", strict: "no",
+		{name: "unknown accept-new under LogLevel ERROR: added without a word", known: "-", strict: "accept-new", hideInfo: true,
 			after: expectAdded(name, hostKey.PublicKey(), false)},
+		{name: "unknown accept-new hashed", known: "-", strict: "accept-new", hash: true,
+			wantWarn: "Warning: Permanently added '" + name + "' (ED25519) to the list of known hosts.",
+			after:    expectAdded(name, hostKey.PublicKey(), true)},
+		{name: "unknown no is added", known: "# comment\n", strict: "no",
+			wantWarn: "Warning: Permanently added '" + name + "' (ED25519) to the list of known hosts.",
+			after:    expectAdded(name, hostKey.PublicKey(), false)},
 		{name: "changed strict", strict: "yes", wantErr: ErrHostKeyChanged,
 			known: "# first line\n" + knownLine(name, otherKey.PublicKey()),
 			wantMsg: func(kh string) string {
@@ -128,7 +133,7 @@ func TestHostKeyPolicy(t *testing.T) {
 			tg.StrictHostKeyChecking, tg.HashKnownHosts, tg.HostKeyAlias = tt.strict, tt.hash, strings.ToLower(tt.alias)
 			tg.PasswordAuthentication = true
 			var warn recorder
-			client, err := Dial(context.Background(), Config{Target: tg, Warnf: warn.f, Logf: t.Logf})
+			client, err := Dial(context.Background(), Config{Target: tg, Warnf: warn.f, Logf: t.Logf, HideInfo: tt.hideInfo})
 			if tt.wantErr != nil {
 				var de *Error
 				if !errors.As(err, &de) || !errors.Is(err, tt.wantErr) {
@@ -146,8 +151,8 @@ func TestHostKeyPolicy(t *testing.T) {
 			if ok, _, err := client.SendRequest("ping", true, nil); !ok || err != nil {
 				t.Errorf("ping = %v, %v", ok, err)
 			}
-			if !strings.Contains(warn.String(), tt.wantWarn) {
-				t.Errorf("warnings %q lack %q", warn.String(), tt.wantWarn)
+			if got := warn.String(); tt.wantWarn == "" && got != "" || !strings.Contains(got, tt.wantWarn) {
+				t.Errorf("warnings %q, want %q (none when empty)", got, tt.wantWarn)
 			}
 			if tt.after != nil {
 				tt.after(t, kh)

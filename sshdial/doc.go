@@ -25,6 +25,12 @@
 // that a shared connection can check every new caller; parsed files are
 // cached until they change.
 //
+// Client.AcceptedEnv asks the server which variable names its AcceptEnv
+// lets through, so that a caller can deliver ssh's SendEnv and SetEnv as
+// sshd would. Config.HideInfo keeps what ssh logs with logit ("Warning:
+// Permanently added ...") out of Warnf, for a caller whose LogLevel is
+// below INFO.
+//
 // It is the only package of the project that dials with
 // golang.org/x/crypto/ssh. It has no terminal of its own: every question
 // goes to Config.Prompt, and without one it asks nothing, so that password

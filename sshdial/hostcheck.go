@@ -22,7 +22,8 @@ type hostCheck struct {
 	files []string // user known_hosts files, then global ones
 	now   time.Time
 
-	lines  []string // stderr lines so far
+	lines  []string     // stderr lines so far
+	info   map[int]bool // indexes of lines ssh logs with logit (LogLevel INFO)
 	result HostKeyResult
 	fatal  bool // ExitOnForwardFailure: ssh exits instead of carrying on
 	// cleared mirrors ssh turning options off once it has said so.
@@ -37,6 +38,15 @@ func newHostCheck(c *Config) *hostCheck {
 
 func (h *hostCheck) say(format string, args ...any) {
 	h.lines = append(h.lines, fmt.Sprintf(format, args...))
+}
+
+// sayInfo is say for a logit message, which LogLevel ERROR hides.
+func (h *hostCheck) sayInfo(format string, args ...any) {
+	if h.info == nil {
+		h.info = map[int]bool{}
+	}
+	h.info[len(h.lines)] = true
+	h.say(format, args...)
 }
 
 // hostfileName is get_hostfile_hostname_ipaddr's name: HostKeyAlias
@@ -161,9 +171,9 @@ func (h *hostCheck) unknown(host, typ string, key ssh.PublicKey) bool {
 	file := h.c.Target.UserKnownHostsFiles[0]
 	if err := addHostKey(file, host, key, h.c.Target.HashKnownHosts); err != nil {
 		h.c.logf("adding host key to %s: %v", file, err)
-		h.say("Failed to add the host to the list of known hosts (%.500s).", file)
+		h.sayInfo("Failed to add the host to the list of known hosts (%.500s).", file)
 	} else {
-		h.say("Warning: Permanently added '%.200s' (%s) to the list of known hosts.", host, typ)
+		h.sayInfo("Warning: Permanently added '%.200s' (%s) to the list of known hosts.", host, typ)
 		h.result.Added = true
 	}
 	return true

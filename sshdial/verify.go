@@ -71,8 +71,12 @@ func (c *Config) checkHostKey(key ssh.PublicKey) (HostKeyResult, *Error) {
 	logServerKey(c, key)
 	ok, status := h.check(sshopt.ASCIILower(c.Target.HostName), c.Target.Port, key, readWrite, false)
 	if ok {
-		for _, l := range h.lines {
-			c.warnf("%s", l)
+		for i, l := range h.lines {
+			if h.info[i] {
+				c.infof("%s", l)
+			} else {
+				c.warnf("%s", l)
+			}
 		}
 		return h.result, nil
 	}

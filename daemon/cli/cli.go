@@ -15,6 +15,7 @@ import (
 
 	"github.com/mitogen-go/mitogend/client"
 	"github.com/mitogen-go/mitogend/daemon"
+	"github.com/mitogen-go/mitogend/internal/fdlimit"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
@@ -53,6 +54,8 @@ func newApp(ctx context.Context, stdio Stdio) *ucli.App {
 					socketFlag,
 					&ucli.DurationFlag{Name: "idle", Usage: "exit after this long without clients (0: never)", Value: 10 * time.Minute, EnvVars: []string{"MITOGEN_IDLE"}},
 					&ucli.StringFlag{Name: "agent-dir", Usage: "directory with the mitogen-agent.OS-ARCH builds (default: beside mitogend, then ../lib/mitogend)", EnvVars: []string{"MITOGEN_AGENT_DIR"}},
+					&ucli.IntFlag{Name: "max-connects", Usage: "SSH connections set up at once; more wait for a slot (connections already up never do)", Value: daemon.DefaultMaxConnects, EnvVars: []string{"MITOGEN_MAX_CONNECTS"}},
+					&ucli.IntFlag{Name: "max-contexts", Usage: "contexts (sudo, su, doas, containers, exec) started through one SSH connection; past it the least recently used idle one is stopped", Value: daemon.DefaultMaxContexts, EnvVars: []string{"MITOGEN_MAX_CONTEXTS"}},
 					&ucli.BoolFlag{Name: "session-exec", Usage: "run plain commands on direct targets on SSH session channels of their own (false: always through the agent)", Value: true, EnvVars: []string{"MITOGEN_SESSION_EXEC"}},
 					&ucli.IntFlag{Name: "ready-fd", Usage: "close this inherited fd once serving (used by fakessh)", Value: -1},
 				},
@@ -82,9 +85,16 @@ func serve(ctx context.Context, c *ucli.Context, stdio Stdio) error {
 		ready = func() { f.Close() }
 	}
 	logger := log.New(stdio.Stderr, "", log.LstdFlags|log.Lmicroseconds)
+	// A fleet is a descriptor or more per connection: the soft limit goes up to the hard one.
+	if soft, hard, err := fdlimit.Raise(); err != nil {
+		logger.Printf("daemon: %v (open files: %d of %d)", err, soft, hard)
+	} else {
+		logger.Printf("daemon: open files limit %d", soft)
+	}
 	return daemon.Serve(ctx, daemon.Config{
 		Socket: c.String("socket"), IdleTimeout: c.Duration("idle"), AgentDirs: agentDirs,
-		Logf: logger.Printf, Ready: ready, NoSessionExec: !c.Bool("session-exec"),
+		MaxConnects: c.Int("max-connects"), MaxContexts: c.Int("max-contexts"), NoSessionExec: !c.Bool("session-exec"),
+		Logf: logger.Printf, Ready: ready,
 	})
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/mitogen-go/mitogend/internal/shquote"
 )
 
 // shimCommand is `mitogend shim`: a directory to put first on PATH, holding `ssh` -> fakessh,
@@ -103,9 +105,9 @@ func shim(dir, fakessh, path string, w io.Writer) error {
 	fmt.Fprintf(w, "# To undo: take %s out of PATH (or start a new shell without the line), then\n", dir)
 	quoted := make([]string, len(made))
 	for i, p := range made {
-		quoted[i] = shellQuote(p)
+		quoted[i] = shquote.Word(p)
 	}
-	fmt.Fprintf(w, "#   rm %s && rmdir %s\n", strings.Join(quoted, " "), shellQuote(dir))
+	fmt.Fprintf(w, "#   rm %s && rmdir %s\n", strings.Join(quoted, " "), shquote.Word(dir))
 	return nil
 }
 
@@ -121,7 +123,7 @@ const shimMarker = "# mitogend shim: "
 // them as it came, and they call fakessh exactly as they would have called ssh.
 func shimScript(prog, real, fakessh string) string {
 	return "#!/bin/sh\n" + shimMarker + prog + " through fakessh; remove this file to undo\n" +
-		"exec " + shellQuote(real) + " -S " + shellQuote(fakessh) + ` "$@"` + "\n"
+		"exec " + shquote.Word(real) + " -S " + shquote.Word(fakessh) + ` "$@"` + "\n"
 }
 
 // replaceable is nil when p does not exist or is something shim made: a symlink, or a script
@@ -197,13 +199,5 @@ func pathLine(dir string) string {
 	if !strings.ContainsAny(dir, "$`\\\"\n") {
 		return `"` + dir + `:$PATH"`
 	}
-	return shellQuote(dir) + `:"$PATH"`
-}
-
-// shellQuote quotes s for sh when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@%,") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return shquote.Word(dir) + `:"$PATH"`
 }

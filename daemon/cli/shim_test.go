@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mitogen-go/mitogend/internal/shquote"
 )
 
 // recorder is a stand-in for the real sftp or scp: it writes its arguments, one per line, to
@@ -55,7 +57,7 @@ func TestShimScriptsPassArgumentsThrough(t *testing.T) {
 	if !strings.Contains(out.String(), filepath.Join(real, "sftp")+" -S ") {
 		t.Errorf("second run found another sftp:\n%s", out.String())
 	}
-	if !strings.Contains(out.String(), "rm "+shellQuote(filepath.Join(dir, "ssh"))+" "+shellQuote(filepath.Join(dir, "sftp"))) {
+	if !strings.Contains(out.String(), "rm "+shquote.Word(filepath.Join(dir, "ssh"))+" "+shquote.Word(filepath.Join(dir, "sftp"))) {
 		t.Errorf("the undo line does not remove the scripts:\n%s", out.String())
 	}
 }

@@ -198,9 +198,6 @@ func (af *File) Dest() string { return af.dest }
 // Temp is the file being written.
 func (af *File) Temp() string { return af.temp }
 
-// Existed says the destination existed at Create.
-func (af *File) Existed() bool { return af.existed }
-
 // File is the open temporary file, for reads and writes at any offset.
 func (af *File) File() *os.File { return af.f }
 

@@ -13,6 +13,7 @@ package bootstrap
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mitogen-go/mitogend/internal/shquote"
 	"github.com/mitogen-go/mitogend/internal/vis"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
@@ -83,11 +85,7 @@ const memfdLoader = `my $n=q(mitogen-agent); my $f=syscall($ARGV[0],$n,0); die q
 // su or sudo may run it with: sh, dash, bash, zsh, fish, tcsh and csh. "; exit" keeps the shell
 // from exec'ing /bin/sh, so that it lives on beside the agent with its environment (csh then
 // exits 0 whatever stage 0 did; nobody reads that status).
-func Command() string { return "/bin/sh -c " + ShellQuote(stage0) + "; exit" }
-
-// ShellQuote quotes s for any Bourne-like shell; for fish and csh too when s has no newline, "!",
-// or backslash before a backslash or a quote, as Command has none.
-func ShellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+func Command() string { return "/bin/sh -c " + shquote.Quote(stage0) + "; exit" }
 
 // Platform is what the far end reports: its Go platform and whether it has gzip.
 type Platform struct {
@@ -226,4 +224,16 @@ func Info(h router.Hello) proto.AgentInfo {
 	pid, _ := strconv.Atoi(h.Info["pid"])
 	return proto.AgentInfo{PID: max(pid, 0), OS: vis.Cut(h.Info["os"], maxInfo),
 		Arch: vis.Cut(h.Info["arch"], maxInfo), Exe: vis.Cut(h.Info["exe"], maxInfo)}
+}
+
+// Rest is the stream after stage 0: what br (which read the platform line and the hello from r)
+// holds, then r itself. The link reads through this rather than through br, so that br's buffer
+// of MaxPreamble is not kept for as long as the agent runs: idle targets by the hundred add up.
+func Rest(br *bufio.Reader, r io.Reader) io.Reader {
+	n := br.Buffered()
+	if n == 0 {
+		return r
+	}
+	held, _ := br.Peek(n)
+	return io.MultiReader(bytes.NewReader(bytes.Clone(held)), r)
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mitogen-go/mitogend/internal/shquote"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/test/testenv"
 )
@@ -81,7 +82,7 @@ func TestCommandUnderEveryShell(t *testing.T) {
 		for _, nested := range []bool{false, true} {
 			name, command := sh.name, Command()
 			if nested {
-				name, command = sh.name+" then sh", "/bin/sh -c "+ShellQuote(Command())
+				name, command = sh.name+" then sh", "/bin/sh -c "+shquote.Quote(Command())
 			}
 			t.Run(name, func(t *testing.T) {
 				got := runStage0(t, exec.Command(path, "-c", command), home, os.Getenv("PATH"))

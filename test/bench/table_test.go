@@ -35,8 +35,8 @@ const (
 
 // BenchmarkTable measures fakessh against OpenSSH and prints the results table. It runs once
 // whatever b.N is (each row repeats its own runs); BENCH_ROWS=regexp selects rows by key (warm,
-// rtt, first, tput, rsync, xfer, conc, chain, ansible), BENCH_PPROF=DIR runs the profiling
-// daemon writing profiles there.
+// rtt, first, tput, rsync, xfer, conc, chain, ansible, fleet), BENCH_PPROF=DIR runs the
+// profiling daemon writing profiles there.
 func BenchmarkTable(b *testing.B) {
 	testenv.NeedTool(b, "rsync")
 	bin := b.TempDir()
@@ -54,6 +54,7 @@ func BenchmarkTable(b *testing.B) {
 		{"warm", warmRows}, {"rtt", rttRows}, {"first", firstRows},
 		{"tput", tputRows}, {"rsync", rsyncRows}, {"xfer", xferRows}, {"conc", concRows}, {"chain", chainRows},
 		{"ansible", ansibleRows},
+		{"fleet", fleetRows},
 	} {
 		if !sel.MatchString(sec.key) {
 			continue

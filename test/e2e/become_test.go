@@ -306,7 +306,8 @@ func TestBecomeCommandsAsSSH(t *testing.T) {
 	for _, cmd := range commands {
 		t.Run(cmd, func(t *testing.T) {
 			before := sudos()
-			fake := r.fakessh(strings.NewReader("through stdin\n"), "target", cmd)
+			// The same -F as ssh's (no /etc/ssh/ssh_config, whose SendEnv LANG sshd accepts).
+			fake := r.fakessh(strings.NewReader("through stdin\n"), append(r.srv.SSHArgs(), cmd)...)
 			fakeSudos += sudos() - before
 			real := r.run(strings.NewReader("through stdin\n"), "ssh", append(append([]string{"-o", "BatchMode=yes"}, r.srv.SSHArgs()...), cmd)...)
 			sameAsSSH(t, cmd, fake, real)

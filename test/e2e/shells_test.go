@@ -75,7 +75,9 @@ func TestLoginShells(t *testing.T) {
 				if tc.command != "" {
 					cmd = []string{tc.command}
 				}
-				fake := r.fakessh(strings.NewReader(tc.stdin), append([]string{"-l", name, "target"}, cmd...)...)
+				// The same -F as ssh's: without it fakessh also reads /etc/ssh/ssh_config, whose
+				// SendEnv LANG the sshd accepts.
+				fake := r.fakessh(strings.NewReader(tc.stdin), append(append([]string{"-l", name}, r.srv.SSHArgs()...), cmd...)...)
 				sshArgs := append(append([]string{"-o", "BatchMode=yes", "-l", name}, r.srv.SSHArgs()...), cmd...)
 				sameAsSSH(t, tc.name, fake, r.run(strings.NewReader(tc.stdin), "ssh", sshArgs...))
 			}

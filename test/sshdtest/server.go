@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mitogen-go/mitogend/internal/shquote"
 	"github.com/mitogen-go/mitogend/test/testenv"
 )
 
@@ -232,7 +233,7 @@ func (s *Server) SSHArgs() []string {
 // SSHCommand is an ssh command line without the destination, for rsync -e
 // and GIT_SSH_COMMAND, e.g. rsync -e "$(SSHCommand())" f target:dir/.
 func (s *Server) SSHCommand() string {
-	return "ssh -F '" + strings.ReplaceAll(s.SSHConfig, "'", `'\''`) + "'"
+	return "ssh -F " + shquote.Quote(s.SSHConfig)
 }
 
 // Env is the environment for client programs: the current one with HOME set
