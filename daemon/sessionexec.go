@@ -16,9 +16,10 @@ import (
 )
 
 // maxSessionsPerConn bounds the session channels the daemon opens on one connection for
-// commands: sshd's MaxSessions is 10 by default and the agent holds one. Calls beyond it run
-// in the agent, which has no such limit.
-const maxSessionsPerConn = 8
+// commands, the spare included: sshd's MaxSessions is 10 by default, and the agent holds one,
+// the AcceptEnv and PermitTTY probes one each while they run. Calls beyond it run in the agent,
+// which has no such limit.
+const maxSessionsPerConn = 7
 
 // sessionSlots keeps count of the session channels open for commands on each connection, and
 // one spare channel, opened after a connection's first command, so that the next command's
