@@ -133,3 +133,41 @@ func rawFD(f *os.File) int {
 	}
 	return fd
 }
+
+// waitAgent, after an early answer (ConnectReply.Early), asks again without Early: the call
+// turned out to need the agent itself (a pty, forwards, -f). What ssh would print was printed
+// after the first answer.
+func (s *session) waitAgent(ctx context.Context) error {
+	if !s.early {
+		return nil
+	}
+	creq := s.creq
+	creq.Early = false
+	req, _ := json.Marshal(creq)
+	resp, err := s.daemon.Call(ctx, proto.DaemonConnect, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return &Error{Err: ctx.Err()}
+		}
+		return callError(err)
+	}
+	var cr proto.ConnectReply
+	if err := json.Unmarshal(resp, &cr); err != nil {
+		return &Error{Msg: "fakessh: daemon: bad reply: " + err.Error(), Err: err}
+	}
+	if len(cr.Failure) > 0 {
+		return &Error{Messages: cr.Failure, Err: errConnect}
+	}
+	s.target, s.early = cr.Context, false
+	return nil
+}
+
+// hasForwards reports whether opts (resolved) asks for any -L, -R or -D.
+func hasForwards(opts *flagparse.Options) bool {
+	for _, k := range []string{"localforward", "remoteforward", "dynamicforward"} {
+		if len(opts.Config.All(k)) > 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -96,6 +96,11 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 		return err
 	}
 	defer s.close()
+	if s.early && (opts.Background || hasForwards(s.withResolvedForwards(opts))) {
+		if err := s.waitAgent(ctx); err != nil {
+			return err
+		}
+	}
 	if err := s.startForwards(ctx, opts); err != nil {
 		return err
 	}
@@ -126,6 +131,8 @@ type session struct {
 	env     map[string]string // what ssh's "env" requests would set, as the sshd accepts them
 	level   logLevel          // LogLevel as resolved for this call
 	passed  bool              // the daemon holds our stdin, stdout and stderr (passfds.go)
+	early   bool              // ConnectReply.Early: the agent may not be up yet (see waitAgent)
+	creq    proto.ConnectRequest
 }
 
 // newSession connects to the daemon and asks for the destination's context, below it the steps,
@@ -157,6 +164,8 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 		creq.Steps = append(append([]proto.Step(nil), steps...), become.step)
 		creq.StdinPrompt = become.stdinPrompt
 	}
+	creq.Early = files != nil && become == nil && len(steps) == 0 && opts.Command != "" && !opts.Subsystem
+	s.creq = creq
 	req, _ := json.Marshal(creq)
 	resp, err := d.Call(ctx, proto.DaemonConnect, req)
 	if err != nil {
@@ -191,7 +200,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 		io.WriteString(stdio.Stderr, r.Stderr)
 		return nil, &ExitError{Status: r.Status}
 	}
-	s.target, s.host, s.fwdDisabled = cr.Context, cr.Host, cr.ForwardingDisabled
+	s.target, s.host, s.fwdDisabled, s.early = cr.Context, cr.Host, cr.ForwardingDisabled, cr.Early
 	s.env = env.all()
 	if cr.EnvChecked {
 		s.env = env.only(cr.AcceptedEnv)
@@ -256,6 +265,9 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	req.SCP = scpRequest(req)
 	if s.passed && pty == nil {
 		return s.execPassed(ctx, opts, req)
+	}
+	if err := s.waitAgent(ctx); err != nil {
+		return err
 	}
 	payload, _ := json.Marshal(req)
 	st, err := s.open(ctx, proto.AgentExec, payload)

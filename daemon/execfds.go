@@ -121,6 +121,9 @@ func pollable(f *os.File) *os.File {
 
 // runInAgent runs the command over an AgentExec stream and relays it.
 func (d *Daemon) runInAgent(ctx context.Context, req proto.FDExecRequest, st *tunnel.Stream, eio execIO) exitRequest {
+	if c := d.dialedConn(req.Context); c != nil {
+		<-c.ready // an early call (ConnectReply.Early) that could not have a session channel
+	}
 	payload, _ := json.Marshal(req.Exec)
 	as, err := d.ep.Open(ctx, req.Context, proto.AgentExec, payload)
 	if err != nil {

@@ -62,6 +62,19 @@ func (d *Daemon) directClient(id router.ID) *ssh.Client {
 	return nil
 }
 
+// dialedConn is the connection whose agent is or will be context id, once its SSH connection
+// is up (the agent may still be on its way), nil if none.
+func (d *Daemon) dialedConn(id router.ID) *conn {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.conns {
+		if isClosed(c.dialed) && c.dialErr == nil && c.client != nil && c.id == id {
+			return c
+		}
+	}
+	return nil
+}
+
 // directConn is the connection whose agent is context id, nil if none is up.
 func (d *Daemon) directConn(id router.ID) *conn {
 	d.mu.Lock()

@@ -119,8 +119,8 @@ func (d *Daemon) sessionFor(req proto.FDExecRequest) *sessionRunner {
 	if d.cfg.NoSessionExec || e.Command == "" || e.PTY != nil || e.SCP != nil || e.Subsystem != "" || len(e.Argv) > 0 || e.KeepDir {
 		return nil
 	}
-	c := d.directConn(req.Context)
-	if c == nil {
+	c := d.dialedConn(req.Context)
+	if c == nil || (isClosed(c.ready) && c.err != nil) {
 		return nil
 	}
 	return &sessionRunner{client: c.client.Client, conn: c, slots: &d.sessions}
@@ -183,7 +183,7 @@ func (r *sessionRunner) connEnded() bool {
 	t := time.NewTimer(lostGrace)
 	defer t.Stop()
 	select {
-	case <-r.conn.link.Done(): // closed once the transport ends (conn.go)
+	case <-r.conn.client.Done():
 		return true
 	case <-t.C:
 		return false
