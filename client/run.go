@@ -258,6 +258,11 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 		return err
 	}
 	defer end.finish(s.stdio.Stderr)
+	if pty != nil {
+		if err := s.waitAgent(ctx); err != nil { // the pty policy is asked of the connection
+			return err
+		}
+	}
 	if pty, err = s.ptyGranted(ctx, pty, end); err != nil {
 		return err
 	}

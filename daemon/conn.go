@@ -134,11 +134,16 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 	if err != nil {
 		return proto.ConnectReply{}, err
 	}
+	// A plain command on passed descriptors need not wait for the agent (execfds.go).
+	early := req.Early && len(req.Steps) == 0 && !d.cfg.NoSessionExec
 	c, shared := d.compatibleConn(chain, req)
 	reused := c != nil
+	if c != nil && !early && !isClosed(c.ready) {
+		if err := waitReady(ctx, c); err != nil {
+			return proto.ConnectReply{}, err
+		}
+	}
 	if c == nil {
-		// A plain command on passed descriptors need not wait for the agent (execfds.go).
-		early := req.Early && len(req.Steps) == 0 && !d.cfg.NoSessionExec
 		if c, reused, err = d.connFor(ctx, chain, req, early); err != nil {
 			return proto.ConnectReply{}, err
 		}
@@ -304,6 +309,8 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 	markDialed()
 	b, err := d.bootstrap(ctx, client.Client, c.id, c.dest)
 	if err != nil {
+		why := err.Error() // what an early first call, on its own session, is told
+		c.lost.Store(&why)
 		client.Close()
 		d.fail(c, err)
 		return
@@ -346,4 +353,20 @@ func targetKey(t sshconfig.Target, authSock string) string {
 		strings.Join(t.UserKnownHostsFiles, ","), strings.Join(t.GlobalKnownHostsFiles, ","),
 		t.AddressFamily,
 	}, "\x00") // how it is reached is the chain's part of the key (targetChain.key)
+}
+
+// waitReady waits for c's agent (behind an early first call) and says whether c is up.
+func waitReady(ctx context.Context, c *conn) error {
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	if c.err != nil {
+		return c.err
+	}
+	if !c.up() {
+		return errors.New(c.downReason(nil))
+	}
+	return nil
 }
