@@ -14,10 +14,10 @@ import (
 // dialDaemon is DialDaemon, starting the daemon first when nothing answers on sock, as ssh's
 // ControlMaster=auto with ControlPersist does. A daemon that hangs up during the hello was
 // exiting (idle) as we connected: the next attempt finds its successor, or starts one.
-func dialDaemon(sock string, env func(string) string) (*DaemonConn, error) {
+func dialDaemon(sock string, env func(string) string, files []*os.File) (*DaemonConn, error) {
 	started := false
 	for attempt := 1; ; attempt++ {
-		d, err := DialDaemon(sock)
+		d, err := dialDaemonPassing(sock, files)
 		switch {
 		case err == nil:
 			return d, nil

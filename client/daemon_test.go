@@ -32,7 +32,7 @@ func TestDialDaemonRetriesAfterHangUp(t *testing.T) {
 		}
 	}()
 	never := func(string) string { t.Error("dialDaemon looked for a daemon to start"); return "" }
-	d, err := dialDaemon(sock, never)
+	d, err := dialDaemon(sock, never, nil)
 	if err != nil {
 		t.Fatalf("dialDaemon after a hang-up: %v", err)
 	}

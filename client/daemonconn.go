@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 
 	"github.com/mitogen-go/mitogend/internal/syserr"
 	"github.com/mitogen-go/mitogend/proto"
@@ -49,16 +51,26 @@ type DaemonConn struct {
 // DialDaemon connects to the daemon listening on sock and joins its router. It never starts a
 // daemon; errors before the router runs are *DaemonError.
 func DialDaemon(sock string) (*DaemonConn, error) {
+	return dialDaemonPassing(sock, nil)
+}
+
+// dialDaemonPassing is DialDaemon, passing files with the Hello (see passStdio).
+func dialDaemonPassing(sock string, files []*os.File) (*DaemonConn, error) {
 	c, err := net.Dial("unix", sock)
 	if err != nil {
 		return nil, &DaemonError{Step: StepDial, Sock: sock, Err: err}
 	}
-	return attachDaemon(c, sock)
+	var hello io.Writer = c
+	if uc, ok := c.(*net.UnixConn); ok && len(files) > 0 {
+		hello = &rightsWriter{c: uc, files: files}
+	}
+	return attachDaemon(c, hello, sock)
 }
 
-// attachDaemon exchanges hellos on c (the daemon assigns our context id) and runs a router on it.
-func attachDaemon(c net.Conn, sock string) (*DaemonConn, error) {
-	if err := router.WriteHello(c, router.Hello{}); err != nil {
+// attachDaemon exchanges hellos on c (the daemon assigns our context id; ours is written to
+// hello, which is c or a writer passing descriptors on it) and runs a router on it.
+func attachDaemon(c net.Conn, hello io.Writer, sock string) (*DaemonConn, error) {
+	if err := router.WriteHello(hello, router.Hello{}); err != nil {
 		c.Close()
 		return nil, &DaemonError{Step: StepSendHello, Sock: sock, Err: err}
 	}

@@ -59,7 +59,7 @@ func fwdSession(t *testing.T, d *fwdDaemon, stdio Stdio) *session {
 		router.WriteHello(daemonEnd, router.Hello{ID: 5, Parent: proto.Root})
 		r.AddLink(daemonEnd, router.LinkConfig{Name: "client", Trusted: true, Peer: 5})
 	}()
-	dc, err := attachDaemon(clientEnd, "test")
+	dc, err := attachDaemon(clientEnd, clientEnd, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

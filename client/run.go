@@ -96,6 +96,11 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 		return err
 	}
 	defer s.close()
+	if s.early && (opts.Background || hasForwards(s.withResolvedForwards(opts))) {
+		if err := s.waitAgent(ctx); err != nil {
+			return err
+		}
+	}
 	if err := s.startForwards(ctx, opts); err != nil {
 		return err
 	}
@@ -125,17 +130,21 @@ type session struct {
 	prompts *prompter         // answers the daemon's questions for this call
 	env     map[string]string // what ssh's "env" requests would set, as the sshd accepts them
 	level   logLevel          // LogLevel as resolved for this call
+	passed  bool              // the daemon holds our stdin, stdout and stderr (passfds.go)
+	early   bool              // ConnectReply.Early: the agent may not be up yet (see waitAgent)
+	creq    proto.ConnectRequest
 }
 
 // newSession connects to the daemon and asks for the destination's context, below it the steps,
 // and below those become's, when the command is one.
 func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps []proto.Step, become *becomeCall) (*session, error) {
 	home, localUser := localAccount(stdio)
-	d, err := dialDaemon(proto.SocketPath(stdio.getenv, home), stdio.getenv)
+	files := passedStdio(opts, stdio)
+	d, err := dialDaemon(proto.SocketPath(stdio.getenv, home), stdio.getenv, files)
 	if err != nil {
 		return nil, reachError(err)
 	}
-	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become}
+	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become, passed: files != nil}
 	level := s.logLevel(opts)
 	s.level = level
 	s.prompts = newPrompter(stdio, level == levelQuiet)
@@ -155,6 +164,8 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 		creq.Steps = append(append([]proto.Step(nil), steps...), become.step)
 		creq.StdinPrompt = become.stdinPrompt
 	}
+	creq.Early = files != nil && become == nil && len(steps) == 0 && opts.Command != "" && !opts.Subsystem
+	s.creq = creq
 	req, _ := json.Marshal(creq)
 	resp, err := d.Call(ctx, proto.DaemonConnect, req)
 	if err != nil {
@@ -189,7 +200,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 		io.WriteString(stdio.Stderr, r.Stderr)
 		return nil, &ExitError{Status: r.Status}
 	}
-	s.target, s.host, s.fwdDisabled = cr.Context, cr.Host, cr.ForwardingDisabled
+	s.target, s.host, s.fwdDisabled, s.early = cr.Context, cr.Host, cr.ForwardingDisabled, cr.Early
 	s.env = env.all()
 	if cr.EnvChecked {
 		s.env = env.only(cr.AcceptedEnv)
@@ -247,11 +258,22 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 		return err
 	}
 	defer end.finish(s.stdio.Stderr)
+	if pty != nil {
+		if err := s.waitAgent(ctx); err != nil { // the pty policy is asked of the connection
+			return err
+		}
+	}
 	if pty, err = s.ptyGranted(ctx, pty, end); err != nil {
 		return err
 	}
 	req.PTY = pty
 	req.SCP = scpRequest(req)
+	if s.passed && pty == nil {
+		return s.execPassed(ctx, opts, req)
+	}
+	if err := s.waitAgent(ctx); err != nil {
+		return err
+	}
 	payload, _ := json.Marshal(req)
 	st, err := s.open(ctx, proto.AgentExec, payload)
 	if errors.Is(err, tunnel.ErrDisconnected) {
@@ -283,12 +305,17 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	go func() { defer wg.Done(); _, errErr = io.Copy(s.stdio.Stderr, st.Stderr()) }()
 	exit := waitExit(st)
 	wg.Wait()
+	return s.exitResult(exit, errors.Join(outErr, errErr))
+}
+
+// exitResult is the call's end: nil for status 0, the exit, or, when the stream ended without
+// one, the connection's loss (copyErr, if any, saying how the streams ended).
+func (s *session) exitResult(exit *ExitError, copyErr error) error {
 	if exit == nil {
-		err := errors.Join(outErr, errErr)
-		if err == nil {
-			err = errors.New("no exit status")
+		if copyErr == nil {
+			copyErr = errors.New("no exit status")
 		}
-		return s.lostError(err)
+		return s.lostError(copyErr)
 	}
 	if exit.Status == 0 && exit.Signal == "" {
 		return nil
@@ -300,9 +327,12 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 }
 
 // waitExit collects the exit status or signal from the stream's requests until it closes.
-func waitExit(st *tunnel.Stream) *ExitError {
+func waitExit(st *tunnel.Stream) *ExitError { return exitFrom(st.Requests()) }
+
+// exitFrom is waitExit over a stream's requests.
+func exitFrom(reqs <-chan tunnel.Request) *ExitError {
 	var exit *ExitError
-	for r := range st.Requests() {
+	for r := range reqs {
 		switch r.Name {
 		case proto.ReqExitStatus:
 			if len(r.Payload) == 4 {

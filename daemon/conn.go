@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 )
 
 // conn is one SSH connection with its agent. Fields other than ready, err and lost are set
-// before ready is closed and read-only after.
+// before ready is closed and read-only after; id, client, hops, warnings, stderr and dialErr
+// before dialed is.
 type conn struct {
 	key      string
 	shareKey string // key without host-key checking (share.go)
@@ -28,6 +30,11 @@ type conn struct {
 	host     string // how ssh names the host in its messages: the resolved HostName
 	ready    chan struct{}
 	err      error
+	// dialed is closed once the SSH connection is up, or failed (dialErr), before the agent
+	// is: a plain command on passed descriptors starts on a session channel of its own at once
+	// (ConnectRequest.Early) while the agent bootstraps.
+	dialed   chan struct{}
+	dialErr  error
 	warnings []string // what ssh would have printed while connecting, for the first caller
 	stderr   []byte   // what a ProxyCommand printed while connecting, for the first caller
 
@@ -127,15 +134,23 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 	if err != nil {
 		return proto.ConnectReply{}, err
 	}
+	// A plain command on passed descriptors need not wait for the agent (execfds.go).
+	early := req.Early && len(req.Steps) == 0 && !d.cfg.NoSessionExec
 	c, shared := d.compatibleConn(chain, req)
 	reused := c != nil
+	if c != nil && !early && !isClosed(c.ready) {
+		if err := waitReady(ctx, c); err != nil {
+			return proto.ConnectReply{}, err
+		}
+	}
 	if c == nil {
-		if c, reused, err = d.connFor(ctx, chain, req); err != nil {
+		if c, reused, err = d.connFor(ctx, chain, req, early); err != nil {
 			return proto.ConnectReply{}, err
 		}
 	}
 	reply := proto.ConnectReply{Context: c.id, Reused: reused, Host: c.host,
-		Warnings: c.warnings, Stderr: string(c.stderr), ForwardingDisabled: c.client.HostKeyResult.ForwardingDisabled}
+		Warnings: c.warnings, Stderr: string(c.stderr), ForwardingDisabled: c.client.HostKeyResult.ForwardingDisabled,
+		Early: !isClosed(c.ready)}
 	if reused {
 		reply.Warnings, reply.Stderr = nil, ""
 		var res sshdial.HostKeyResult
@@ -154,7 +169,11 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 		if reused {
 			how = "reusing the connection to"
 		}
-		reply.Debug = append(reply.Debug, fmt.Sprintf("debug1: mitogend: %s %s (context %d, agent pid %d)", how, c.dest, c.id, c.info.PID))
+		agent := "agent starting"
+		if !reply.Early {
+			agent = fmt.Sprintf("agent pid %d", c.info.PID)
+		}
+		reply.Debug = append(reply.Debug, fmt.Sprintf("debug1: mitogend: %s %s (context %d, %s)", how, c.dest, c.id, agent))
 	}
 	if len(req.EnvNames) > 0 {
 		reply.AcceptedEnv, reply.EnvChecked = d.acceptedEnv(c, req.EnvNames), true
@@ -179,7 +198,7 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 
 // connFor finds the live connection for chain or opens one. A connection whose link is down but
 // not yet forgotten is passed over: the call gets a fresh one rather than a dead one.
-func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.ConnectRequest) (*conn, bool, error) {
+func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.ConnectRequest, early bool) (*conn, bool, error) {
 	key := chain.key(req.AuthSock)
 	for {
 		d.mu.Lock()
@@ -189,17 +208,30 @@ func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.Conne
 			reused = false
 		}
 		if !reused {
-			c = &conn{key: key, shareKey: chain.shareKey(req.AuthSock), dest: destination(chain.dest.target), host: chain.dest.target.HostName, ready: make(chan struct{}), children: map[string]*child{}}
+			c = &conn{key: key, shareKey: chain.shareKey(req.AuthSock), dest: destination(chain.dest.target), host: chain.dest.target.HostName, ready: make(chan struct{}), dialed: make(chan struct{}), children: map[string]*child{}}
 			d.conns[key] = c
 		}
 		d.mu.Unlock()
-		if !reused {
+		wait := c.ready
+		if early {
+			wait = c.dialed
+		}
+		switch {
+		case !reused && early:
+			go d.open(c, chain, req)
+		case !reused:
 			d.open(c, chain, req)
 		}
 		select {
-		case <-c.ready:
+		case <-wait:
 		case <-ctx.Done():
 			return nil, false, context.Cause(ctx)
+		}
+		if early && !isClosed(c.ready) {
+			if c.dialErr != nil {
+				return nil, false, c.dialErr
+			}
+			return c, reused, nil // the agent is still on its way
 		}
 		if c.err != nil {
 			return nil, false, c.err
@@ -250,12 +282,14 @@ func (d *Daemon) dialConfig(h hop, req proto.ConnectRequest, warnf func(string, 
 // has one.
 func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 	defer close(c.ready)
+	var once sync.Once
+	markDialed := func() { once.Do(func() { close(c.dialed) }) }
+	defer markDialed()
 	queue, cancel := context.WithTimeout(context.Background(), connectQueueTimeout)
 	defer cancel()
 	start := time.Now()
 	// What ssh would print before the connection is ready goes to its first caller.
 	early := &earlyOutput{logf: func(format string, args ...any) { d.logf("daemon: %s: "+format, append([]any{c.dest}, args...)...) }}
-	defer func() { c.warnings, c.stderr = early.take() }()
 	lost := func(msg string) {
 		d.logf("daemon: %s: %s", c.dest, msg)
 		c.lost.Store(&msg)
@@ -265,18 +299,24 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 	client, hops, ctx, err := d.dialChain(queue, cd, lost)
 	if err != nil {
 		_, stderr := early.take()
-		d.fail(c, withStderr(err, stderr))
+		c.dialErr = withStderr(err, stderr)
+		d.fail(c, c.dialErr)
 		return
 	}
 	c.id = router.ID(d.nextID.Add(1))
+	c.client, c.hops = client, hops
+	c.warnings, c.stderr = early.take()
+	markDialed()
 	b, err := d.bootstrap(ctx, client.Client, c.id, c.dest)
 	if err != nil {
+		why := err.Error() // what an early first call, on its own session, is told
+		c.lost.Store(&why)
 		client.Close()
 		d.fail(c, err)
 		return
 	}
 	cd.finish()
-	c.client, c.hops, c.since = client, hops, time.Now()
+	c.since = time.Now()
 	c.info = bootstrap.Info(b.hello)
 	c.link = d.r.AddLink(b.link, router.LinkConfig{Name: fmt.Sprintf("target-%d(%s)", c.id, c.dest), Peer: c.id,
 		MaxQueue: targetQueue, Reason: c.downReason})
@@ -313,4 +353,20 @@ func targetKey(t sshconfig.Target, authSock string) string {
 		strings.Join(t.UserKnownHostsFiles, ","), strings.Join(t.GlobalKnownHostsFiles, ","),
 		t.AddressFamily,
 	}, "\x00") // how it is reached is the chain's part of the key (targetChain.key)
+}
+
+// waitReady waits for c's agent (behind an early first call) and says whether c is up.
+func waitReady(ctx context.Context, c *conn) error {
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	if c.err != nil {
+		return c.err
+	}
+	if !c.up() {
+		return errors.New(c.downReason(nil))
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ func (d *Daemon) registerControl() {
 // liveConn finds the destination's connection if it is up; one still connecting is not up,
 // as ssh has no master until authentication is done.
 func (d *Daemon) liveConn(p []byte) (*conn, proto.ControlReply, error) {
+	d.settleEarly(context.Background()) // a connection behind an early first call is up for -O
 	var req proto.ConnectRequest
 	if err := json.Unmarshal(p, &req); err != nil {
 		return nil, proto.ControlReply{}, fmt.Errorf("daemon: bad control request: %w", err)

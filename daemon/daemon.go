@@ -41,6 +41,9 @@ type Config struct {
 	// MaxContexts bounds the contexts started through one SSH connection, at every depth
 	// (DefaultMaxContexts if 0).
 	MaxContexts int
+	// NoSessionExec runs every command through the agent, never on an SSH session channel of
+	// its own (sessionexec.go).
+	NoSessionExec bool
 	// Ready, if set, is called once the socket accepts clients (or another daemon already serves it).
 	Ready func()
 }
@@ -61,9 +64,11 @@ type Daemon struct {
 	slots       *dialSlots // connects in progress (dialpool.go)
 	maxContexts int
 
-	mu       sync.Mutex // protects conns, contexts, clients, and each conn's children
+	mu       sync.Mutex // protects conns, contexts, passed, clients, and each conn's children
 	conns    map[string]*conn
-	contexts map[router.ID]*child // every child context that started, by id
+	contexts map[router.ID]*child     // every child context that started, by id
+	passed   map[router.ID][]*os.File // what clients passed with their Hello (passfds.go)
+	sessions sessionSlots             // command sessions open per connection (sessionexec.go)
 	clients  int
 	idle     chan struct{} // the client count changed, for the idle timer
 }
@@ -84,7 +89,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		cfg.Logf = func(string, ...any) {}
 	}
 	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: newAgentBinaries(cfg), started: time.Now(),
-		conns: map[string]*conn{}, contexts: map[router.ID]*child{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second),
+		conns: map[string]*conn{}, contexts: map[router.ID]*child{}, passed: map[router.ID][]*os.File{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second),
 		slots: newDialSlots(cfg.MaxConnects), maxContexts: cfg.MaxContexts}
 	if d.maxContexts <= 0 {
 		d.maxContexts = DefaultMaxContexts
@@ -97,6 +102,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	d.ep.HandleCall(proto.DaemonStop, d.trusted(d.handleStop))
 	d.registerControl()
 	d.registerForwarding()
+	d.registerExecFDs()
 
 	ln, err := listen(cfg.Socket)
 	if errors.Is(err, errAlreadyServing) {
@@ -183,16 +189,20 @@ func (d *Daemon) admit(c *net.UnixConn) bool {
 		return false
 	}
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := router.ReadHello(c); err != nil {
+	hello := &rightsReader{c: c}
+	if _, err := router.ReadHello(hello); err != nil {
 		d.logf("daemon: client pid %d: %v", pid, err)
+		closeFiles(hello.files)
 		c.Close()
 		return false
 	}
 	id := router.ID(d.nextID.Add(1))
 	if err := router.WriteHello(c, router.Hello{ID: id, Parent: proto.Root}); err != nil {
+		closeFiles(hello.files)
 		c.Close()
 		return false
 	}
+	d.keepPassed(id, hello.files)
 	c.SetDeadline(time.Time{})
 	d.r.AddLink(c, router.LinkConfig{Name: fmt.Sprintf("client-%d(pid %d)", id, pid), Trusted: true, Peer: id})
 	return true
@@ -243,6 +253,7 @@ func (d *Daemon) idleLoop(ctx context.Context) {
 
 func (d *Daemon) linkDown(l *router.Link, lost []router.ID, err error) {
 	if l.Trusted() { // a local client
+		d.dropPassed(lost)
 		d.clientCount(-1)
 		return
 	}
@@ -258,6 +269,7 @@ func (d *Daemon) linkDown(l *router.Link, lost []router.ID, err error) {
 	if gone != nil {
 		d.logf("daemon: %s: connection lost: %v", gone.dest, err)
 		if gone.client != nil {
+			d.sessions.forget(gone.client.Client)
 			gone.client.Close() // the link is already down: closing it again would re-enter it
 		}
 	}

@@ -56,6 +56,27 @@ func (f *forwarding) register() {
 // directClient finds the SSH connection that context id sits on: the context is the agent the
 // daemon started over that connection. Connections still opening have no context yet.
 func (d *Daemon) directClient(id router.ID) *ssh.Client {
+	if c := d.directConn(id); c != nil {
+		return c.client.Client
+	}
+	return nil
+}
+
+// dialedConn is the connection whose agent is or will be context id, once its SSH connection
+// is up (the agent may still be on its way), nil if none.
+func (d *Daemon) dialedConn(id router.ID) *conn {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.conns {
+		if isClosed(c.dialed) && c.dialErr == nil && c.client != nil && c.id == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// directConn is the connection whose agent is context id, nil if none is up.
+func (d *Daemon) directConn(id router.ID) *conn {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, c := range d.conns {
@@ -65,7 +86,7 @@ func (d *Daemon) directClient(id router.ID) *ssh.Client {
 			continue // c.id is not set yet
 		}
 		if c.err == nil && c.client != nil && c.id == id {
-			return c.client.Client
+			return c
 		}
 	}
 	return nil

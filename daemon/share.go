@@ -52,7 +52,7 @@ func (d *Daemon) compatibleConn(chain targetChain, req proto.ConnectRequest) (*c
 	}
 	var candidates []*conn
 	for k, c := range d.conns {
-		if k != key && c.shareKey == share && c.up() && len(c.hops) == len(chain.hops) {
+		if k != key && c.shareKey == share && dialedOrUp(c) && len(c.hops) == len(chain.hops) {
 			candidates = append(candidates, c)
 		}
 	}
@@ -69,4 +69,13 @@ func (d *Daemon) compatibleConn(chain targetChain, req proto.ConnectRequest) (*c
 		}
 	}
 	return nil, nil
+}
+
+// dialedOrUp reports whether c is up, or logged in with its agent still on its way behind an
+// early first call (its hops and host key are known). Called under Daemon.mu.
+func dialedOrUp(c *conn) bool {
+	if isClosed(c.ready) {
+		return c.up()
+	}
+	return isClosed(c.dialed) && c.dialErr == nil
 }

@@ -27,6 +27,7 @@ const statusCallsAtOnce = 128
 // one without), or, when p is a ConnectRequest, the destination's connection alone (resolved as
 // -O check resolves it, never dialled).
 func (d *Daemon) handleStatus(ctx context.Context, _ router.ID, p []byte) ([]byte, error) {
+	d.settleEarly(ctx)
 	st := proto.Status{PID: os.Getpid(), Version: version.Version(), Socket: d.cfg.Socket,
 		Uptime: time.Since(d.started).Round(time.Second).String()}
 	var req struct {
@@ -166,4 +167,33 @@ func (d *Daemon) connStatus(c *conn, a agentSaid) proto.Connection {
 		pc.Streams = a.info.Streams
 	}
 	return pc
+}
+
+// earlySettle bounds how long status waits for agents still on their way behind a first call
+// that did not wait for them (ConnectRequest.Early).
+const earlySettle = 10 * time.Second
+
+// settleEarly waits (bounded) for connections whose first call was answered before their agent
+// was up, so that a status taken after a call shows what that call set up, as it did when every
+// call waited for its agent.
+func (d *Daemon) settleEarly(ctx context.Context) {
+	d.mu.Lock()
+	var waits []chan struct{}
+	for _, c := range d.conns {
+		if isClosed(c.dialed) && !isClosed(c.ready) {
+			waits = append(waits, c.ready)
+		}
+	}
+	d.mu.Unlock()
+	t := time.NewTimer(earlySettle)
+	defer t.Stop()
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }

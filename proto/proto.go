@@ -56,6 +56,9 @@ type ConnectRequest struct {
 	// Shell and Path are the caller's $SHELL and $PATH: ssh runs a ProxyCommand with
 	// "$SHELL -c 'exec COMMAND'" (/bin/sh when SHELL is unset), looked up on its PATH.
 	Shell string `json:"shell,omitempty"`
+	// Early says the call is a plain command on passed descriptors (DaemonExecFDs): the daemon
+	// may answer once the SSH connection is up, before the agent is (ConnectReply.Early).
+	Early bool   `json:"early,omitempty"`
 	Path  string `json:"path,omitempty"`
 	// EnvNames are the variables the call would send as ssh's "env" requests (SendEnv matches,
 	// SetEnv names); the daemon answers which the destination's sshd accepts (AcceptEnv).
@@ -64,10 +67,13 @@ type ConnectRequest struct {
 
 // ConnectReply names the context to open streams on.
 type ConnectReply struct {
-	Context  router.ID `json:"context"`
-	Reused   bool      `json:"reused"`
-	Host     string    `json:"host"`               // how ssh names the host in its messages (the resolved HostName)
-	Warnings []string  `json:"warnings,omitempty"` // for the caller's stderr, as ssh prints them: one log message each
+	Context router.ID `json:"context"`
+	// Early says the context's agent is not up yet: only DaemonExecFDs may be used on it until
+	// a second DaemonConnect, without Early, returns.
+	Early    bool     `json:"early,omitempty"`
+	Reused   bool     `json:"reused"`
+	Host     string   `json:"host"`               // how ssh names the host in its messages (the resolved HostName)
+	Warnings []string `json:"warnings,omitempty"` // for the caller's stderr, as ssh prints them: one log message each
 	// Failure, when set, says the daemon could not give a context: the log messages ssh would
 	// have printed (one each; a message may hold a newline of its own) before exiting 255.
 	Failure []string `json:"failure,omitempty"`

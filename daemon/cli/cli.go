@@ -56,6 +56,7 @@ func newApp(ctx context.Context, stdio Stdio) *ucli.App {
 					&ucli.StringFlag{Name: "agent-dir", Usage: "directory with the mitogen-agent.OS-ARCH builds (default: beside mitogend, then ../lib/mitogend)", EnvVars: []string{"MITOGEN_AGENT_DIR"}},
 					&ucli.IntFlag{Name: "max-connects", Usage: "SSH connections set up at once; more wait for a slot (connections already up never do)", Value: daemon.DefaultMaxConnects, EnvVars: []string{"MITOGEN_MAX_CONNECTS"}},
 					&ucli.IntFlag{Name: "max-contexts", Usage: "contexts (sudo, su, doas, containers, exec) started through one SSH connection; past it the least recently used idle one is stopped", Value: daemon.DefaultMaxContexts, EnvVars: []string{"MITOGEN_MAX_CONTEXTS"}},
+					&ucli.BoolFlag{Name: "session-exec", Usage: "run plain commands on direct targets on SSH session channels of their own (false: always through the agent)", Value: true, EnvVars: []string{"MITOGEN_SESSION_EXEC"}},
 					&ucli.IntFlag{Name: "ready-fd", Usage: "close this inherited fd once serving (used by fakessh)", Value: -1},
 				},
 				Action: func(c *ucli.Context) error { return serve(ctx, c, stdio) },
@@ -92,7 +93,7 @@ func serve(ctx context.Context, c *ucli.Context, stdio Stdio) error {
 	}
 	return daemon.Serve(ctx, daemon.Config{
 		Socket: c.String("socket"), IdleTimeout: c.Duration("idle"), AgentDirs: agentDirs,
-		MaxConnects: c.Int("max-connects"), MaxContexts: c.Int("max-contexts"),
+		MaxConnects: c.Int("max-connects"), MaxContexts: c.Int("max-contexts"), NoSessionExec: !c.Bool("session-exec"),
 		Logf: logger.Printf, Ready: ready,
 	})
 }

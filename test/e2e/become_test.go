@@ -249,7 +249,7 @@ func TestContextCap(t *testing.T) {
 // siblings cannot be reached, and every other call runs byte-exact where it was sent.
 func TestHostileChildContext(t *testing.T) {
 	r := newRig(t)
-	r.env = append(r.env, "MITOGEN_AGENT_DIR="+hostileAgentDir(t))
+	r.env = append(r.env, "MITOGEN_AGENT_DIR="+hostileAgentDir(t), hostileOnPath)
 	evil, evilHome := testUser(t, "/bin/sh")
 	good, goodHome := testUser(t, "/bin/sh")
 	writeFile(t, filepath.Join(evilHome, ".mitogen-hostile"), "forge")

@@ -33,7 +33,7 @@ func newHostileChain(t *testing.T, mode string) *chainRig {
 		chainHost{alias: "good", behind: "bastion", extra: "ProxyJump bastion"})
 	writeFile(t, filepath.Join(c.srv["evil"].Home, ".mitogen-hostile"), mode)
 	// No daemon runs yet: the first fakessh starts it with this environment.
-	c.env = append(c.env, "MITOGEN_AGENT_DIR="+hostileAgentDir(t))
+	c.env = append(c.env, "MITOGEN_AGENT_DIR="+hostileAgentDir(t), hostileOnPath)
 	os.Remove("/tmp/pwned-by-hostile-spawn") // what the attacker's spawn requests would make
 	return c
 }

@@ -52,6 +52,11 @@ type fleet struct {
 
 // newFleet starts an sshd per alias; modes[alias] is the hostile agent's mode on that target
 // ("" for an honest agent).
+// hostileOnPath keeps every command on the agent's path: the hostile agent acts when it is
+// given a command, and a plain command on a direct target would otherwise run on an SSH session
+// channel of its own, where the agent never sees it.
+const hostileOnPath = "MITOGEN_SESSION_EXEC=0"
+
 func newFleet(t *testing.T, modes map[string]string, opts map[string][]sshdtest.Option) *fleet {
 	t.Helper()
 	f := &fleet{srv: map[string]*sshdtest.Server{}}
@@ -73,7 +78,7 @@ func newFleet(t *testing.T, modes map[string]string, opts map[string][]sshdtest.
 		any = s
 	}
 	// A server's client environment, with the fleet's HOME instead (the last HOME= counts).
-	env := append(any.Env(), "HOME="+home, "MITOGEN_AGENT_DIR="+hostileAgentDir(t))
+	env := append(any.Env(), "HOME="+home, "MITOGEN_AGENT_DIR="+hostileAgentDir(t), hostileOnPath)
 	f.rig = attachRig(t, env)
 	return f
 }
@@ -227,7 +232,8 @@ func TestHostileTargetFloodingAStoppedClient(t *testing.T) {
 
 // TestHostileLoginShell: what a target prints before the agent's frames start is bounded and
 // never wedges the connection: an endless first line is refused within the bound, a 4 MiB stderr
-// line is drained (the SSH channel would stall if it were not), and a chatty rc file is skipped.
+// line is drained (the SSH channel would stall if it were not), and a chatty rc file is skipped
+// by the bootstrap (the command, on a session of its own, sees what ssh's would).
 func TestHostileLoginShell(t *testing.T) {
 	tests := []struct {
 		name, force string
@@ -247,8 +253,11 @@ func TestHostileLoginShell(t *testing.T) {
 			if res.code != tt.wantCode || !strings.Contains(res.stderr, tt.wantErr) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", res.code, res.stderr, tt.wantCode, tt.wantErr)
 			}
-			if tt.wantCode == 0 && res.stdout != "ok\n" {
-				t.Errorf("stdout %q", res.stdout)
+			// The command's own session gets what the rc file prints, as ssh's does.
+			if tt.wantCode == 0 {
+				if real := r.realSSH(nil, "echo ok"); res.stdout != real.stdout {
+					t.Errorf("stdout %q, ssh's %q", res.stdout, real.stdout)
+				}
 			}
 			if strings.ContainsRune(r.daemonLog(), 0x1b) {
 				t.Error("the daemon's log holds the target's escape sequence unescaped")

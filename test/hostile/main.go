@@ -3,7 +3,8 @@
 // and starts it as it would start mitogen-agent; it then attacks the daemon and the callers of
 // other targets the way whoever holds root on a target could.
 //
-// It reads what to do from $HOME/.mitogen-hostile on the target (one mode name); without that
+// It reads what to do from $HOME/.mitogen-hostile on the target (one mode name; "late" is an
+// honest agent held back until the test says, see main); without that
 // file it is the real agent, so one build serves the honest and the hostile targets of a test.
 // Every attack stops by itself: after its frame budget, after a minute, or when its link fails.
 //
@@ -53,6 +54,15 @@ const deadline = time.Minute
 
 func main() {
 	mode, _ := os.ReadFile(filepath.Join(os.Getenv("HOME"), ".mitogen-hostile"))
+	if strings.TrimSpace(string(mode)) == "late" {
+		// An honest agent that starts only once the test opens the FIFO $HOME/.mitogen-late
+		// for writing: the daemon's bootstrap is held at its last step for as long as the test
+		// wants, with nothing timed.
+		if f, err := os.Open(filepath.Join(os.Getenv("HOME"), ".mitogen-late")); err == nil {
+			f.Close()
+		}
+		mode = nil
+	}
 	if len(mode) == 0 {
 		logger := log.New(os.Stderr, fmt.Sprintf("mitogen-agent[%d]: ", os.Getpid()), 0)
 		if err := agent.Run(context.Background(), agent.Config{In: os.Stdin, Out: os.Stdout, Environ: os.Environ(), Logf: logger.Printf}); err != nil {
