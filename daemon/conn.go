@@ -33,8 +33,13 @@ type conn struct {
 	// dialed is closed once the SSH connection is up, or failed (dialErr), before the agent
 	// is: a plain command on passed descriptors starts on a session channel of its own at once
 	// (ConnectRequest.Early) while the agent bootstraps.
-	dialed   chan struct{}
-	dialErr  error
+	dialed  chan struct{}
+	dialErr error
+	// bootGo, closed by startAgent, lets the bootstrap begin behind an early first call: not
+	// before that call's exec is out (the agent's upload, in the same TCP stream, would queue
+	// in front of it), or as soon as someone needs the agent.
+	bootGo   chan struct{}
+	bootOnce sync.Once
 	warnings []string // what ssh would have printed while connecting, for the first caller
 	stderr   []byte   // what a ProxyCommand printed while connecting, for the first caller
 
@@ -208,13 +213,15 @@ func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.Conne
 			reused = false
 		}
 		if !reused {
-			c = &conn{key: key, shareKey: chain.shareKey(req.AuthSock), dest: destination(chain.dest.target), host: chain.dest.target.HostName, ready: make(chan struct{}), dialed: make(chan struct{}), children: map[string]*child{}}
+			c = &conn{key: key, shareKey: chain.shareKey(req.AuthSock), dest: destination(chain.dest.target), host: chain.dest.target.HostName, ready: make(chan struct{}), dialed: make(chan struct{}), bootGo: make(chan struct{}), children: map[string]*child{}}
 			d.conns[key] = c
 		}
 		d.mu.Unlock()
 		wait := c.ready
 		if early {
 			wait = c.dialed
+		} else {
+			c.startAgent()
 		}
 		switch {
 		case !reused && early:
@@ -307,6 +314,7 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 	c.client, c.hops = client, hops
 	c.warnings, c.stderr = early.take()
 	markDialed()
+	waitBootGo(c)
 	b, err := d.bootstrap(ctx, client.Client, c.id, c.dest)
 	if err != nil {
 		why := err.Error() // what an early first call, on its own session, is told
@@ -355,8 +363,25 @@ func targetKey(t sshconfig.Target, authSock string) string {
 	}, "\x00") // how it is reached is the chain's part of the key (targetChain.key)
 }
 
+// bootDelayMax bounds how long an early first call holds the agent's bootstrap back.
+const bootDelayMax = 2 * time.Second
+
+// waitBootGo waits (bounded) until c's bootstrap may begin.
+func waitBootGo(c *conn) {
+	t := time.NewTimer(bootDelayMax)
+	defer t.Stop()
+	select {
+	case <-c.bootGo:
+	case <-t.C:
+	}
+}
+
+// startAgent lets c's bootstrap begin (see bootGo); safe to call any number of times.
+func (c *conn) startAgent() { c.bootOnce.Do(func() { close(c.bootGo) }) }
+
 // waitReady waits for c's agent (behind an early first call) and says whether c is up.
 func waitReady(ctx context.Context, c *conn) error {
+	c.startAgent()
 	select {
 	case <-c.ready:
 	case <-ctx.Done():

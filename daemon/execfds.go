@@ -122,10 +122,13 @@ func pollable(f *os.File) *os.File {
 // runInAgent runs the command over an AgentExec stream and relays it.
 func (d *Daemon) runInAgent(ctx context.Context, req proto.FDExecRequest, st *tunnel.Stream, eio execIO) exitRequest {
 	if c := d.dialedConn(req.Context); c != nil {
+		c.startAgent()
 		<-c.ready // an early call (ConnectReply.Early) that could not have a session channel
 	}
 	payload, _ := json.Marshal(req.Exec)
-	as, err := d.ep.Open(ctx, req.Context, proto.AgentExec, payload)
+	openCtx, cancel := context.WithTimeout(ctx, agentOpenTimeout)
+	as, err := d.ep.Open(openCtx, req.Context, proto.AgentExec, payload)
+	cancel()
 	if err != nil {
 		d.logf("daemon: exec in context %d: %v", req.Context, err)
 		return exitRequest{} // the caller reports the lost connection, as it would have

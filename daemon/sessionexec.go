@@ -131,6 +131,7 @@ func (d *Daemon) sessionFor(req proto.FDExecRequest) *sessionRunner {
 func (r *sessionRunner) run(ctx context.Context, e proto.ExecRequest, st *tunnel.Stream, eio execIO, logf router.Logf) (exitRequest, bool) {
 	sc, err := r.slots.get(r.client)
 	if err != nil {
+		r.conn.startAgent()
 		logf("daemon: session channel: %v (the agent runs the command)", err)
 		return exitRequest{}, false
 	}
@@ -143,6 +144,7 @@ func (r *sessionRunner) run(ctx context.Context, e proto.ExecRequest, st *tunnel
 	execFailed := make(chan struct{})
 	go func() {
 		ok, err := ch.SendRequest("exec", true, ssh.Marshal(struct{ Command string }{e.Command}))
+		r.conn.startAgent() // behind an early first call, the agent's upload may follow now
 		if err == nil && !ok {
 			close(execFailed)
 			ch.Close()

@@ -181,6 +181,7 @@ func (d *Daemon) settleEarly(ctx context.Context) {
 	var waits []chan struct{}
 	for _, c := range d.conns {
 		if isClosed(c.dialed) && !isClosed(c.ready) {
+			c.startAgent()
 			waits = append(waits, c.ready)
 		}
 	}
