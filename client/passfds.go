@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -82,46 +81,13 @@ func (s *session) execPassed(ctx context.Context, opts *flagparse.Options, req p
 		return &Error{Msg: fmt.Sprintf("fakessh: %s: %v", opts.Host, err), Err: err}
 	}
 	defer st.Close()
-	stop := context.AfterFunc(ctx, func() { st.SendRequest(proto.ReqSignal, []byte("TERM")) })
-	defer stop()
-	if fr.Stdin || opts.NoStdin {
-		st.CloseWrite()
-	} else {
-		go func() {
-			io.Copy(st, stdin)
-			st.CloseWrite()
-		}()
+	// Nothing comes back on the stream when stdout and stderr went to the daemon; pump reads
+	// it all the same, for what a daemon without them would send.
+	var in io.Reader
+	if !fr.Stdin && !opts.NoStdin {
+		in = stdin
 	}
-	// Nothing is passed back on the stream when stdout and stderr went to the daemon, but
-	// reading it drains what a daemon without them would send.
-	var wg sync.WaitGroup
-	var outErr, errErr error
-	wg.Add(2)
-	go func() { defer wg.Done(); _, outErr = io.Copy(s.stdio.Stdout, st) }()
-	go func() { defer wg.Done(); _, errErr = io.Copy(s.stdio.Stderr, st.Stderr()) }()
-	exit, lost := waitExitOrLost(st)
-	wg.Wait()
-	if exit == nil && lost != "" {
-		return &Error{Msg: lost}
-	}
-	return s.exitResult(exit, errors.Join(outErr, errErr))
-}
-
-// waitExitOrLost is waitExit for a DaemonExecFDs stream, which may say instead why the
-// connection went (proto.ReqLost).
-func waitExitOrLost(st *tunnel.Stream) (exit *ExitError, lost string) {
-	reqs := make(chan tunnel.Request)
-	go func() {
-		defer close(reqs)
-		for r := range st.Requests() {
-			if r.Name == proto.ReqLost {
-				lost = string(r.Payload)
-				continue
-			}
-			reqs <- r
-		}
-	}()
-	return exitFrom(reqs), lost
+	return s.pump(ctx, st, in)
 }
 
 // rawFD is f's descriptor, read through SyscallConn: Fd would switch a pollable file to

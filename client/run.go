@@ -283,14 +283,23 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 		return &Error{Msg: fmt.Sprintf("fakessh: %s: %v", opts.Host, err), Err: err}
 	}
 	defer st.Close()
-	stop := context.AfterFunc(ctx, func() { st.SendRequest(proto.ReqSignal, []byte("TERM")) })
-	defer stop()
 	if pty != nil {
 		go s.watchWindow(ctx, st)
 	}
-
 	stdin := s.stdio.Stdin
-	if opts.NoStdin || stdin == nil {
+	if opts.NoStdin {
+		stdin = nil
+	}
+	return s.pump(ctx, st, stdin)
+}
+
+// pump carries a command's stream to its end: stdin (nil: none) to it, its data and stderr to
+// ours, a TERM when ctx ends, and its exit (or, from the daemon, why the connection went) as
+// the call's result.
+func (s *session) pump(ctx context.Context, st *tunnel.Stream, stdin io.Reader) error {
+	stop := context.AfterFunc(ctx, func() { st.SendRequest(proto.ReqSignal, []byte("TERM")) })
+	defer stop()
+	if stdin == nil {
 		st.CloseWrite()
 	} else {
 		go func() {
@@ -303,8 +312,11 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); _, outErr = io.Copy(s.stdio.Stdout, st) }()
 	go func() { defer wg.Done(); _, errErr = io.Copy(s.stdio.Stderr, st.Stderr()) }()
-	exit := waitExit(st)
+	exit, lost := waitExit(st)
 	wg.Wait()
+	if exit == nil && lost != "" {
+		return &Error{Msg: lost}
+	}
 	return s.exitResult(exit, errors.Join(outErr, errErr))
 }
 
@@ -326,13 +338,10 @@ func (s *session) exitResult(exit *ExitError, copyErr error) error {
 	return exit
 }
 
-// waitExit collects the exit status or signal from the stream's requests until it closes.
-func waitExit(st *tunnel.Stream) *ExitError { return exitFrom(st.Requests()) }
-
-// exitFrom is waitExit over a stream's requests.
-func exitFrom(reqs <-chan tunnel.Request) *ExitError {
-	var exit *ExitError
-	for r := range reqs {
+// waitExit collects a command stream's exit status or signal until its requests end; a
+// DaemonExecFDs stream may say instead why the connection went (proto.ReqLost).
+func waitExit(st *tunnel.Stream) (exit *ExitError, lost string) {
+	for r := range st.Requests() {
 		switch r.Name {
 		case proto.ReqExitStatus:
 			if len(r.Payload) == 4 {
@@ -343,9 +352,11 @@ func exitFrom(reqs <-chan tunnel.Request) *ExitError {
 			if json.Unmarshal(r.Payload, &es) == nil {
 				exit = &ExitError{Status: 255, Signal: es.Signal, CoreDumped: es.CoreDumped}
 			}
+		case proto.ReqLost:
+			lost = string(r.Payload)
 		}
 	}
-	return exit
+	return exit, lost
 }
 
 // batchMode is BatchMode as ssh resolves it for the destination: when set, nothing is asked.
