@@ -26,7 +26,7 @@ import (
 // passedStdio is what fakessh hands the daemon: descriptors 0, 1 and 2, when the process's
 // standard streams are files (Run under test gets buffers, and keeps the stream path).
 func passedStdio(opts *flagparse.Options, stdio Stdio) []*os.File {
-	if opts.StdioForward != "" || opts.NoCommand || os.Getenv("MITOGEN_PASS_FDS") == "0" {
+	if opts.StdioForward != "" || opts.NoCommand {
 		return nil
 	}
 	in, ok0 := stdio.Stdin.(*os.File)

@@ -62,34 +62,27 @@ func (d *Daemon) directClient(id router.ID) *ssh.Client {
 	return nil
 }
 
-// dialedConn is the connection whose agent is or will be context id, once its SSH connection
-// is up (the agent may still be on its way), nil if none.
+// dialedConn is the connection whose agent is or will be context id once its SSH login is
+// done (the agent may still be on its way behind an early first call), nil if none. id and
+// client are set before dialed closes.
 func (d *Daemon) dialedConn(id router.ID) *conn {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, c := range d.conns {
-		if isClosed(c.dialed) && c.dialErr == nil && c.client != nil && c.id == id {
+		if isClosed(c.dialed) && c.dialErr == nil && c.id == id {
 			return c
 		}
 	}
 	return nil
 }
 
-// directConn is the connection whose agent is context id, nil if none is up.
+// directConn is dialedConn once its agent is up, nil otherwise.
 func (d *Daemon) directConn(id router.ID) *conn {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, c := range d.conns {
-		select {
-		case <-c.ready:
-		default:
-			continue // c.id is not set yet
-		}
-		if c.err == nil && c.client != nil && c.id == id {
-			return c
-		}
+	c := d.dialedConn(id)
+	if c == nil || !isClosed(c.ready) || c.err != nil {
+		return nil
 	}
-	return nil
+	return c
 }
 
 // allowed is the daemon's rule for its services: only local clients, never a target.
