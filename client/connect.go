@@ -29,7 +29,7 @@ func Connect(ctx context.Context, args []string, host string, stdio Stdio) (*Con
 	if err != nil {
 		return nil, err
 	}
-	s, err := newSession(ctx, opts, stdio, steps, nil)
+	s, err := newSession(ctx, opts, stdio, steps, nil, nil)
 	if err != nil {
 		return nil, err
 	}

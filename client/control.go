@@ -27,10 +27,16 @@ func control(ctx context.Context, opts *flagparse.Options, stdio Stdio) error {
 	home, name := localAccount(stdio)
 	sock := proto.SocketPath(stdio.getenv, home)
 	// SSH_AUTH_SOCK is part of which connection a call rides (the agent's keys are its identity).
-	req, _ := json.Marshal(proto.ConnectRequest{
+	creq := proto.ConnectRequest{
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile, Home: home, LocalUser: name,
-		AuthSock: stdio.getenv("SSH_AUTH_SOCK"),
-	})
+		AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Shell: stdio.getenv("SHELL"), Path: stdio.getenv("PATH"),
+	}
+	if rc := resolveConfig(opts, stdio); rc.ok {
+		creq.Resolved = rc.opts
+	} else if err := configFailure(opts, rc); err != nil {
+		return err
+	}
+	req, _ := json.Marshal(creq)
 	b, err := callDaemon(ctx, sock, handle, req)
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mitogen-go/mitogend/flagparse"
 	"github.com/mitogen-go/mitogend/internal/syserr"
-	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/sshconfig"
 )
 
@@ -17,15 +16,12 @@ import (
 // Callers (git) only need status 0 and a plausible listing, but the keys fakessh acts on carry
 // the values the daemon will use.
 func dumpConfig(opts *flagparse.Options, stdio Stdio) error {
-	s := &session{stdio: stdio}
-	if _, err := s.resolveOnly(opts); err != nil {
-		var ce *sshconfig.ConfigError
-		if errors.As(err, &ce) && len(ce.Messages) > 0 {
-			// The files' own LogLevel never applied: the command line's decides.
-			level, _ := opts.Config.Get("loglevel")
-			return &Error{Messages: shownLines(proto.NewCallError(proto.FailConfig, ce.Messages), parseLogLevel(level)), Err: err}
+	s := &session{stdio: stdio, config: resolveConfig(opts, stdio)}
+	if s.config.err != nil {
+		if err := configFailure(opts, s.config); err != nil {
+			return err
 		}
-		return configError(err)
+		return configError(s.config.err)
 	}
 	// ssh decides about the pty (and says it will allocate none) before -G prints.
 	cfg := s.ttyConfig(opts)
@@ -36,7 +32,7 @@ func dumpConfig(opts *flagparse.Options, stdio Stdio) error {
 	if err := s.checkAgentSocket(opts, cfg); err != nil {
 		return err
 	}
-	err := sshconfig.Dump(stdio.Stdout, configInput(opts, stdio))
+	err := sshconfig.DumpResolved(stdio.Stdout, s.config.opts, configInput(opts, stdio))
 	if err != nil {
 		return configError(err)
 	}

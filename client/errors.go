@@ -89,7 +89,7 @@ func ExitCode(err error) (int, string) {
 
 // logMessage is one ssh log message as ssh writes it on stderr: escaped (a newline inside stays
 // a newline) and ended with "\r\n".
-func logMessage(msg string) string { return vis.Safe(msg) + "\r\n" }
+func logMessage(msg string) string { return vis.Log(msg) + "\r\n" }
 
 // logLines ends every line of msg as ssh's log does, escaping what a terminal would act on
 // (msg may carry text from a target) the way ssh escapes every log line.
@@ -97,5 +97,5 @@ func logLines(msg string) string {
 	if msg == "" {
 		return ""
 	}
-	return strings.ReplaceAll(strings.TrimRight(vis.Safe(msg), "\n"), "\n", "\r\n") + "\r\n"
+	return strings.ReplaceAll(strings.TrimRight(vis.Log(msg), "\n"), "\n", "\r\n") + "\r\n"
 }

@@ -67,13 +67,4 @@ func execText(prog string, err error) string {
 	return syserr.Text(err)
 }
 
-// lookupEnv tells an unset variable from an empty one, as getenv's NULL does.
-func (p *prompter) lookupEnv(key string) (string, bool) {
-	env := p.stdio.Environ
-	for i := len(env) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
-			return v, true
-		}
-	}
-	return "", false
-}
+func (p *prompter) lookupEnv(key string) (string, bool) { return p.stdio.lookupEnv(key) }

@@ -1,7 +1,10 @@
 package client
 
 import (
+	"errors"
+
 	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/sshconfig"
 )
 
@@ -24,27 +27,48 @@ func (s *session) resolved(opts *flagparse.Options) (sshconfig.Options, string, 
 // resolveOnly resolves the configuration once per session and returns why it could not be.
 func (s *session) resolveOnly(opts *flagparse.Options) (*resolvedConfig, error) {
 	if s.config == nil {
-		home, name := localAccount(s.stdio)
-		rc := &resolvedConfig{}
-		o, err := sshconfig.Resolve(configInput(opts, s.stdio))
-		rc.err = err
-		if err == nil {
-			rc.opts, rc.ok = o, true
-			if t, err := o.Target(opts.Host, home, name); err == nil {
-				rc.hostName = t.HostName
-			}
-		}
-		s.config = rc
+		s.config = resolveConfig(opts, s.stdio)
 	}
 	return s.config, s.config.err
+}
+
+// resolveConfig resolves one call's configuration. A call does it once (a Match exec runs its
+// command once, as ssh's does) and keeps the result for its sessions.
+func resolveConfig(opts *flagparse.Options, stdio Stdio) *resolvedConfig {
+	home, name := localAccount(stdio)
+	rc := &resolvedConfig{}
+	o, err := sshconfig.Resolve(configInput(opts, stdio))
+	rc.err = err
+	if err == nil {
+		rc.opts, rc.ok = o, true
+		if t, err := o.Target(opts.Host, home, name); err == nil {
+			rc.hostName = t.HostName
+		}
+	}
+	return rc
+}
+
+// configFailure is the error for a configuration ssh refuses before it connects (a bad line,
+// a Match exec that failed): its lines as the command line's LogLevel lets ssh print them. nil
+// when rc's failure is not one of those (unreadable files): the daemon reports those.
+func configFailure(opts *flagparse.Options, rc *resolvedConfig) error {
+	var ce *sshconfig.ConfigError
+	if !errors.As(rc.err, &ce) || len(ce.Messages) == 0 {
+		return nil
+	}
+	// The files' own LogLevel never applied: the command line's decides.
+	level, _ := opts.Config.Get("loglevel")
+	return &Error{Messages: shownLines(proto.NewCallError(proto.FailConfig, ce.Messages), parseLogLevel(level)), Err: rc.err}
 }
 
 // configInput is what one call's configuration is resolved from, for the session and for -G
 // alike.
 func configInput(opts *flagparse.Options, stdio Stdio) sshconfig.Input {
 	home, name := localAccount(stdio)
+	shell, set := stdio.lookupEnv("SHELL")
 	return sshconfig.Input{Host: opts.Host, Cmdline: sshconfig.Options(opts.Config), ConfigFile: opts.ConfigFile,
-		Home: home, LocalUser: name, StdioForward: opts.StdioForward != ""}
+		Home: home, LocalUser: name, StdioForward: opts.StdioForward != "",
+		Exec: sshconfig.ShellExec(shell, set, stdio.Environ, stdio.Stderr)}
 }
 
 // withResolvedForwards returns opts with its forwarding options taken from the resolved

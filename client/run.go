@@ -35,12 +35,18 @@ type Stdio struct {
 }
 
 func (s Stdio) getenv(key string) string {
+	v, _ := s.lookupEnv(key)
+	return v
+}
+
+// lookupEnv tells an unset variable from an empty one, as getenv's NULL does.
+func (s Stdio) lookupEnv(key string) (string, bool) {
 	for i := len(s.Environ) - 1; i >= 0; i-- {
 		if k, v, ok := strings.Cut(s.Environ[i], "="); ok && k == key {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // Run runs one ssh command line. The error is an *ExitError for a remote command that did not
@@ -86,11 +92,16 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 			become = &bc
 		}
 	}
-	s, err := newSession(ctx, opts, stdio, steps, become)
+	// ssh reads its configuration before it connects, and stops there on a bad one.
+	config := resolveConfig(opts, stdio)
+	if err := configFailure(opts, config); err != nil {
+		return err
+	}
+	s, err := newSession(ctx, opts, stdio, steps, become, config)
 	if errors.Is(err, errBecomeDenied) {
 		// sudoers or doas.conf refused the context, which says nothing of this command: run it
 		// as ssh would, and let the tool judge it.
-		s, err = newSession(ctx, opts, stdio, steps, nil)
+		s, err = newSession(ctx, opts, stdio, steps, nil, config)
 	}
 	if err != nil {
 		return err
@@ -137,14 +148,15 @@ type session struct {
 
 // newSession connects to the daemon and asks for the destination's context, below it the steps,
 // and below those become's, when the command is one.
-func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps []proto.Step, become *becomeCall) (*session, error) {
+// config is the call's resolved configuration, nil to resolve it here.
+func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps []proto.Step, become *becomeCall, config *resolvedConfig) (*session, error) {
 	home, localUser := localAccount(stdio)
 	files := passedStdio(opts, stdio)
 	d, err := dialDaemon(proto.SocketPath(stdio.getenv, home), stdio.getenv, files)
 	if err != nil {
 		return nil, reachError(err)
 	}
-	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become, passed: files != nil}
+	s := &session{stdio: stdio, daemon: d, ep: d.Endpoint(), become: become, passed: files != nil, config: config}
 	level := s.logLevel(opts)
 	s.level = level
 	s.prompts = newPrompter(stdio, level == levelQuiet)
@@ -158,6 +170,9 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 		Shell:  stdio.getenv("SHELL"), Path: stdio.getenv("PATH"),
 	}
 	creq.Steps = steps
+	if cfg, _, ok := s.resolved(opts); ok {
+		creq.Resolved = cfg // the daemon dials what was resolved here, in the caller's environment
+	}
 	env := s.remoteEnv(opts)
 	creq.EnvNames = env.names()
 	if become != nil {

@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,21 +53,29 @@ const maxChain = 32
 // ErrJumpLoop is wrapped by the failure of a chain that leads back to itself.
 var ErrJumpLoop = fmt.Errorf("daemon: jumphost loop")
 
-// resolveHop resolves host with cmdline as the command line, without dialing.
+// resolveHop resolves host with cmdline as the command line, without dialing. A Match exec
+// runs as the caller's ProxyCommand would: its shell, PATH and HOME.
 func resolveHop(host string, cmdline sshconfig.Options, configFile string, req proto.ConnectRequest) (hop, error) {
+	shell := req.Shell
 	opts, err := sshconfig.Resolve(sshconfig.Input{
 		Host: host, Cmdline: cmdline, ConfigFile: configFile, Home: req.Home, LocalUser: req.LocalUser,
+		Exec: sshconfig.ShellExec(shell, shell != "", proxyEnv(os.Environ(), req), io.Discard),
 	})
 	if err != nil {
 		return hop{}, err
 	}
+	return hopFor(host, opts, configFile, req)
+}
+
+// hopFor is the hop to host with opts already resolved.
+func hopFor(host string, opts sshconfig.Options, configFile string, req proto.ConnectRequest) (hop, error) {
 	t, err := opts.Target(host, req.Home, req.LocalUser)
 	return hop{target: t, opts: opts, configFile: configFile}, err
 }
 
 // resolveChain resolves the destination and everything in front of it.
 func resolveChain(req proto.ConnectRequest) (targetChain, error) {
-	r := &chainResolver{req: req, seen: map[string]bool{}}
+	r := &chainResolver{req: req, seen: map[string]bool{}, resolved: sshconfig.Options(req.Resolved)}
 	dest, err := r.resolve(req.Host, sshconfig.Options(req.Config), req.ConfigFile)
 	if err != nil {
 		return targetChain{}, err
@@ -95,9 +105,10 @@ func resolveChain(req proto.ConnectRequest) (targetChain, error) {
 
 // chainResolver remembers the resolutions of one chain, to refuse a loop.
 type chainResolver struct {
-	req  proto.ConnectRequest
-	seen map[string]bool // host, config file and command line of each resolution so far
-	path []string        // the hosts resolved, destination first
+	req      proto.ConnectRequest
+	seen     map[string]bool   // host, config file and command line of each resolution so far
+	path     []string          // the hosts resolved, destination first
+	resolved sshconfig.Options // the caller's resolution of the destination, used once
 }
 
 // resolve is resolveHop, refusing a resolution made before in the same chain: the same inputs
@@ -112,6 +123,10 @@ func (r *chainResolver) resolve(host string, cmdline sshconfig.Options, configFi
 		return hop{}, jumpError(fmt.Sprintf("jumphost loop via %s: more than %d hosts in front of %s", host, maxChain, r.path[0]))
 	}
 	r.seen[key] = true
+	if o := r.resolved; o != nil {
+		r.resolved = nil
+		return hopFor(host, o, configFile, r.req)
+	}
 	return resolveHop(host, cmdline, configFile, r.req)
 }
 

@@ -1,7 +1,6 @@
 package flagparse
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -223,23 +222,6 @@ func validRuser(s string) bool {
 	return true
 }
 
-// vis encodes s as ssh's log functions print it: backslash doubled,
-// other unprintable bytes in octal.
-func vis(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\':
-			b.WriteString(`\\`)
-		case c >= 0x20 && c < 0x7f:
-			b.WriteByte(c)
-		default:
-			b.WriteString(fmt.Sprintf("\\%03o", c))
-		}
-	}
-	return b.String()
-}
-
 // userHostPort is misc.c's parse_user_host_port.
 func userHostPort(s string) (user, host string, ok bool) {
 	if i := strings.LastIndexByte(s, '@'); i >= 0 {
@@ -292,9 +274,9 @@ func checkJump(s string) (msg string, ok bool) {
 		case r == uriBad:
 			return "", false
 		case !validRuser(user):
-			return "parse_jump: invalid username \"" + vis(user) + "\"\n", false
+			return "parse_jump: invalid username \"" + user + "\"\n", false
 		case !validHostname(host):
-			return "parse_jump: invalid hostname \"" + vis(host) + "\"\n", false
+			return "parse_jump: invalid hostname \"" + host + "\"\n", false
 		}
 		if i < 0 {
 			return "", true

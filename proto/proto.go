@@ -28,6 +28,13 @@ type ConnectRequest struct {
 	Host       string              `json:"host"`
 	Config     map[string][]string `json:"config"`                // command-line options, lowercase keywords
 	ConfigFile string              `json:"config_file,omitempty"` // -F
+	// Resolved, when set, is the destination's configuration as the caller resolved it from
+	// Config and the files (sshconfig.Options): the daemon uses it for the destination instead
+	// of reading the files again, so that a call is resolved once, in the caller's environment
+	// (a Match exec runs there, once). Unset when the caller could not resolve (the daemon then
+	// does, and reports why) or when Host names a chain. Hops in front of the destination are
+	// resolved by the daemon, as each ssh that ProxyJump starts resolves its own.
+	Resolved map[string][]string `json:"resolved,omitempty"`
 	Home       string              `json:"home"`
 	LocalUser  string              `json:"local_user"`
 	AuthSock   string              `json:"auth_sock,omitempty"`

@@ -30,7 +30,8 @@ func (p *parser) directive(src source, name string, kw keyword, args []string, r
 	case kHost:
 		return p.hostDirective(src, name, args, active)
 	case kMatch:
-		return p.matchDirective(src, args, active)
+		msgs, _ := p.matchDirective(src, rest, active) // a command line runs no Match: no error
+		return msgs
 	case kInclude:
 		return []string{"Include directive not supported as a command-line option"}
 	case kIgnore:
@@ -249,15 +250,21 @@ func (p *parser) hostDirective(src source, name string, args []string, active *b
 	return nil
 }
 
-func (p *parser) matchDirective(src source, args []string, active *bool) []string {
+func (p *parser) matchDirective(src source, rest string, active *bool) ([]string, error) {
 	if src.cmdline {
 		// sic: ssh reuses the Host message for Match.
-		return []string{"Host directive not supported as a command-line option"}
+		return []string{"Host directive not supported as a command-line option"}, nil
 	}
-	result, msgs := p.matchLine(src, args)
+	result, msgs, consumed, err := p.matchLine(src, rest)
+	if err != nil {
+		return nil, err
+	}
 	if result < 0 {
-		return append(msgs, lineMsg(src.file, src.line, "Bad Match condition"))
+		return append(msgs, lineMsg(src.file, src.line, "Bad Match condition")), nil
 	}
 	*active = !src.neverMatch && result == 1
-	return nil
+	if !consumed {
+		return []string{lineMsg(src.file, src.line, "keyword match extra arguments at end of line")}, nil
+	}
+	return nil, nil
 }

@@ -22,6 +22,12 @@ func Dump(w io.Writer, in Input) error {
 	if err != nil {
 		return err
 	}
+	return DumpResolved(w, o, in)
+}
+
+// DumpResolved is Dump of options already resolved from in, so that a caller resolves once
+// (a Match exec runs once, as in ssh).
+func DumpResolved(w io.Writer, o Options, in Input) error {
 	t, err := o.Target(in.Host, in.Home, in.LocalUser)
 	if err != nil {
 		return err

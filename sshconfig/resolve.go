@@ -41,6 +41,10 @@ type Input struct {
 	// yes, as ssh.c sets them when neither the command line nor the files did.
 	StdioForward bool
 
+	// Exec runs the commands of "Match exec" lines, as ssh does, in the caller's
+	// environment (ShellExec). Nil runs nothing: such a criterion never matches.
+	Exec ExecFunc
+
 	// Logf receives what ssh would log but not fail on, such as
 	// "Unsupported option" lines. May be nil.
 	Logf func(format string, args ...any)
@@ -276,6 +280,9 @@ func (p *parser) line(src source, text string, active *bool, depth int) ([]strin
 	}
 	if kw.kind == kInclude && !src.cmdline {
 		return p.include(src, name, args, active, depth)
+	}
+	if kw.kind == kMatch && !src.cmdline {
+		return p.matchDirective(src, rest, active)
 	}
 	return p.directive(src, name, kw, args, rest, active, depth), nil
 }

@@ -51,6 +51,7 @@ func Expand(req proto.ConnectRequest) (proto.ConnectRequest, error) {
 			return req, fmt.Errorf("chains: %s: chain %q: Via goes through more than %d chains (a cycle?)", req.Chains, req.Host, maxChainDepth)
 		}
 		req.Host = ch.via
+		req.Resolved = nil // resolved for the chain's name, not for what it goes through
 		req.Steps = append(append([]proto.Step(nil), ch.steps...), req.Steps...)
 	}
 }

@@ -71,6 +71,24 @@ func (d *delimState) next() (tok string, ok bool) {
 	return tok, true
 }
 
+// Delim is strdelim called again and again on one string, as readconf.c's match_cfg_line
+// reads a Match line: a token ends at whitespace or one '=', and a double quote anywhere in it
+// runs to the next double quote with no escapes (`"a b"c` is two tokens, `a"b c"` one).
+type Delim struct{ d delimState }
+
+// NewDelim starts reading s.
+func NewDelim(s string) *Delim { return &Delim{delimState{s: s}} }
+
+// Next is the next token; ok is false where strdelim returns NULL (the end, or an unmatched
+// quote, which drops the rest).
+func (d *Delim) Next() (tok string, ok bool) { return d.d.next() }
+
+// Consume marks the rest as read, as match_cfg_line does at a comment.
+func (d *Delim) Consume() { d.d.s, d.d.done = "", true }
+
+// Consumed reports whether nothing is left to read.
+func (d *Delim) Consumed() bool { return d.d.done || d.d.s == "" }
+
 // SkipSet drops the leading bytes of s that are in set, as strspn does.
 func SkipSet(s, set string) string {
 	for s != "" && strings.IndexByte(set, s[0]) >= 0 {

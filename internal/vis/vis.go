@@ -27,6 +27,13 @@ func Safe(s string) string {
 	return b.String()
 }
 
+// Log is s escaped as ssh's log functions escape a message for stderr (strnvis with
+// VIS_SAFE|VIS_OCTAL, without VIS_NOSLASH): Safe, and a backslash doubled, so that an escape
+// cannot be forged and a message reads back unambiguously.
+func Log(s string) string {
+	return Safe(strings.ReplaceAll(s, `\`, `\\`))
+}
+
 // Cut returns Safe(s), first cutting s to at most max bytes (marking the cut with "...").
 func Cut(s string, max int) string {
 	if len(s) > max {

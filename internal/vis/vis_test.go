@@ -19,3 +19,15 @@ func TestSafe(t *testing.T) {
 		t.Errorf("Cut = %q", got)
 	}
 }
+
+func TestLog(t *testing.T) {
+	for in, want := range map[string]string{
+		`plain`:        `plain`,
+		`a\b`:          `a\\b`,
+		"esc\x1b[2J\\": `esc\033[2J\\`,
+	} {
+		if got := Log(in); got != want {
+			t.Errorf("Log(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

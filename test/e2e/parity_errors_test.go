@@ -32,6 +32,7 @@ func TestConfigErrorsSideBySide(t *testing.T) {
 	}{
 		{"unknown keyword", []string{"-F", bad("unknown", "\nHost *\n  Bogus x\n")}},
 		{"bad port and unknown keyword", []string{"-F", bad("two", "\nHost *\n  Bogus x\n  Port abc\n")}},
+		{"backslash in a bad keyword (ssh's log doubles it)", []string{"-F", bad("backslash", "\nHost *\n  Bo\\gus x\n")}},
 		{"bad line in an inactive block", []string{"-F", bad("inactive", "\nHost nothere\n  StrictHostKeyChecking maybe\n")}},
 		{"missing -F file", []string{"-F", filepath.Join(dir, "absent")}},
 		{"bad lines under -q", []string{"-q", "-F", bad("twoq", "\nHost *\n  Bogus x\n  Port abc\n")}},
