@@ -34,10 +34,10 @@ type ConnectRequest struct {
 	// (a Match exec runs there, once). Unset when the caller could not resolve (the daemon then
 	// does, and reports why) or when Host names a chain. Hops in front of the destination are
 	// resolved by the daemon, as each ssh that ProxyJump starts resolves its own.
-	Resolved map[string][]string `json:"resolved,omitempty"`
-	Home       string              `json:"home"`
-	LocalUser  string              `json:"local_user"`
-	AuthSock   string              `json:"auth_sock,omitempty"`
+	Resolved  map[string][]string `json:"resolved,omitempty"`
+	Home      string              `json:"home"`
+	LocalUser string              `json:"local_user"`
+	AuthSock  string              `json:"auth_sock,omitempty"`
 	// Prompt says the client serves ClientPrompt for this call (it has a terminal or an askpass
 	// program, and BatchMode is off): only then may connecting ask its user anything.
 	Prompt bool `json:"prompt,omitempty"`
