@@ -31,10 +31,15 @@ func control(ctx context.Context, opts *flagparse.Options, stdio Stdio) error {
 		Host: opts.Host, Config: opts.Config, ConfigFile: opts.ConfigFile, Home: home, LocalUser: name,
 		AuthSock: stdio.getenv("SSH_AUTH_SOCK"), Shell: stdio.getenv("SHELL"), Path: stdio.getenv("PATH"),
 	}
-	if rc := resolveConfig(opts, stdio); rc.ok {
-		creq.Resolved = rc.opts
-	} else if err := configFailure(opts, rc); err != nil {
+	rc := resolveConfig(opts, stdio)
+	if err := configFailure(opts, rc); err != nil {
 		return err
+	}
+	if rc.ok {
+		var err error
+		if creq.Resolved, err = dialConfig(opts, rc, stdio, false); err != nil {
+			return err
+		}
 	}
 	req, _ := json.Marshal(creq)
 	b, err := callDaemon(ctx, sock, handle, req)

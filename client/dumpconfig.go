@@ -32,7 +32,11 @@ func dumpConfig(opts *flagparse.Options, stdio Stdio) error {
 	if err := s.checkAgentSocket(opts, cfg); err != nil {
 		return err
 	}
-	err := sshconfig.DumpResolved(stdio.Stdout, s.config.opts, configInput(opts, stdio))
+	expanded, err := dialConfig(opts, s.config, stdio, false) // -G prints identity files as written
+	if err != nil {
+		return err
+	}
+	err = sshconfig.DumpResolved(stdio.Stdout, expanded, configInput(opts, stdio))
 	if err != nil {
 		return configError(err)
 	}

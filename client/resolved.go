@@ -48,6 +48,17 @@ func resolveConfig(opts *flagparse.Options, stdio Stdio) *resolvedConfig {
 	return rc
 }
 
+// dialConfig is what the daemon dials for rc: its options with the caller's ${NAME}s expanded,
+// those ssh expands when it loads identities included (the daemon has not the caller's
+// environment). The error is ssh's fatal one for a variable that is not set.
+func dialConfig(opts *flagparse.Options, rc *resolvedConfig, stdio Stdio, load bool) (sshconfig.Options, error) {
+	o, err := sshconfig.ExpandEnv(rc.opts, stdio.lookupEnv, load)
+	if err != nil {
+		return nil, configFailure(opts, &resolvedConfig{err: err})
+	}
+	return o, nil
+}
+
 // configFailure is the error for a configuration ssh refuses before it connects (a bad line,
 // a Match exec that failed): its lines as the command line's LogLevel lets ssh print them. nil
 // when rc's failure is not one of those (unreadable files): the daemon reports those.
@@ -68,7 +79,7 @@ func configInput(opts *flagparse.Options, stdio Stdio) sshconfig.Input {
 	shell, set := stdio.lookupEnv("SHELL")
 	return sshconfig.Input{Host: opts.Host, Cmdline: sshconfig.Options(opts.Config), ConfigFile: opts.ConfigFile,
 		Home: home, LocalUser: name, StdioForward: opts.StdioForward != "",
-		Exec: sshconfig.ShellExec(shell, set, stdio.Environ, stdio.Stderr)}
+		Exec: sshconfig.ShellExec(shell, set, stdio.Environ, stdio.Stderr), Getenv: stdio.lookupEnv}
 }
 
 // withResolvedForwards returns opts with its forwarding options taken from the resolved

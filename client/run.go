@@ -170,8 +170,12 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 		Shell:  stdio.getenv("SHELL"), Path: stdio.getenv("PATH"),
 	}
 	creq.Steps = steps
-	if cfg, _, ok := s.resolved(opts); ok {
-		creq.Resolved = cfg // the daemon dials what was resolved here, in the caller's environment
+	if rc, _ := s.resolveOnly(opts); rc.ok {
+		// The daemon dials what was resolved here, in the caller's environment.
+		if creq.Resolved, err = dialConfig(opts, rc, stdio, true); err != nil {
+			s.close()
+			return nil, err
+		}
 	}
 	env := s.remoteEnv(opts)
 	creq.EnvNames = env.names()

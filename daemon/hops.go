@@ -56,15 +56,29 @@ var ErrJumpLoop = fmt.Errorf("daemon: jumphost loop")
 // resolveHop resolves host with cmdline as the command line, without dialing. A Match exec
 // runs as the caller's ProxyCommand would: its shell, PATH and HOME.
 func resolveHop(host string, cmdline sshconfig.Options, configFile string, req proto.ConnectRequest) (hop, error) {
-	shell := req.Shell
+	shell, env := req.Shell, proxyEnv(os.Environ(), req)
+	getenv := func(name string) (string, bool) { return lookupEnv(env, name) }
 	opts, err := sshconfig.Resolve(sshconfig.Input{
 		Host: host, Cmdline: cmdline, ConfigFile: configFile, Home: req.Home, LocalUser: req.LocalUser,
-		Exec: sshconfig.ShellExec(shell, shell != "", proxyEnv(os.Environ(), req), io.Discard),
+		Exec: sshconfig.ShellExec(shell, shell != "", env, io.Discard), Getenv: getenv,
 	})
+	if err == nil {
+		opts, err = sshconfig.ExpandEnv(opts, getenv, true)
+	}
 	if err != nil {
 		return hop{}, err
 	}
 	return hopFor(host, opts, configFile, req)
+}
+
+// lookupEnv is getenv over env (KEY=VALUE, the last one winning).
+func lookupEnv(env []string, name string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // hopFor is the hop to host with opts already resolved.

@@ -19,5 +19,8 @@
 //   - CanonicalizeHostname is not performed; "Match canonical" and "Match
 //     final" match only in the final pass, which runs when "Match final" is
 //     present, as in ssh.
-//   - ${ENV} references are left as they are.
+//   - ${NAME} is expanded by ExpandEnv, from the environment its caller
+//     gives, in the keywords ssh expands it in (ControlPath, IdentityAgent,
+//     UserKnownHostsFile; IdentityFile and CertificateFile when loaded);
+//     LocalForward and RemoteForward socket paths keep it as written.
 package sshconfig

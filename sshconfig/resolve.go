@@ -45,6 +45,10 @@ type Input struct {
 	// environment (ShellExec). Nil runs nothing: such a criterion never matches.
 	Exec ExecFunc
 
+	// Getenv is the caller's environment, for the check ssh makes of an IdentityAgent's
+	// ${NAME} while parsing (ExpandEnv does the expansions). Nil: only names are checked.
+	Getenv Getenv
+
 	// Logf receives what ssh would log but not fail on, such as
 	// "Unsupported option" lines. May be nil.
 	Logf func(format string, args ...any)

@@ -106,7 +106,7 @@ func (a *auth) agentSigners() []ssh.Signer {
 // agentSocket applies IdentityAgent over the caller's SSH_AUTH_SOCK.
 func (a *auth) agentSocket() string {
 	if ia := a.c.Target.IdentityAgent; strings.HasPrefix(ia, "$") && !callersAgent(ia) {
-		a.c.logf("IdentityAgent %s: environment of the client is not available; no agent", ia)
+		a.c.logf("IdentityAgent %s: not set in the caller's environment; no agent", ia)
 	}
 	return AgentSocket(a.c.Target, a.c.AuthSock)
 }

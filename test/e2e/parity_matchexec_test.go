@@ -194,3 +194,96 @@ func TestMatchExecHomeIsHOME(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigEnvironmentSideBySide: ${NAME} in IdentityFile and UserKnownHostsFile is the
+// caller's variable, as for ssh (the daemon, started by an earlier call, has none of them): the
+// same call through ssh and fakessh authenticates with the same key, checks the same
+// known_hosts, and fails the same way when a variable is missing.
+func TestConfigEnvironmentSideBySide(t *testing.T) {
+	r := newRig(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config")
+	empty := filepath.Join(dir, "empty_known_hosts")
+	writeFile(t, empty, "")
+	writeFile(t, cfg, fmt.Sprintf("Host envhost\n  HostName 127.0.0.1\n  Port %d\n  User %s\n"+
+		"  IdentityFile ${MG_ID}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${MG_KH}\n"+
+		"  StrictHostKeyChecking yes\n  BatchMode yes\n  PasswordAuthentication no\n", r.srv.Port, r.srv.User))
+	good := []string{"MG_ID=" + r.srv.ClientKey, "MG_KH=" + r.srv.KnownHosts}
+	cases := []struct {
+		name string
+		env  []string
+		ok   bool
+	}{
+		{"both set", good, true},
+		{"known_hosts elsewhere", []string{"MG_ID=" + r.srv.ClientKey, "MG_KH=" + empty}, false},
+		{"identity unset", []string{"MG_KH=" + r.srv.KnownHosts}, false},
+		{"known_hosts unset", []string{"MG_ID=" + r.srv.ClientKey}, false},
+		{"both set again", good, true},
+	}
+	for _, tc := range cases {
+		setup := func(c *exec.Cmd) { c.Env = append(append([]string(nil), r.env...), tc.env...) }
+		args := []string{"-F", cfg, "envhost", "echo", "ran"}
+		real := r.runWith(setup, "ssh", args...)
+		fake := r.runWith(setup, filepath.Join(binDir, "fakessh"), args...)
+		sameAsSSH(t, tc.name, fake, real)
+		if ok := real.code == 0 && real.stdout == "ran\n"; ok != tc.ok {
+			t.Fatalf("%s: ssh exit %d stdout %q stderr %q, want success %v", tc.name, real.code, real.stdout, real.stderr, tc.ok)
+		}
+	}
+}
+
+// TestConfigEnvironmentDumpSideBySide: what -G prints for ${NAME} in the keywords that take it,
+// and ssh's lines when one cannot be expanded, side by side with ssh.
+func TestConfigEnvironmentDumpSideBySide(t *testing.T) {
+	r := newRig(t)
+	dir := t.TempDir()
+	lines := []string{
+		`IdentityFile ${HOME}/idx`,
+		`UserKnownHostsFile ${MG_SET}/kh ${HOME}/kh2`,
+		`ControlPath ${HOME}/cp`,
+		`IdentityAgent ${MG_SET}/ag`,
+		`CertificateFile ${MG_UNSET}/c`,
+		`UserKnownHostsFile ${MG_UNSET}/kh`,
+		`ControlPath ${MG_UNSET}/cp`,
+		`IdentityAgent ${MG_UNSET}/a`,
+		"Host nomatch\n  IdentityAgent ${MG_UNSET}/a",
+		`IdentityAgent ${HOME/a`,
+		`IdentityAgent ${}/a`,
+		`IdentityAgent $MG_UNSET`,
+		`IdentityAgent $-x`,
+		`IdentityFile ${HOME/a`,
+		`ControlPath ${HOME/cp`,
+		`UserKnownHostsFile ${}`,
+		`UserKnownHostsFile ${MG_SET}/%d/${MG_PCT}`,
+	}
+	keep := []string{"identityfile ", "certificatefile ", "userknownhostsfile ", "controlpath ", "identityagent "}
+	for i, line := range lines {
+		cfg := filepath.Join(dir, fmt.Sprint(i))
+		writeFile(t, cfg, line+"\nUserKnownHostsFile /mg/kh\n")
+		setup := func(c *exec.Cmd) {
+			c.Env = append(append([]string(nil), r.env...), "MG_SET=/mg/set", "MG_PCT=a%b", "HOME="+me(t).HomeDir)
+		}
+		run := func(prog string) result {
+			res := r.runWith(setup, prog, "-F", cfg, "-G", "h")
+			var kept []string
+			for _, l := range strings.Split(res.stdout, "\n") {
+				for _, k := range keep {
+					if strings.HasPrefix(l, k) {
+						kept = append(kept, l)
+					}
+				}
+			}
+			res.stdout = strings.Join(kept, "\n")
+			return res
+		}
+		sameAsSSH(t, line, run(filepath.Join(binDir, "fakessh")), run("ssh"))
+	}
+}
+
+func me(t *testing.T) *user.User {
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
