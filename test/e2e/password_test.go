@@ -169,7 +169,16 @@ func TestPasswordSignalRestoresTerminal(t *testing.T) {
 		term := r.ttyStart(t, &pty.Winsize{Rows: 24, Cols: 80}, prog(real), r.args(real)...)
 		term.waitFor(t, prompt)
 		term.cmd.Process.Signal(syscall.SIGINT)
-		if code := term.wait(t); code == 0 {
+		stop := func() {}
+		if real {
+			// ssh 9.2 now and then survives the SIGINT it re-raises once readpassphrase has
+			// restored the terminal (seen about once in 15 runs on a loaded machine, output
+			// already complete): the reference run gets a second one, fakessh never does.
+			stop = resendUntilExit(term.cmd.Process, syscall.SIGINT)
+		}
+		code := term.wait(t)
+		stop()
+		if code == 0 {
 			t.Errorf("%s: exit 0 after SIGINT", prog(real))
 		}
 		term.checkRestored(t)
@@ -450,4 +459,22 @@ func TestKeyboardInteractive(t *testing.T) {
 			}
 		}
 	})
+}
+
+// resendUntilExit sends sig to p again every second until stop is called (at most a minute).
+func resendUntilExit(p *os.Process, sig os.Signal) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for i := 0; i < 60; i++ {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				p.Signal(sig)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
