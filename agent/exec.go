@@ -34,6 +34,15 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 	}
 	er := execRequest(req)
 	er.KeepDir, er.SetHome = req.KeepDir, req.SetHome
+	if req.ForwardAgent {
+		// As sshd, a socket that cannot be made leaves the command without one.
+		if sock, err := listenAuthAgent(a.ep, s.Peer(), logf); err != nil {
+			logf("%v", err)
+		} else {
+			defer sock.close()
+			er.Env = withAuthSock(er.Env, sock.path)
+		}
+	}
 	p, err := emulation.Start(a.base, er, s, s, s.StderrWriter())
 	if err != nil {
 		if errors.Is(err, emulation.ErrNoSubsystem) {

@@ -82,7 +82,7 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	var become *becomeCall
 	if opts.Command != "" && !opts.Subsystem && opts.StdioForward == "" && !opts.NoCommand {
-		if bc, ok := detectBecome(opts.Command); ok {
+		if bc, ok := detectBecome(opts.Command); ok && !forwardAgentAsked(opts, stdio) {
 			become = &bc
 		}
 	}
@@ -268,7 +268,16 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	}
 	req.PTY = pty
 	req.SCP = scpRequest(req)
-	if s.passed && pty == nil {
+	fwd, err := s.agentForwarding(opts)
+	if err != nil {
+		return err
+	}
+	if fwd != nil { // on the stream opened below, never on passed descriptors (agentfwd.go)
+		req.ForwardAgent = true
+		fwd.serve(s)
+		defer fwd.stop()
+	}
+	if s.passed && pty == nil && fwd == nil {
 		return s.execPassed(ctx, opts, req)
 	}
 	if err := s.waitAgent(ctx); err != nil {

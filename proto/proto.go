@@ -117,6 +117,9 @@ type ExecRequest struct {
 	SetHome bool `json:"set_home,omitempty"`
 	// SCP, if set, is Command parsed as scp -t or scp -f (proto/transfer.go).
 	SCP *SCPRequest `json:"scp,omitempty"`
+	// ForwardAgent asks for the opener's ssh-agent on a private socket for this command alone
+	// (proto/authagent.go).
+	ForwardAgent bool `json:"forward_agent,omitempty"`
 }
 
 // Stream request names, as in SSH.

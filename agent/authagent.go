@@ -1,0 +1,89 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/router"
+	"github.com/mitogen-go/mitogend/tunnel"
+)
+
+// authSockParent is where forwarded agent sockets go: sshd's auth_input_request_forwarding
+// makes them under /tmp whatever TMPDIR says, and a short path keeps within a socket name's
+// 108 bytes.
+const authSockParent = "/tmp"
+
+// authSocket is one command's forwarded agent: a listener in a directory of its own, mode 0700,
+// made as the context's user, so that no other user can reach it. Connections to it are opened
+// back to the client that asked.
+type authSocket struct {
+	dir, path string
+	ln        net.Listener
+}
+
+// listenAuthAgent makes the socket for a -A command opened by client, and serves it until close.
+func listenAuthAgent(ep *tunnel.Endpoint, client router.ID, logf router.Logf) (*authSocket, error) {
+	dir, err := os.MkdirTemp(authSockParent, "ssh-") // mode 0700
+	if err != nil {
+		return nil, fmt.Errorf("agent: agent forwarding: %w", err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("agent.%d", os.Getpid()))
+	ln, err := net.Listen("unix", path) // under the umask, as sshd makes it: the directory keeps others out
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("agent: agent forwarding: %w", err)
+	}
+	a := &authSocket{dir: dir, path: path, ln: ln}
+	go a.serve(ep, client, logf)
+	return a, nil
+}
+
+func (a *authSocket) serve(ep *tunnel.Endpoint, client router.ID, logf router.Logf) {
+	for {
+		c, err := a.ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		go func() {
+			st, err := openAuthAgent(ep, client)
+			if err != nil {
+				logf("agent: forwarded agent connection: %v", err)
+				c.Close()
+				return
+			}
+			tunnel.Relay(st, c)
+		}()
+	}
+}
+
+// openAuthAgent opens one agent connection back to the client (ssh's auth-agent@openssh.com
+// channel open).
+func openAuthAgent(ep *tunnel.Endpoint, client router.ID) (*tunnel.Stream, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), authAgentOpenTimeout)
+	defer cancel()
+	return ep.Open(ctx, client, proto.ClientAuthAgent, nil)
+}
+
+// authAgentOpenTimeout bounds an open to a client that no longer answers.
+const authAgentOpenTimeout = time.Minute
+
+// close removes the socket and its directory; connections already relayed run to their end.
+func (a *authSocket) close() {
+	a.ln.Close()
+	os.RemoveAll(a.dir)
+}
+
+// withAuthSock is env with SSH_AUTH_SOCK naming path, whatever the client sent.
+func withAuthSock(env map[string]string, path string) map[string]string {
+	out := make(map[string]string, len(env)+1)
+	for k, v := range env {
+		out[k] = v
+	}
+	out[proto.AuthSockEnv] = path
+	return out
+}

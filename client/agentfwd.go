@@ -1,0 +1,112 @@
+package client
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+
+	"github.com/mitogen-go/mitogend/flagparse"
+	"github.com/mitogen-go/mitogend/internal/syserr"
+	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/sshconfig"
+	"github.com/mitogen-go/mitogend/tunnel"
+)
+
+// Agent forwarding (-A, ForwardAgent) for one call, narrower than ssh's: the command's agent
+// makes a private socket for that command alone and opens each connection to it back here, as a
+// ClientAuthAgent stream, which this side joins to the caller's agent (proto/authagent.go).
+//
+// Such a call always runs on the AgentExec stream fakessh opens itself, never on passed
+// descriptors or on a session channel of its own: sshd's forwarding is per connection (the first
+// session to ask gets the socket, every later session on the connection gets SSH_AUTH_SOCK, and
+// the socket lives until the connection ends), and the daemon's connections are shared by every
+// call to the host. For the same reason a -A call is not run in a become context: its sudo or
+// doas resets the environment the call passes on, as under ssh.
+
+// agentForward is one call's forwarded agent.
+type agentForward struct {
+	socket string // the caller's agent; "" when there is none (ForwardAgent yes, no SSH_AUTH_SOCK)
+	ended  atomic.Bool
+}
+
+// agentForwarding is ForwardAgent as ssh resolves it for the call: nil when off. A socket path
+// that cannot be stat'ed is reported as ssh reports it, and with ExitOnForwardFailure ends the
+// call; otherwise the call goes on, and its connections find no agent.
+func (s *session) agentForwarding(opts *flagparse.Options) (*agentForward, error) {
+	o, _, ok := s.resolved(opts)
+	v, _ := opts.Config.Get("forwardagent")
+	if ok {
+		v = o.Get("forwardagent")
+	}
+	on, path := forwardAgentValue(v)
+	if !on {
+		return nil, nil
+	}
+	if path == "" {
+		return &agentForward{socket: s.stdio.getenv(proto.AuthSockEnv)}, nil
+	}
+	if !ok {
+		return &agentForward{socket: path}, nil // the daemon says why the files could not be read
+	}
+	home, name := localAccount(s.stdio)
+	t, err := o.Target(opts.Host, home, name)
+	if err == nil {
+		path, err = t.ForwardAgentPath(path, home, name, s.stdio.getenv)
+	}
+	if err != nil {
+		return nil, &Error{Msg: "fakessh: ForwardAgent: " + err.Error(), Err: err}
+	}
+	if _, err := os.Stat(path); err != nil {
+		if s.level >= levelError {
+			fmt.Fprint(s.stdio.Stderr, logLines(fmt.Sprintf("Cannot forward agent socket path %q: %s", path, syserr.Text(err))))
+		}
+		if o.Get("exitonforwardfailure") == "yes" {
+			return nil, &Error{Err: err}
+		}
+	}
+	return &agentForward{socket: path}, nil
+}
+
+// forwardAgentValue reads a ForwardAgent value as readconf.c does: yes or no (and their
+// synonyms), else a socket path, which turns forwarding on.
+func forwardAgentValue(v string) (on bool, path string) {
+	switch strings.ToLower(v) {
+	case "", "no", "false":
+		return false, ""
+	case "yes", "true":
+		return true, ""
+	}
+	return true, v
+}
+
+// forwardAgentAsked reports whether the call's resolved configuration turns ForwardAgent on,
+// before a session exists (become detection decides which session to make).
+func forwardAgentAsked(opts *flagparse.Options, stdio Stdio) bool {
+	v, _ := opts.Config.Get("forwardagent")
+	if o, err := sshconfig.Resolve(configInput(opts, stdio)); err == nil {
+		v = o.Get("forwardagent")
+	}
+	on, _ := forwardAgentValue(v)
+	return on
+}
+
+// serve accepts the command's agent connections, from the context the call runs in only.
+func (f *agentForward) serve(s *session) {
+	s.ep.Listen(proto.ClientAuthAgent, func(st *tunnel.Stream, _ []byte) {
+		if st.Peer() != s.target || f.ended.Load() || f.socket == "" {
+			st.Close()
+			return
+		}
+		c, err := net.Dial("unix", f.socket)
+		if err != nil {
+			st.Close() // ssh refuses the channel; the program on the target sees its connection close
+			return
+		}
+		tunnel.Relay(st, c)
+	})
+}
+
+// stop refuses connections opened after the command ended.
+func (f *agentForward) stop() { f.ended.Store(true) }
