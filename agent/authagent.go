@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -27,7 +28,7 @@ type authSocket struct {
 }
 
 // listenAuthAgent makes the socket for a -A command opened by client, and serves it until close.
-func listenAuthAgent(ep *tunnel.Endpoint, client router.ID, logf router.Logf) (*authSocket, error) {
+func listenAuthAgent(ep *tunnel.Endpoint, client router.ID, ref uint32, logf router.Logf) (*authSocket, error) {
 	dir, err := os.MkdirTemp(authSockParent, "ssh-") // mode 0700
 	if err != nil {
 		return nil, fmt.Errorf("agent: agent forwarding: %w", err)
@@ -39,18 +40,18 @@ func listenAuthAgent(ep *tunnel.Endpoint, client router.ID, logf router.Logf) (*
 		return nil, fmt.Errorf("agent: agent forwarding: %w", err)
 	}
 	a := &authSocket{dir: dir, path: path, ln: ln}
-	go a.serve(ep, client, logf)
+	go a.serve(ep, client, ref, logf)
 	return a, nil
 }
 
-func (a *authSocket) serve(ep *tunnel.Endpoint, client router.ID, logf router.Logf) {
+func (a *authSocket) serve(ep *tunnel.Endpoint, client router.ID, ref uint32, logf router.Logf) {
 	for {
 		c, err := a.ln.Accept()
 		if err != nil {
 			return // closed
 		}
 		go func() {
-			st, err := openAuthAgent(ep, client)
+			st, err := openAuthAgent(ep, client, ref)
 			if err != nil {
 				logf("agent: forwarded agent connection: %v", err)
 				c.Close()
@@ -63,10 +64,11 @@ func (a *authSocket) serve(ep *tunnel.Endpoint, client router.ID, logf router.Lo
 
 // openAuthAgent opens one agent connection back to the client (ssh's auth-agent@openssh.com
 // channel open).
-func openAuthAgent(ep *tunnel.Endpoint, client router.ID) (*tunnel.Stream, error) {
+func openAuthAgent(ep *tunnel.Endpoint, client router.ID, ref uint32) (*tunnel.Stream, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), authAgentOpenTimeout)
 	defer cancel()
-	return ep.Open(ctx, client, proto.ClientAuthAgent, nil)
+	payload, _ := json.Marshal(proto.AuthAgentConn{Ref: ref})
+	return ep.Open(ctx, client, proto.ClientAuthAgent, payload)
 }
 
 // authAgentOpenTimeout bounds an open to a client that no longer answers.

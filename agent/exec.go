@@ -36,7 +36,7 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 	er.KeepDir, er.SetHome = req.KeepDir, req.SetHome
 	if req.ForwardAgent {
 		// As sshd, a socket that cannot be made leaves the command without one.
-		if sock, err := listenAuthAgent(a.ep, s.Peer(), logf); err != nil {
+		if sock, err := listenAuthAgent(a.ep, s.Peer(), req.AuthAgentRef, logf); err != nil {
 			logf("%v", err)
 		} else {
 			defer sock.close()

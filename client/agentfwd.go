@@ -15,15 +15,14 @@ import (
 )
 
 // Agent forwarding (-A, ForwardAgent) for one call, narrower than ssh's: the command's agent
-// makes a private socket for that command alone and opens each connection to it back here, as a
-// ClientAuthAgent stream, which this side joins to the caller's agent (proto/authagent.go).
+// makes a private socket for that command alone and opens each connection to it back to this
+// side (directly, or through the daemon for a command on passed descriptors) as a
+// ClientAuthAgent stream, which is joined to the caller's agent (proto/authagent.go).
 //
-// Such a call always runs on the AgentExec stream fakessh opens itself, never on passed
-// descriptors or on a session channel of its own: sshd's forwarding is per connection (the first
-// session to ask gets the socket, every later session on the connection gets SSH_AUTH_SOCK, and
-// the socket lives until the connection ends), and the daemon's connections are shared by every
-// call to the host. For the same reason a -A call is not run in a become context: its sudo or
-// doas resets the environment the call passes on, as under ssh.
+// The command always runs in the agent, never on a session channel of its own (the daemon sees
+// to that): sshd's forwarding is per connection, and the daemon's connections are shared by
+// every call to the host. A -A call is not run in a become context either: under ssh its sudo
+// or doas would judge the environment the call passes on, SSH_AUTH_SOCK included.
 
 // agentForward is one call's forwarded agent.
 type agentForward struct {
@@ -66,6 +65,11 @@ func (s *session) agentForwarding(opts *flagparse.Options) (*agentForward, error
 			return nil, &Error{Err: err}
 		}
 	}
+	if name, ok := strings.CutPrefix(path, "$"); ok {
+		// readconf.c's legacy form: ssh stats "$NAME" as written (and says so above), but
+		// connects to the variable's value.
+		path = s.stdio.getenv(name)
+	}
 	return &agentForward{socket: path}, nil
 }
 
@@ -92,10 +96,11 @@ func forwardAgentAsked(opts *flagparse.Options, stdio Stdio) bool {
 	return on
 }
 
-// serve accepts the command's agent connections, from the context the call runs in only.
+// serve accepts the command's agent connections, from the context the call runs in or the
+// daemon (which checks its own side) only.
 func (f *agentForward) serve(s *session) {
 	s.ep.Listen(proto.ClientAuthAgent, func(st *tunnel.Stream, _ []byte) {
-		if st.Peer() != s.target || f.ended.Load() || f.socket == "" {
+		if peer := st.Peer(); (peer != s.target && peer != proto.Root) || f.ended.Load() || f.socket == "" {
 			st.Close()
 			return
 		}

@@ -272,12 +272,12 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	if err != nil {
 		return err
 	}
-	if fwd != nil { // on the stream opened below, never on passed descriptors (agentfwd.go)
+	if fwd != nil {
 		req.ForwardAgent = true
 		fwd.serve(s)
 		defer fwd.stop()
 	}
-	if s.passed && pty == nil && fwd == nil {
+	if s.passed && pty == nil {
 		return s.execPassed(ctx, opts, req)
 	}
 	if err := s.waitAgent(ctx); err != nil {

@@ -120,6 +120,8 @@ type ExecRequest struct {
 	// ForwardAgent asks for the opener's ssh-agent on a private socket for this command alone
 	// (proto/authagent.go).
 	ForwardAgent bool `json:"forward_agent,omitempty"`
+	// AuthAgentRef, set by the daemon, is echoed in each ClientAuthAgent open (AuthAgentConn).
+	AuthAgentRef uint32 `json:"auth_agent_ref,omitempty"`
 }
 
 // Stream request names, as in SSH.

@@ -104,7 +104,15 @@ func TestAgentForwardingListsKeys(t *testing.T) {
 	cfg := func(opts ...string) []string {
 		return append(opts, "-F", yesConfig, sshdtest.HostAlias)
 	}
+	tokenDir := t.TempDir() // %r: the remote user's name, a link to the agent
+	if err := os.Symlink(r.sock, filepath.Join(tokenDir, r.srv.User+".sock")); err != nil {
+		t.Fatal(err)
+	}
 	on := [][]string{
+		{"-o", "ForwardAgent=" + filepath.Join(tokenDir, "%r.sock")},
+		{"-o", "ForwardAgent=$FWD_AGENT_SOCK"},
+		{"-t", "-A"},
+		{"-tt", "-A"}, // a pty: fakessh's own stream to the agent, not passed descriptors
 		{"-A"},
 		{"-o", "ForwardAgent=yes"},
 		{"-o", "ForwardAgent=" + r.sock},
@@ -114,7 +122,7 @@ func TestAgentForwardingListsKeys(t *testing.T) {
 	for _, opts := range on {
 		t.Run(strings.Join(opts, " "), func(t *testing.T) {
 			res := r.sideBySide(t, opts, "ssh-add -l")
-			if res.stdout != r.fingerprint {
+			if strings.ReplaceAll(res.stdout, "\r\n", "\n") != r.fingerprint {
 				t.Errorf("ssh-add -l on the target: %q, want the caller's %q", res.stdout, r.fingerprint)
 			}
 		})
@@ -134,6 +142,12 @@ func TestAgentForwardingListsKeys(t *testing.T) {
 		r.sideBySide(t, []string{"-A"}, `d=$(dirname "$SSH_AUTH_SOCK"); `+
 			`echo "$SSH_AUTH_SOCK" | sed 's,^/tmp/ssh-[A-Za-z0-9]*/agent\.[0-9]*$,shape ok,'; `+
 			`stat -c '%a %U %F' "$d"; stat -c '%a %U %F' "$SSH_AUTH_SOCK"`)
+	})
+	t.Run("sudo resets it", func(t *testing.T) {
+		// A -A call is never run in a become context: sudo judges the environment, as under ssh.
+		testenv.NeedTool(t, "sudo")
+		r.sideBySide(t, []string{"-A"}, "sudo -n sh -c 'echo ${SSH_AUTH_SOCK-unset}'")
+		r.sideBySide(t, []string{"-A"}, "sudo -n --preserve-env=SSH_AUTH_SOCK ssh-add -l")
 	})
 	t.Run("no agent at that path", func(t *testing.T) {
 		missing := filepath.Join(t.TempDir(), "none.sock")
