@@ -30,11 +30,11 @@ type agentRig struct {
 	fingerprint string // what ssh-add -l prints for the key
 }
 
-func newAgentRig(t *testing.T) *agentRig {
+func newAgentRig(t *testing.T, opts ...sshdtest.Option) *agentRig {
 	t.Helper()
 	agent := testenv.NeedTool(t, "ssh-agent")
 	add := testenv.NeedTool(t, "ssh-add")
-	r := newRig(t)
+	r := newRig(t, opts...)
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "agent.sock")
 	// Without -D, ssh-agent forks once its socket listens: its exit is the event to wait for.
@@ -252,5 +252,21 @@ func TestAgentForwardingGitClone(t *testing.T) {
 	}
 	if res := r.fakessh(nil, "target", clone(filepath.Join(dir, "clone2"))); res.code == 0 || !strings.Contains(res.stderr, "Permission denied (publickey") {
 		t.Errorf("clone without -A: exit %d stdout %q stderr %q, want sshd's refusal", res.code, res.stdout, res.stderr)
+	}
+}
+
+// TestAgentForwardingDespiteSSHDPolicy is an intended difference (README): sshd's
+// AllowAgentForwarding no keeps the socket from ssh -A's command, while fakessh's agent makes
+// it as the target user, who could run such a relay anyway.
+func TestAgentForwardingDespiteSSHDPolicy(t *testing.T) {
+	r := newAgentRig(t, sshdtest.WithExtraConfig("AllowAgentForwarding no"))
+	real := r.realSSH([]string{"-A"}, "echo ${SSH_AUTH_SOCK-unset}")
+	if real.code != 0 || real.stdout != "unset\n" {
+		t.Fatalf("ssh -A under AllowAgentForwarding no: exit %d stdout %q stderr %q", real.code, real.stdout, real.stderr)
+	}
+	fake := r.fakessh(nil, "-A", "target", "ssh-add -l")
+	if fake.code != 0 || fake.stdout != r.fingerprint {
+		t.Errorf("fakessh -A under AllowAgentForwarding no: exit %d stdout %q stderr %q, want the key listed (README: Intended differences)",
+			fake.code, fake.stdout, fake.stderr)
 	}
 }
