@@ -7,8 +7,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/mitogen-go/mitogend/emulation"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/tunnel"
@@ -25,6 +27,7 @@ const authSockParent = "/tmp"
 type authSocket struct {
 	dir, path string
 	ln        net.Listener
+	once      sync.Once
 }
 
 // listenAuthAgent makes the socket for a -A command opened by client, and serves it until close.
@@ -74,10 +77,32 @@ func openAuthAgent(ep *tunnel.Endpoint, client router.ID, ref uint32) (*tunnel.S
 // authAgentOpenTimeout bounds an open to a client that no longer answers.
 const authAgentOpenTimeout = time.Minute
 
-// close removes the socket and its directory; connections already relayed run to their end.
+// forwardAgent makes the socket for req when it asks for -A, and names it in er's environment.
+// As under sshd, a socket that cannot be made leaves the command without one. The result may be
+// nil, which close takes.
+func forwardAgent(a *agent, s *tunnel.Stream, req proto.ExecRequest, er *emulation.Request) *authSocket {
+	if !req.ForwardAgent {
+		return nil
+	}
+	sock, err := listenAuthAgent(a.ep, s.Peer(), req.AuthAgentRef, a.logf)
+	if err != nil {
+		a.logf("%v", err)
+		return nil
+	}
+	er.Env = withAuthSock(er.Env, sock.path)
+	return sock
+}
+
+// close removes the socket and its directory, once; connections already relayed run to their
+// end.
 func (a *authSocket) close() {
-	a.ln.Close()
-	os.RemoveAll(a.dir)
+	if a == nil {
+		return
+	}
+	a.once.Do(func() {
+		a.ln.Close()
+		os.RemoveAll(a.dir)
+	})
 }
 
 // withAuthSock is env with SSH_AUTH_SOCK naming path, whatever the client sent.

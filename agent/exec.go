@@ -34,15 +34,8 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 	}
 	er := execRequest(req)
 	er.KeepDir, er.SetHome = req.KeepDir, req.SetHome
-	if req.ForwardAgent {
-		// As sshd, a socket that cannot be made leaves the command without one.
-		if sock, err := listenAuthAgent(a.ep, s.Peer(), req.AuthAgentRef, logf); err != nil {
-			logf("%v", err)
-		} else {
-			defer sock.close()
-			er.Env = withAuthSock(er.Env, sock.path)
-		}
-	}
+	sock := forwardAgent(a, s, req, &er)
+	defer sock.close() // also when the command does not start
 	p, err := emulation.Start(a.base, er, s, s, s.StderrWriter())
 	if err != nil {
 		if errors.Is(err, emulation.ErrNoSubsystem) {
@@ -65,6 +58,7 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 	}()
 	res := p.Wait()
 	p.Close()
+	sock.close() // before the exit: once the caller has it, the socket is gone
 	if res.Signal != "" {
 		b, _ := json.Marshal(proto.ExitSignal{Signal: res.Signal, CoreDumped: res.CoreDumped})
 		s.SendRequest(proto.ReqExitSignal, b)
