@@ -40,7 +40,9 @@ func (s *session) agentForwarding(opts *flagparse.Options) (*agentForward, error
 		v = o.Get("forwardagent")
 	}
 	on, path := forwardAgentValue(v)
-	if !on {
+	if !on || s.fwdDisabled {
+		// A changed host key let through: "Agent forwarding is disabled to avoid
+		// man-in-the-middle attacks." is among the daemon's warnings, as ssh turns it off.
 		return nil, nil
 	}
 	if path == "" {

@@ -272,3 +272,19 @@ func TestAgentForwardingDespiteSSHDPolicy(t *testing.T) {
 			fake.code, fake.stdout, fake.stderr)
 	}
 }
+
+// TestAgentForwardingOffAfterChangedKey: when StrictHostKeyChecking=no lets a changed host key
+// through, ssh says "Agent forwarding is disabled to avoid man-in-the-middle attacks." and
+// forwards nothing; fakessh does the same, on the first call and on one that reuses the
+// connection.
+func TestAgentForwardingOffAfterChangedKey(t *testing.T) {
+	r := newAgentRig(t)
+	writeFile(t, r.srv.KnownHosts, fmt.Sprintf("[127.0.0.1]:%d %s\n", r.srv.Port, otherHostKey(t)))
+	opts := []string{"-A", "-o", "StrictHostKeyChecking=no"}
+	for _, call := range []string{"first call", "call that reuses the connection"} {
+		res := r.sideBySide(t, opts, "echo ${SSH_AUTH_SOCK-unset}")
+		if res.stdout != "unset\n" || !strings.Contains(res.stderr, "Agent forwarding is disabled") {
+			t.Errorf("%s: stdout %q stderr %q", call, res.stdout, res.stderr)
+		}
+	}
+}
