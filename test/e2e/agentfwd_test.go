@@ -288,3 +288,19 @@ func TestAgentForwardingOffAfterChangedKey(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentForwardingInBecomeContext: in a named chain's become context the context's agent
+// makes the socket, as the become user, for the one call; the next call there has none.
+func TestAgentForwardingInBecomeContext(t *testing.T) {
+	r := newAgentRig(t)
+	user, _ := testUser(t, "/bin/sh")
+	sudoLogPath(t, user) // root's sudo to user, logged in the test's own file
+	r.chains(t, fmt.Sprintf("Host svc\n  Via target\n  Become sudo\n  BecomeUser %s\n", user))
+	res := r.must(r.fakessh(nil, "-A", "svc", `id -un; stat -c %U "$(dirname "$SSH_AUTH_SOCK")"; ssh-add -l`))
+	if want := user + "\n" + user + "\n" + r.fingerprint; res.stdout != want {
+		t.Errorf("-A in the become context: %q, want %q", res.stdout, want)
+	}
+	if res := r.must(r.fakessh(nil, "svc", "echo ${SSH_AUTH_SOCK-unset}")); res.stdout != "unset\n" {
+		t.Errorf("the next call without -A: SSH_AUTH_SOCK %q", res.stdout)
+	}
+}
