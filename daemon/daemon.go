@@ -64,14 +64,15 @@ type Daemon struct {
 	slots       *dialSlots // connects in progress (dialpool.go)
 	maxContexts int
 
-	mu        sync.Mutex // protects conns, contexts, passed, clients, and each conn's children
-	conns     map[string]*conn
-	contexts  map[router.ID]*child     // every child context that started, by id
-	passed    map[router.ID][]*os.File // what clients passed with their Hello (passfds.go)
-	sessions  sessionSlots             // command sessions open per connection (sessionexec.go)
-	authAgent authAgentRelays          // -A commands run in agents for clients (authagent.go)
-	clients   int
-	idle      chan struct{} // the client count changed, for the idle timer
+	mu       sync.Mutex // protects conns, contexts, passed, clients, and each conn's children
+	conns    map[string]*conn
+	contexts map[router.ID]*child     // every child context that started, by id
+	passed   map[router.ID][]*os.File // what clients passed with their Hello (passfds.go)
+	sessions sessionSlots             // command sessions open per connection (sessionexec.go)
+	clients  int
+	idle     chan struct{} // the client count changed, for the idle timer
+
+	authAgent authAgentRelays // -A commands run in agents for clients (authagent.go)
 }
 
 // SoftMemoryLimit is the heap limit mitogend runs its collector against (GOMEMLIMIT overrides):
