@@ -45,17 +45,23 @@ func (s *session) agentForwarding(opts *flagparse.Options) (*agentForward, error
 		// man-in-the-middle attacks." is among the daemon's warnings, as ssh turns it off.
 		return nil, nil
 	}
-	if path == "" {
-		return &agentForward{socket: s.stdio.getenv(proto.AuthSockEnv)}, nil
-	}
-	if !ok {
-		return &agentForward{socket: path}, nil // the daemon says why the files could not be read
-	}
 	home, name := localAccount(s.stdio)
 	t, err := o.Target(opts.Host, home, name)
-	if err == nil {
-		path, err = t.ForwardAgentPath(path, home, name, s.stdio.getenv)
+	if !ok || err != nil {
+		t = sshconfig.Target{} // the daemon says why the files could not be read
 	}
+	if path == "" {
+		// check_agent_present: ForwardAgent yes with no agent to reach forwards nothing.
+		sock := s.identityAgent(t, home, name)
+		if !agentPresent(sock) {
+			return nil, nil
+		}
+		return &agentForward{socket: sock}, nil
+	}
+	if !ok {
+		return &agentForward{socket: path}, nil
+	}
+	path, err = t.ForwardAgentPath(path, home, name, s.stdio.getenv)
 	if err != nil {
 		return nil, &Error{Msg: "fakessh: ForwardAgent: " + err.Error(), Err: err}
 	}
@@ -73,6 +79,38 @@ func (s *session) agentForwarding(opts *flagparse.Options) (*agentForward, error
 		path = s.stdio.getenv(name)
 	}
 	return &agentForward{socket: path}, nil
+}
+
+// identityAgent is the agent ssh's ForwardAgent yes forwards: its SSH_AUTH_SOCK after ssh.c has
+// put IdentityAgent there, "" for none.
+func (s *session) identityAgent(t sshconfig.Target, home, localUser string) string {
+	switch ia := t.IdentityAgent; ia {
+	case "", proto.AuthSockEnv:
+		return s.stdio.getenv(proto.AuthSockEnv)
+	case "none":
+		return ""
+	}
+	p, err := t.ForwardAgentPath(t.IdentityAgent, home, localUser, s.stdio.getenv)
+	if err != nil {
+		return ""
+	}
+	if name, ok := strings.CutPrefix(p, "$"); ok {
+		return s.stdio.getenv(name) // the legacy form, as ssh reads it
+	}
+	return p
+}
+
+// agentPresent is ssh_get_authentication_socket's test: the socket accepts a connection.
+func agentPresent(sock string) bool {
+	if sock == "" {
+		return false
+	}
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // forwardAgentValue reads a ForwardAgent value as readconf.c does: yes or no (and their

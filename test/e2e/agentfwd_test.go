@@ -149,6 +149,26 @@ func TestAgentForwardingListsKeys(t *testing.T) {
 		r.sideBySide(t, []string{"-A"}, "sudo -n sh -c 'echo ${SSH_AUTH_SOCK-unset}'")
 		r.sideBySide(t, []string{"-A"}, "sudo -n --preserve-env=SSH_AUTH_SOCK ssh-add -l")
 	})
+	t.Run("IdentityAgent names the agent yes forwards", func(t *testing.T) {
+		// ssh.c puts IdentityAgent in its own SSH_AUTH_SOCK, which ForwardAgent yes forwards.
+		env := r.env
+		defer func() { r.env = env }()
+		r.env = append(append([]string(nil), env...), "SSH_AUTH_SOCK="+filepath.Join(t.TempDir(), "none.sock"))
+		res := r.sideBySide(t, []string{"-A", "-o", "IdentityAgent=" + r.sock}, "ssh-add -l")
+		if res.stdout != r.fingerprint {
+			t.Errorf("ssh-add -l on the target: %q, want the caller's %q", res.stdout, r.fingerprint)
+		}
+		r.env = append(r.env[:len(r.env)-1], "SSH_AUTH_SOCK="+r.sock)
+		r.sideBySide(t, []string{"-A", "-o", "IdentityAgent=none"}, "ssh-add -l >/dev/null 2>&1; echo $?")
+		r.sideBySide(t, []string{"-A", "-o", "IdentityAgent=none"}, "echo ${SSH_AUTH_SOCK-unset}")
+		r.sideBySide(t, []string{"-A", "-o", "IdentityAgent=SSH_AUTH_SOCK"}, "ssh-add -l")
+		r.sideBySide(t, []string{"-A", "-o", "IdentityAgent=${FWD_AGENT_SOCK}"}, "ssh-add -l")
+		r.sideBySide(t, []string{"-A", "-o", "IdentityAgent=$FWD_AGENT_SOCK"}, "ssh-add -l")
+		r.env = append(r.env[:len(r.env)-1], "SSH_AUTH_SOCK=")
+		r.sideBySide(t, []string{"-A"}, "echo ${SSH_AUTH_SOCK-unset}")
+		r.env = append(r.env[:len(r.env)-1], "SSH_AUTH_SOCK="+filepath.Join(t.TempDir(), "none.sock"))
+		r.sideBySide(t, []string{"-A"}, "echo ${SSH_AUTH_SOCK-unset}")
+	})
 	t.Run("no agent at that path", func(t *testing.T) {
 		missing := filepath.Join(t.TempDir(), "none.sock")
 		// ssh-add's own ending races the socket's close under both (a SIGPIPE or "communication
