@@ -113,6 +113,8 @@ func TestAgentForwardingListsKeys(t *testing.T) {
 		{"-o", "ForwardAgent=$FWD_AGENT_SOCK"},
 		{"-t", "-A"},
 		{"-tt", "-A"}, // a pty: fakessh's own stream to the agent, not passed descriptors
+		{"-A", "-o", "ForwardAgent=no"}, // -A sets it, and -o's first value counts
+		{"-o", "ForwardAgent=no", "-A"},
 		{"-A"},
 		{"-o", "ForwardAgent=yes"},
 		{"-o", "ForwardAgent=" + r.sock},
@@ -127,7 +129,7 @@ func TestAgentForwardingListsKeys(t *testing.T) {
 			}
 		})
 	}
-	off := [][]string{nil, {"-a"}, {"-o", "ForwardAgent=no"}, cfg("-o", "ForwardAgent=no")}
+	off := [][]string{nil, {"-a"}, {"-A", "-a"}, {"-o", "ForwardAgent=no"}, cfg("-o", "ForwardAgent=no")}
 	for _, opts := range off {
 		t.Run("off "+strings.Join(opts, " "), func(t *testing.T) {
 			res := r.sideBySide(t, opts, "echo ${SSH_AUTH_SOCK-unset}")
