@@ -112,7 +112,7 @@ func TestAgentForwardingListsKeys(t *testing.T) {
 		{"-o", "ForwardAgent=" + filepath.Join(tokenDir, "%r.sock")},
 		{"-o", "ForwardAgent=$FWD_AGENT_SOCK"},
 		{"-t", "-A"},
-		{"-tt", "-A"}, // a pty: fakessh's own stream to the agent, not passed descriptors
+		{"-tt", "-A"},                   // a pty: fakessh's own stream to the agent, not passed descriptors
 		{"-A", "-o", "ForwardAgent=no"}, // -A sets it, and -o's first value counts
 		{"-o", "ForwardAgent=no", "-A"},
 		{"-A"},
