@@ -34,6 +34,8 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 	}
 	er := execRequest(req)
 	er.KeepDir, er.SetHome = req.KeepDir, req.SetHome
+	sock := forwardAgent(a, s, req, &er)
+	defer sock.close() // also when the command does not start
 	p, err := emulation.Start(a.base, er, s, s, s.StderrWriter())
 	if err != nil {
 		if errors.Is(err, emulation.ErrNoSubsystem) {
@@ -56,6 +58,7 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 	}()
 	res := p.Wait()
 	p.Close()
+	sock.close() // before the exit: once the caller has it, the socket is gone
 	if res.Signal != "" {
 		b, _ := json.Marshal(proto.ExitSignal{Signal: res.Signal, CoreDumped: res.CoreDumped})
 		s.SendRequest(proto.ReqExitSignal, b)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/mitogen-go/mitogend/flagparse"
@@ -62,12 +61,18 @@ func (s *session) checkAgentSocket(opts *flagparse.Options, cfg ttyOptions) erro
 	case "", "yes", "no", "true", "false":
 		return nil
 	}
-	if !ok || strings.HasPrefix(fa, "$") || strings.Contains(fa, "%") {
-		return nil // environment and %-tokens: not expanded here
+	if !ok {
+		return nil
 	}
-	home, _ := localAccount(s.stdio)
-	if rest, ok := strings.CutPrefix(fa, "~/"); ok {
-		fa = filepath.Join(home, rest)
+	home, name := localAccount(s.stdio)
+	t, err := o.Target(opts.Host, home, name)
+	if err != nil {
+		return nil // Dump reports it
+	}
+	if !legacyEnvName(fa) { // ssh stats "$NAME" as written
+		if fa, err = t.ForwardAgentPath(fa, home, name, s.stdio.lookupEnv); err != nil {
+			return nil // the expansion's own error comes with the dump
+		}
 	}
 	if _, err := os.Stat(fa); err != nil {
 		if cfg.errors {
@@ -79,3 +84,6 @@ func (s *session) checkAgentSocket(opts *flagparse.Options, cfg ttyOptions) erro
 	}
 	return nil
 }
+
+// legacyEnvName reports whether a socket path is "$NAME", which ssh reads as a variable's name.
+func legacyEnvName(v string) bool { return len(v) > 1 && v[0] == '$' && v[1] != '{' }

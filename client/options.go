@@ -14,14 +14,15 @@ import (
 //     RequestTTY, forwards, ...); nothing to check here.
 //   - inert: they tune ssh's own transport or multiplexing, which the daemon replaces (Ciphers,
 //     Compression, ControlMaster, ControlPath, ControlPersist, ...), or they ask for what fakessh
-//     does anyway (ForwardAgent no, RemoteCommand none); accepted silently so that scp, sftp,
+//     does anyway (RemoteCommand none); accepted silently so that scp, sftp,
 //     rsync, git and Ansible can pass them.
-//   - refused: honouring them would change behaviour fakessh cannot reproduce (agent or X11
+//   - refused: honouring them would change behaviour fakessh cannot reproduce (X11
 //     forwarding, a local command, tun devices); dropping them silently would make a
 //     caller believe it got what it asked for, so they are an error with status 255.
 //
 // Only the command line is checked: ~/.ssh/config is shared with the real ssh, and a "Host *
-// ForwardAgent yes" there must not break every fakessh call. ProxyJump and ProxyCommand are
+// ForwardX11 yes" there must not break every fakessh call. ForwardAgent is honoured, for the
+// one call (agentfwd.go). ProxyJump and ProxyCommand are
 // honoured by the daemon, which resolves and runs them when it connects.
 
 // refusal says why a value of a keyword cannot be honoured, or "" when it can.
@@ -29,7 +30,6 @@ type refusal func(vals []string) string
 
 // refused maps lowercase keywords to their check. Keywords absent here are inert or honoured.
 var refused = map[string]refusal{
-	"forwardagent":      unless("no", "fakessh: agent forwarding (-A, ForwardAgent) is not supported"),
 	"forwardx11":        unless("no", "fakessh: X11 forwarding (-X, -Y, ForwardX11) is not supported"),
 	"remotecommand":     unless("none", "fakessh: RemoteCommand is not supported; give the command on the command line"),
 	"tunnel":            unless("no", "fakessh: tun device forwarding (-w, Tunnel) is not supported"),

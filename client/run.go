@@ -88,7 +88,7 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	}
 	var become *becomeCall
 	if opts.Command != "" && !opts.Subsystem && opts.StdioForward == "" && !opts.NoCommand {
-		if bc, ok := detectBecome(opts.Command); ok {
+		if bc, ok := detectBecome(opts.Command); ok && !forwardAgentAsked(opts, stdio) {
 			become = &bc
 		}
 	}
@@ -287,6 +287,15 @@ func (s *session) exec(ctx context.Context, opts *flagparse.Options) error {
 	}
 	req.PTY = pty
 	req.SCP = scpRequest(req)
+	fwd, err := s.agentForwarding(opts)
+	if err != nil {
+		return err
+	}
+	if fwd != nil {
+		req.ForwardAgent = true
+		fwd.serve(s)
+		defer fwd.stop()
+	}
 	if s.passed && pty == nil {
 		return s.execPassed(ctx, opts, req)
 	}

@@ -71,6 +71,8 @@ type Daemon struct {
 	sessions sessionSlots             // command sessions open per connection (sessionexec.go)
 	clients  int
 	idle     chan struct{} // the client count changed, for the idle timer
+
+	authAgent authAgentRelays // -A commands run in agents for clients (authagent.go)
 }
 
 // SoftMemoryLimit is the heap limit mitogend runs its collector against (GOMEMLIMIT overrides):

@@ -36,6 +36,7 @@ type execIO struct {
 
 func (d *Daemon) registerExecFDs() {
 	d.ep.Listen(proto.DaemonExecFDs, d.serveExecFDs)
+	d.ep.Listen(proto.ClientAuthAgent, d.serveAuthAgent) // -A commands run here (authagent.go)
 }
 
 func (d *Daemon) serveExecFDs(st *tunnel.Stream, payload []byte) {
@@ -125,7 +126,9 @@ func (d *Daemon) runInAgent(ctx context.Context, req proto.FDExecRequest, st *tu
 		c.startAgent()
 		<-c.ready // an early call (ConnectReply.Early) that could not have a session channel
 	}
-	payload, _ := json.Marshal(req.Exec)
+	exec, drop := d.relayAuthAgent(req, st.Peer())
+	defer drop()
+	payload, _ := json.Marshal(exec)
 	openCtx, cancel := context.WithTimeout(ctx, agentOpenTimeout)
 	as, err := d.ep.Open(openCtx, req.Context, proto.AgentExec, payload)
 	cancel()

@@ -113,10 +113,11 @@ type sessionRunner struct {
 }
 
 // sessionFor is the runner for req when it is a plain command (no pty, no become, not scp or
-// sftp, which the agent serves with atomic writes) in a context directly on an SSH connection.
+// sftp, which the agent serves with atomic writes, no -A, whose socket sshd would give the whole
+// connection: authagent.go) in a context directly on an SSH connection.
 func (d *Daemon) sessionFor(req proto.FDExecRequest) *sessionRunner {
 	e := req.Exec
-	if d.cfg.NoSessionExec || e.Command == "" || e.PTY != nil || e.SCP != nil || e.Subsystem != "" || len(e.Argv) > 0 || e.KeepDir {
+	if d.cfg.NoSessionExec || e.Command == "" || e.PTY != nil || e.SCP != nil || e.Subsystem != "" || len(e.Argv) > 0 || e.KeepDir || e.ForwardAgent {
 		return nil
 	}
 	c := d.dialedConn(req.Context)

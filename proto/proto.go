@@ -124,6 +124,11 @@ type ExecRequest struct {
 	SetHome bool `json:"set_home,omitempty"`
 	// SCP, if set, is Command parsed as scp -t or scp -f (proto/transfer.go).
 	SCP *SCPRequest `json:"scp,omitempty"`
+	// ForwardAgent asks for the opener's ssh-agent on a private socket for this command alone
+	// (proto/authagent.go).
+	ForwardAgent bool `json:"forward_agent,omitempty"`
+	// AuthAgentRef, set by the daemon, is echoed in each ClientAuthAgent open (AuthAgentConn).
+	AuthAgentRef uint32 `json:"auth_agent_ref,omitempty"`
 }
 
 // Stream request names, as in SSH.

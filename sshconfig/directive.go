@@ -50,7 +50,7 @@ func (p *parser) directive(src source, name string, kw keyword, args []string, r
 		if msg := stringCheck(key, first); msg != "" {
 			return bad("%s", msg)
 		}
-		if key == "identityagent" {
+		if key == "identityagent" || key == "forwardagent" && !isFlagWord(first) {
 			if logged, msg := agentPathCheck(first, p.in.Getenv); msg != "" {
 				return append(logged, bad("%s", msg)...)
 			}

@@ -12,7 +12,7 @@ type Getenv func(name string) (string, bool)
 // split by when ssh does it: once the files are read (so -G prints them expanded), or only when
 // it loads the file, after connecting (-G prints them as written).
 var (
-	envAtFill = []string{"controlpath", "identityagent", "userknownhostsfile"}
+	envAtFill = []string{"controlpath", "forwardagent", "identityagent", "userknownhostsfile"}
 	envAtLoad = []string{"certificatefile", "identityfile"}
 )
 
@@ -33,17 +33,15 @@ func ExpandEnv(o Options, getenv Getenv, load bool) (Options, error) {
 	}
 	for _, k := range keys {
 		vals := o[k]
-		if len(vals) == 0 || k == "identityagent" && (vals[0] == "none" || vals[0] == "SSH_AUTH_SOCK") {
+		if len(vals) == 0 || k == "identityagent" && (vals[0] == "none" || vals[0] == "SSH_AUTH_SOCK") ||
+			k == "forwardagent" && isFlagWord(vals[0]) {
 			continue
 		}
 		expanded := make([]string, len(vals))
 		for i, v := range vals {
 			e, msgs, missing := dollarExpand(v, getenv)
-			switch {
-			case len(msgs) > 0 && missing:
-				return nil, &ConfigError{File: k, Messages: append(msgs, "invalid environment variable expansion")}
-			case len(msgs) > 0:
-				return nil, &ConfigError{File: k, Messages: append(msgs, "percent_dollar_expand: failed")}
+			if err := expandFailure(k, msgs, missing); err != nil {
+				return nil, err
 			}
 			expanded[i] = e
 		}
@@ -55,6 +53,18 @@ func ExpandEnv(o Options, getenv Getenv, load bool) (Options, error) {
 		out[k] = expanded
 	}
 	return out, nil
+}
+
+// expandFailure is ssh's fatal error after dollarExpand's lines msgs (nil for none): ssh.c's
+// own line when only variables were missing, percent_dollar_expand's for a malformed ${.
+func expandFailure(keyword string, msgs []string, missing bool) error {
+	switch {
+	case len(msgs) == 0:
+		return nil
+	case missing:
+		return &ConfigError{File: keyword, Messages: append(msgs, "invalid environment variable expansion")}
+	}
+	return &ConfigError{File: keyword, Messages: append(msgs, "percent_dollar_expand: failed")}
 }
 
 // dollarExpand is the ${NAME} half of misc.c's vdollar_percent_expand: msgs are its error()
@@ -123,4 +133,14 @@ func agentPathCheck(arg string, getenv Getenv) (logged []string, msg string) {
 		return nil, fmt.Sprintf("Invalid environment name %s.", arg)
 	}
 	return nil, ""
+}
+
+// isFlagWord reports whether v is one of the words of ssh's flag table (ForwardAgent takes
+// those or a socket path).
+func isFlagWord(v string) bool {
+	switch strings.ToLower(v) {
+	case "yes", "no", "true", "false":
+		return true
+	}
+	return false
 }

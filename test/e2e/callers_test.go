@@ -411,8 +411,6 @@ func TestCallersControlCommands(t *testing.T) {
 func TestCallersOptionPolicy(t *testing.T) {
 	r := newRig(t)
 	refused := [][]string{
-		{"-A"},
-		{"-o", "ForwardAgent=yes"},
 		{"-X"},
 		{"-Y"},
 		{"-o", "ForwardX11=yes"},

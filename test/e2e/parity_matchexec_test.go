@@ -255,8 +255,14 @@ func TestConfigEnvironmentDumpSideBySide(t *testing.T) {
 		`ControlPath ${HOME/cp`,
 		`UserKnownHostsFile ${}`,
 		`UserKnownHostsFile ${MG_SET}/%d/${MG_PCT}`,
+		`ForwardAgent ${MG_UNSET}/a`,
+		`ForwardAgent ${MG_SET}/a`,
+		`ForwardAgent $-x`,
+		`ForwardAgent $MG_SET`,
+		"Host nomatch\n  ForwardAgent ${MG_UNSET}",
+		`ForwardAgent ${MG_PCT}/%h`,
 	}
-	keep := []string{"identityfile ", "certificatefile ", "userknownhostsfile ", "controlpath ", "identityagent "}
+	keep := []string{"identityfile ", "certificatefile ", "userknownhostsfile ", "controlpath ", "identityagent ", "forwardagent "}
 	for i, line := range lines {
 		cfg := filepath.Join(dir, fmt.Sprint(i))
 		writeFile(t, cfg, line+"\nUserKnownHostsFile /mg/kh\n")

@@ -1,0 +1,82 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/router"
+	"github.com/mitogen-go/mitogend/tunnel"
+)
+
+// Agent forwarding for commands on passed descriptors (proto/authagent.go). Such a command runs
+// in its context's agent, never on a session channel of its own: sshd's agent forwarding is
+// per connection (the first session to ask makes the one socket, and every later session on the
+// connection gets SSH_AUTH_SOCK, until the connection ends), and the daemon's connections serve
+// every call to the host. The agent opens each connection to the command's socket back to the
+// daemon, which opened its AgentExec stream; the daemon passes it on to the client that asked,
+// found by the ref it put in the request.
+
+// authAgentRelays are the -A commands the daemon runs in agents, by ref.
+type authAgentRelays struct {
+	mu   sync.Mutex
+	next uint32
+	m    map[uint32]authAgentRelay
+}
+
+type authAgentRelay struct {
+	agent, client router.ID
+}
+
+// relayAuthAgent returns req's exec request, with a ref under which its agent's connections
+// reach client when it asks for -A, and the function that forgets the ref when the command ends.
+func (d *Daemon) relayAuthAgent(req proto.FDExecRequest, client router.ID) (proto.ExecRequest, func()) {
+	e := req.Exec
+	if !e.ForwardAgent {
+		return e, func() {}
+	}
+	r := &d.authAgent
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[uint32]authAgentRelay{}
+	}
+	r.next++
+	ref := r.next
+	r.m[ref] = authAgentRelay{agent: req.Context, client: client}
+	e.AuthAgentRef = ref
+	return e, func() {
+		r.mu.Lock()
+		delete(r.m, ref)
+		r.mu.Unlock()
+	}
+}
+
+// serveAuthAgent passes one agent connection on to its client. Only the agent the command runs
+// in may open it, and only while the command runs.
+func (d *Daemon) serveAuthAgent(st *tunnel.Stream, payload []byte) {
+	var c proto.AuthAgentConn
+	err := json.Unmarshal(payload, &c)
+	r := &d.authAgent
+	r.mu.Lock()
+	rel, ok := r.m[c.Ref]
+	r.mu.Unlock()
+	if err != nil || !ok || st.Peer() != rel.agent {
+		st.Close()
+		return
+	}
+	cst, err := openClientAuthAgent(d.ep, rel.client)
+	if err != nil {
+		st.Close()
+		return
+	}
+	tunnel.Relay(cst, st)
+}
+
+// openClientAuthAgent opens one agent connection to the client.
+func openClientAuthAgent(ep *tunnel.Endpoint, client router.ID) (*tunnel.Stream, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), agentOpenTimeout)
+	defer cancel()
+	return ep.Open(ctx, client, proto.ClientAuthAgent, nil)
+}
