@@ -15,4 +15,3 @@ func (t *Target) ForwardAgentPath(p, home, localUser string, getenv Getenv) (str
 	}
 	return percentExpand(p, t.dumpTokens(home, localUser))
 }
-
