@@ -28,6 +28,19 @@ func (a *agent) fromController(h tunnel.StreamHandler) tunnel.StreamHandler {
 	}
 }
 
+// openFromController is fromController for a service that answers its opens itself: a stream
+// from anyone else is rejected as administratively prohibited.
+func (a *agent) openFromController(h tunnel.NewStreamHandler) tunnel.NewStreamHandler {
+	return func(n *tunnel.NewStream) {
+		if !a.r.Trusted(n.Peer()) {
+			a.refused(n.Peer())
+			n.Reject(tunnel.Prohibited, errRefused.Error())
+			return
+		}
+		h(n)
+	}
+}
+
 // fromDaemon serves a stream only for the daemon itself.
 func (a *agent) fromDaemon(h tunnel.StreamHandler) tunnel.StreamHandler {
 	return func(s *tunnel.Stream, payload []byte) {
