@@ -110,7 +110,18 @@ func Info() proto.AgentInfo {
 	return proto.AgentInfo{PID: os.Getpid(), OS: runtime.GOOS, Arch: runtime.GOARCH, Exe: exe}
 }
 
+// pipe is the agent's parent link: its stdin and stdout.
 type pipe struct {
 	io.Reader
 	io.WriteCloser
+}
+
+// Close closes both halves, so that Router.Close, which waits for the link's reader, finds it
+// ended (where the reader's Close can end a Read in progress: a socket, a pollable pipe).
+func (p pipe) Close() error {
+	err := p.WriteCloser.Close()
+	if c, ok := p.Reader.(io.Closer); ok {
+		c.Close() // the same as the writer, in tests: a second Close is harmless
+	}
+	return err
 }
