@@ -93,6 +93,20 @@ func (c *conn) up() bool {
 	return !isClosed(c.link.Done())
 }
 
+// alive reports whether c may still serve a caller: dialling, or logged in with its SSH
+// transport up and, once ready, its link up too. A record that is not alive but not yet
+// removed (its bootstrap, held back behind an early first call, has yet to notice the cut) is
+// replaced rather than reused. Called under Daemon.mu.
+func (c *conn) alive() bool {
+	if !isClosed(c.dialed) {
+		return true // the caller waits for the dial's outcome
+	}
+	if c.dialErr != nil || (c.client != nil && isClosed(c.client.Done())) {
+		return false
+	}
+	return !isClosed(c.ready) || c.up()
+}
+
 func (c *conn) close() {
 	if c.link != nil {
 		c.link.Close()
@@ -215,7 +229,7 @@ func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.Conne
 	for {
 		d.mu.Lock()
 		c, reused := d.conns[key]
-		if reused && isClosed(c.ready) && !c.up() {
+		if reused && !c.alive() {
 			delete(d.conns, key) // linkDown forgets it too; whichever comes first
 			reused = false
 		}
