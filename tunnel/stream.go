@@ -86,6 +86,17 @@ const (
 
 var stateNames = [...]string{"opening", "open", "closing", "closed"}
 
+// kindName names a stream frame's kind as the spec does, for protocol errors.
+func kindName(k router.Kind) string {
+	names := map[router.Kind]string{router.KindOpenOK: "OpenOK", router.KindOpenFail: "OpenFail", router.KindData: "Data",
+		router.KindExtData: "ExtData", router.KindWindow: "Window", router.KindEOF: "EOF", router.KindClose: "Close",
+		router.KindStreamRequest: "StreamRequest"}
+	if n, ok := names[k]; ok {
+		return n
+	}
+	return fmt.Sprintf("kind %d", k)
+}
+
 func (st streamState) String() string { return stateNames[st] }
 
 func newStream(e *Endpoint, id uint32, peer router.ID) *Stream {
@@ -154,7 +165,7 @@ func (s *Stream) handle(m *router.Message) {
 		return
 	case m.Kind == router.KindOpenOK || m.Kind == router.KindOpenFail:
 		// An answer to an open this side never made, or a second one: the peer is broken.
-		s.reset(fmt.Errorf("tunnel: %v for a stream that is %v", m.Kind, state))
+		s.reset(fmt.Errorf("tunnel: %s for a stream that is %v", kindName(m.Kind), state))
 		return
 	}
 	switch m.Kind {
@@ -220,7 +231,7 @@ func (s *Stream) handleOpening(m *router.Message) {
 	case router.KindOpenFail:
 		err = parseOpenFail(m.Payload)
 	default:
-		err = fmt.Errorf("tunnel: %v before the open was answered", m.Kind)
+		err = fmt.Errorf("tunnel: %s before the open was answered", kindName(m.Kind))
 		s.ep.dropLog.Logf(s.ep.logf, "tunnel: stream %d with context %d: %v", s.id, s.peer, err)
 	}
 	s.fail(err)
