@@ -435,7 +435,7 @@ func (f *forwarder) startRemote(opts *flagparse.Options) error {
 	if len(specs) == 0 {
 		return nil
 	}
-	f.s.ep.Listen(proto.ClientForwarded, f.serveForwarded)
+	f.s.ep.ListenNew(proto.ClientForwarded, f.serveForwarded)
 	for i, spec := range specs {
 		listen, connect, dynamic, err := parseFwdSpec(spec)
 		if err != nil {
@@ -502,14 +502,18 @@ func rfwdBindHost(a fwdAddr) string {
 
 // serveForwarded carries one connection a remote listener accepted (ssh's forwarded-tcpip).
 // Only the daemon, which holds the listeners, may open it.
-func (f *forwarder) serveForwarded(st *tunnel.Stream, payload []byte) {
+func (f *forwarder) serveForwarded(n *tunnel.NewStream) {
 	var fc proto.ForwardedConn
-	err := json.Unmarshal(payload, &fc)
+	err := json.Unmarshal(n.Payload(), &fc)
 	f.mu.Lock()
 	rf, ok := f.remote[fc.Ref]
 	f.mu.Unlock()
-	if err != nil || !ok || st.Peer() != proto.Root {
-		st.Close()
+	if err != nil || !ok || n.Peer() != proto.Root {
+		n.Reject(tunnel.Prohibited, "fakessh: no such forward")
+		return
+	}
+	st, err := n.Accept(nil) // at once: the connection's first bytes are on their way
+	if err != nil {
 		return
 	}
 	id := f.alloc()
