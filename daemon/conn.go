@@ -347,7 +347,7 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 	cd.finish()
 	c.since = time.Now()
 	c.info = bootstrap.Info(b.hello)
-	// c.link is set under d.mu before the link's reader starts: linkDown, which finds the
+	// c.link is set under d.mu before the link is routed or read: linkDown, which finds the
 	// connection by its link, must find it however early the link goes down.
 	d.r.AddLinkThen(b.link, router.LinkConfig{Name: fmt.Sprintf("target-%d(%s)", c.id, c.dest), Peer: c.id,
 		MaxQueue: targetQueue, Reason: c.downReason}, func(l *router.Link) {

@@ -118,15 +118,18 @@ func (r *Router) AddLink(rwc io.ReadWriteCloser, lc LinkConfig) *Link {
 	return r.AddLinkThen(rwc, lc, nil)
 }
 
-// AddLinkThen is AddLink with before called once the link is routed and before its reader
+// AddLinkThen is AddLink with before called on the new link before it is routed or its reader
 // starts, so that the caller's record of the link (a daemon's connection) exists before any
-// frame from it is handled or it can go down. before must not block.
+// frame goes through it, arrives from it, or it can go down. before must not block.
 func (r *Router) AddLinkThen(rwc io.ReadWriteCloser, lc LinkConfig, before func(*Link)) *Link {
 	if lc.MaxQueue <= 0 {
 		lc.MaxQueue = r.cfg.MaxQueue
 	}
 	l := &Link{r: r, cfg: lc, rwc: rwc, done: make(chan struct{}),
 		routed: map[ID]struct{}{}, crossed: map[ID]struct{}{}}
+	if before != nil {
+		before(l)
+	}
 	r.mu.Lock()
 	if r.closed {
 		// Never routed, so nothing can queue on it (and start a writer Close would not wait for).
@@ -136,9 +139,6 @@ func (r *Router) AddLinkThen(rwc io.ReadWriteCloser, lc LinkConfig, before func(
 			rwc.Close()
 			close(l.done)
 		})
-		if before != nil {
-			before(l)
-		}
 		return l
 	}
 	r.links[l] = struct{}{}
@@ -148,9 +148,6 @@ func (r *Router) AddLinkThen(rwc io.ReadWriteCloser, lc LinkConfig, before func(
 	r.setRouteLocked(lc.Peer, route{link: l, via: r.cfg.ID})
 	r.wg.Add(1) // under mu: Close's Wait cannot have begun
 	r.mu.Unlock()
-	if before != nil {
-		before(l)
-	}
 	go func() {
 		defer r.wg.Done()
 		l.readLoop()
