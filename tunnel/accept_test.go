@@ -316,3 +316,48 @@ func TestHostileAcceptor(t *testing.T) {
 		}
 	})
 }
+
+func TestWriteDeadline(t *testing.T) {
+	ctx := testCtx(t)
+	p := newPair(t, pairOpts{})
+	release := make(chan struct{})
+	p.listen(svcTest, func(s *Stream, _ []byte) { <-release }) // reads nothing
+	defer close(release)
+	s, err := p.cli.Open(ctx, 0, svcTest, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	n, err := s.Write(make([]byte, DefaultWindow+1))
+	if !errors.Is(err, os.ErrDeadlineExceeded) || n != DefaultWindow {
+		t.Errorf("Write past the window = %d, %v; want the window (%d) and os.ErrDeadlineExceeded", n, err, DefaultWindow)
+	}
+}
+
+// CloseWhenDone: the stream ends with its context, and the peer is told why.
+func TestCloseWhenDone(t *testing.T) {
+	ctx := testCtx(t)
+	p := newPair(t, pairOpts{})
+	got := make(chan error, 1)
+	p.listen(svcTest, func(s *Stream, _ []byte) {
+		_, err := io.ReadAll(s)
+		got <- err
+	})
+	s, err := p.cli.Open(ctx, 0, svcTest, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancelCause(ctx)
+	s.CloseWhenDone(sctx)
+	cancel(errors.New("caller went away"))
+	select {
+	case err := <-got:
+		if err == nil || err.Error() != "caller went away" {
+			t.Errorf("the peer's read ended with %v, want the cause", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the stream outlived its context")
+	}
+	waitUntil(ctx, t, p.ev, "both sides to forget the stream", p.bothIdle)
+}

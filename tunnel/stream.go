@@ -116,6 +116,13 @@ func (s *Stream) Requests() <-chan Request { return s.reqs }
 // why (ErrClosed for an orderly end).
 func (s *Stream) Context() context.Context { return s.ctx }
 
+// CloseWhenDone ties the stream to ctx: once ctx is done, a stream not over by then is closed
+// with ctx's cause as the reason the peer is given (a Close with FlagError).
+func (s *Stream) CloseWhenDone(ctx context.Context) {
+	stop := context.AfterFunc(ctx, func() { s.closeWith(context.Cause(ctx)) })
+	context.AfterFunc(s.ctx, func() { stop() })
+}
+
 // AcceptPayload is what the service sent with its accept (NewStream.Accept), nil on the
 // accepting side.
 func (s *Stream) AcceptPayload() []byte { return s.accept }
