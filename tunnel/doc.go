@@ -12,9 +12,8 @@
 // NewChannel): a NewStreamHandler accepts it (with a payload of its own) or rejects it with an
 // RFC 4254 reason code and a message, and that answer is the only frame that answers the open.
 // Listen is the shorthand for services that accept everything. A Stream moves through the
-// states opening, open, closing and closed (stream.go); its Context ends with it,
-// CloseWhenDone ends it with a context of the caller's, and it has
-// read and write deadlines as a net.Conn does.
+// states opening, open, closing and closed (stream.go); its Context ends with it, CloseWhenDone
+// ends it with a context of the caller's, and it has read and write deadlines as a net.Conn.
 //
 // Call handlers run with a context that ends when the caller's context disconnects.
 //
