@@ -24,7 +24,7 @@ import (
 func registerForwarding(a *agent) {
 	a.ep.ListenNew(proto.AgentDial, a.openFromController(serveDial))
 	a.ep.ListenNew(proto.AgentListen, a.openFromController(func(n *tunnel.NewStream) { serveListen(a.ep, n, a.logf) }))
-	a.ep.Listen(proto.AgentHold, a.fromController(func(s *tunnel.Stream, _ []byte) {
+	a.ep.ListenNew(proto.AgentHold, a.fromController(func(s *tunnel.Stream, _ []byte) {
 		io.Copy(io.Discard, s)
 		s.Close()
 	}))
