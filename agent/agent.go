@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg Config) error {
 		base = emulation.ContextEnv(cfg.Environ)
 	}
 	a := &agent{r: r, ep: ep, base: base, logf: cfg.Logf, children: map[router.ID]*router.Link{}}
-	ep.Listen(proto.AgentExec, a.fromController(func(s *tunnel.Stream, payload []byte) { serveExec(a, s, payload) }))
+	ep.ListenNew(proto.AgentExec, a.fromController(func(s *tunnel.Stream, payload []byte) { serveExec(a, s, payload) }))
 	registerForwarding(a)
 	registerTransfer(a)
 	ep.HandleCall(proto.AgentStatus, a.callFromController(func(context.Context, router.ID, []byte) ([]byte, error) {
@@ -65,7 +65,7 @@ func Run(ctx context.Context, cfg Config) error {
 		i.Streams = ep.Streams()
 		return json.Marshal(i)
 	}))
-	ep.Listen(proto.AgentSpawn, a.fromDaemon(a.serveSpawn))
+	ep.ListenNew(proto.AgentSpawn, a.fromDaemon(a.serveSpawn))
 	ep.HandleCall(proto.AgentRoute, a.callFromDaemon(a.route))
 	ep.HandleCall(proto.AgentDrop, a.callFromDaemon(a.drop))
 	link := r.AddLink(pipe{cfg.In, cfg.Out}, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Peer: h.Parent})
@@ -110,7 +110,18 @@ func Info() proto.AgentInfo {
 	return proto.AgentInfo{PID: os.Getpid(), OS: runtime.GOOS, Arch: runtime.GOARCH, Exe: exe}
 }
 
+// pipe is the agent's parent link: its stdin and stdout.
 type pipe struct {
 	io.Reader
 	io.WriteCloser
+}
+
+// Close closes both halves, so that Router.Close, which waits for the link's reader, finds it
+// ended (where the reader's Close can end a Read in progress: a socket, a pollable pipe).
+func (p pipe) Close() error {
+	err := p.WriteCloser.Close()
+	if c, ok := p.Reader.(io.Closer); ok {
+		c.Close() // the same as the writer, in tests: a second Close is harmless
+	}
+	return err
 }

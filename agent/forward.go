@@ -22,19 +22,20 @@ import (
 // user's ssh session could; it applies sshd's defaults on top (GatewayPorts no, no privileged
 // remote ports for non-root).
 func registerForwarding(a *agent) {
-	a.ep.Listen(proto.AgentDial, a.fromController(serveDial))
-	a.ep.Listen(proto.AgentListen, a.fromController(func(s *tunnel.Stream, payload []byte) { serveListen(a.ep, s, payload, a.logf) }))
-	a.ep.Listen(proto.AgentHold, a.fromController(func(s *tunnel.Stream, _ []byte) {
+	a.ep.ListenNew(proto.AgentDial, a.openFromController(serveDial))
+	a.ep.ListenNew(proto.AgentListen, a.openFromController(func(n *tunnel.NewStream) { serveListen(a.ep, n, a.logf) }))
+	a.ep.ListenNew(proto.AgentHold, a.fromController(func(s *tunnel.Stream, _ []byte) {
 		io.Copy(io.Discard, s)
 		s.Close()
 	}))
 }
 
-// serveDial is sshd's direct-tcpip (and direct-streamlocal): connect, confirm, relay.
-func serveDial(s *tunnel.Stream, payload []byte) {
+// serveDial is sshd's direct-tcpip (and direct-streamlocal): connect, then accept (or reject
+// with sshd's reason), relay.
+func serveDial(n *tunnel.NewStream) {
 	var req proto.DialRequest
-	if err := json.Unmarshal(payload, &req); err != nil {
-		openFailed(s, "agent: bad dial request: "+err.Error())
+	if err := json.Unmarshal(n.Payload(), &req); err != nil {
+		n.Reject(tunnel.ConnectFailed, "agent: bad dial request: "+err.Error())
 		return
 	}
 	network, addr := "tcp", net.JoinHostPort(req.Host, strconv.Itoa(req.Port))
@@ -43,42 +44,37 @@ func serveDial(s *tunnel.Stream, payload []byte) {
 	}
 	c, err := net.Dial(network, addr)
 	if err != nil {
-		openFailed(s, "connect failed: "+syserr.Text(err))
+		n.Reject(tunnel.ConnectFailed, syserr.Text(err))
 		return
 	}
-	if err := s.SendRequest(proto.ReqOpenOK, nil); err != nil {
+	s, err := n.Accept(nil)
+	if err != nil {
 		c.Close()
-		s.Close()
 		return
 	}
 	tunnel.Relay(s, c)
-}
-
-func openFailed(s *tunnel.Stream, reason string) {
-	s.SendRequest(proto.ReqOpenFailed, []byte(reason))
-	s.Close()
 }
 
 // serveListen is sshd's tcpip-forward: listen, and open each accepted connection back to the
 // caller. The listener ends with the stream: when the caller closes it, or when the caller's
 // context disconnects (the endpoint fails streams to a departed context), or when opening a
 // connection back finds the caller gone.
-func serveListen(ep *tunnel.Endpoint, s *tunnel.Stream, payload []byte, logf router.Logf) {
+func serveListen(ep *tunnel.Endpoint, n *tunnel.NewStream, logf router.Logf) {
 	var req proto.ListenRequest
-	if err := json.Unmarshal(payload, &req); err != nil {
-		openFailed(s, "agent: bad listen request: "+err.Error())
+	if err := json.Unmarshal(n.Payload(), &req); err != nil {
+		n.Reject(tunnel.ConnectFailed, "agent: bad listen request: "+err.Error())
 		return
 	}
 	lns, port, err := listenRemote(req)
 	if err != nil {
 		logf("agent: remote forward %s: %v", listenName(req), err)
-		openFailed(s, err.Error())
+		n.Reject(tunnel.ConnectFailed, err.Error())
 		return
 	}
 	reply, _ := json.Marshal(proto.ListenReply{Port: port})
-	if err := s.SendRequest(proto.ReqOpenOK, reply); err != nil {
+	s, err := n.Accept(reply)
+	if err != nil {
 		closeAll(lns)
-		s.Close()
 		return
 	}
 	var wg sync.WaitGroup

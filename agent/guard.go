@@ -16,27 +16,35 @@ import (
 var errRefused = errors.New("agent: permission denied")
 
 // fromController serves a stream only for contexts on the controller side: the daemon and its
-// clients, never a context behind this agent.
-func (a *agent) fromController(h tunnel.StreamHandler) tunnel.StreamHandler {
-	return func(s *tunnel.Stream, payload []byte) {
-		if !a.r.Trusted(s.Peer()) {
-			a.refused(s.Peer())
-			s.Close()
+// clients, never a context behind this agent. Their opens are accepted and handed to h; anyone
+// else's are rejected (administratively prohibited). Register it with Endpoint.ListenNew.
+func (a *agent) fromController(h tunnel.StreamHandler) tunnel.NewStreamHandler {
+	return a.openFromController(tunnel.AcceptAll(h))
+}
+
+// openFromController is fromController for a service that answers its opens itself: a stream
+// from anyone else is rejected as administratively prohibited.
+func (a *agent) openFromController(h tunnel.NewStreamHandler) tunnel.NewStreamHandler {
+	return func(n *tunnel.NewStream) {
+		if !a.r.Trusted(n.Peer()) {
+			a.refused(n.Peer())
+			n.Reject(tunnel.Prohibited, errRefused.Error())
 			return
 		}
-		h(s, payload)
+		h(n)
 	}
 }
 
-// fromDaemon serves a stream only for the daemon itself.
-func (a *agent) fromDaemon(h tunnel.StreamHandler) tunnel.StreamHandler {
-	return func(s *tunnel.Stream, payload []byte) {
-		if s.Peer() != proto.Root || !a.r.Trusted(proto.Root) {
-			a.refused(s.Peer())
-			s.Close()
+// fromDaemon serves a stream only for the daemon itself; others' opens are rejected.
+func (a *agent) fromDaemon(h tunnel.StreamHandler) tunnel.NewStreamHandler {
+	accept := tunnel.AcceptAll(h)
+	return func(n *tunnel.NewStream) {
+		if n.Peer() != proto.Root || !a.r.Trusted(proto.Root) {
+			a.refused(n.Peer())
+			n.Reject(tunnel.Prohibited, errRefused.Error())
 			return
 		}
-		h(s, payload)
+		accept(n)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // registerTransfer serves mitogend cp's file transfers (package transfer) to the controller
 // side, as this agent's user: relative paths start in the home directory.
 func registerTransfer(a *agent) {
-	serve := func(f func(transfer.Stream, []byte, string) error) tunnel.StreamHandler {
+	serve := func(f func(transfer.Stream, []byte, string) error) tunnel.NewStreamHandler {
 		return a.fromController(func(s *tunnel.Stream, payload []byte) {
 			defer s.Close()
 			if err := f(s, payload, homeDir()); err != nil {
@@ -20,8 +20,8 @@ func registerTransfer(a *agent) {
 			}
 		})
 	}
-	a.ep.Listen(proto.AgentPut, serve(transfer.ServePut))
-	a.ep.Listen(proto.AgentGet, serve(transfer.ServeGet))
+	a.ep.ListenNew(proto.AgentPut, serve(transfer.ServePut))
+	a.ep.ListenNew(proto.AgentGet, serve(transfer.ServeGet))
 }
 
 // homeDir is the account's home directory, where sshd starts scp and sftp; "" when it cannot

@@ -132,10 +132,10 @@ func forwardAgentValue(v string) (on bool, path string) {
 
 // forwardAgentAsked reports whether the call's resolved configuration turns ForwardAgent on,
 // before a session exists (become detection decides which session to make).
-func forwardAgentAsked(opts *flagparse.Options, stdio Stdio) bool {
+func forwardAgentAsked(opts *flagparse.Options, config *resolvedConfig) bool {
 	v, _ := opts.Config.Get("forwardagent")
-	if o, err := sshconfig.Resolve(configInput(opts, stdio)); err == nil {
-		v = o.Get("forwardagent")
+	if config.ok {
+		v = config.opts.Get("forwardagent")
 	}
 	on, _ := forwardAgentValue(v)
 	return on
@@ -144,14 +144,20 @@ func forwardAgentAsked(opts *flagparse.Options, stdio Stdio) bool {
 // serve accepts the command's agent connections, from the context the call runs in or the
 // daemon (which checks its own side) only.
 func (f *agentForward) serve(s *session) {
-	s.ep.Listen(proto.ClientAuthAgent, func(st *tunnel.Stream, _ []byte) {
-		if peer := st.Peer(); (peer != s.target && peer != proto.Root) || f.ended.Load() || f.socket == "" {
-			st.Close()
+	s.ep.ListenNew(proto.ClientAuthAgent, func(ns *tunnel.NewStream) {
+		if peer := ns.Peer(); (peer != s.target && peer != proto.Root) || f.ended.Load() || f.socket == "" {
+			ns.Reject(tunnel.Prohibited, "fakessh: no agent forwarding for this opener")
 			return
 		}
 		c, err := net.Dial("unix", f.socket)
 		if err != nil {
-			st.Close() // ssh refuses the channel; the program on the target sees its connection close
+			// ssh refuses the channel; the program on the target sees its connection close.
+			ns.Reject(tunnel.ConnectFailed, syserr.Text(err))
+			return
+		}
+		st, err := ns.Accept(nil)
+		if err != nil {
+			c.Close()
 			return
 		}
 		tunnel.Relay(st, c)

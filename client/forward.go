@@ -201,29 +201,18 @@ type fwdOpenError struct{ Reason string }
 
 func (e *fwdOpenError) Error() string { return "client: open failed: " + e.Reason }
 
-// fwdDial opens a DaemonDial stream and waits for the answer, as ssh waits for a channel open
-// confirmation.
+// fwdDial opens a DaemonDial stream, which the daemon accepts once the channel is open, as
+// ssh waits for a channel open confirmation.
 func (s *session) fwdDial(ctx context.Context, req proto.DialRequest) (*tunnel.Stream, error) {
 	payload, _ := json.Marshal(proto.ForwardDial{Context: s.target, DialRequest: req})
 	st, err := s.ep.Open(ctx, proto.Root, proto.DaemonDial, payload)
 	if err != nil {
-		return nil, &fwdOpenError{Reason: err.Error()}
-	}
-	select {
-	case r, ok := <-st.Requests():
-		switch {
-		case ok && r.Name == proto.ReqOpenOK:
-			return st, nil
-		case ok && r.Name == proto.ReqOpenFailed:
-			st.Close()
-			return nil, &fwdOpenError{Reason: string(r.Payload)}
+		if ctx.Err() != nil {
+			return nil, err
 		}
-		st.Close()
-		return nil, &fwdOpenError{Reason: "connection closed"}
-	case <-ctx.Done():
-		st.Close()
-		return nil, context.Cause(ctx)
+		return nil, &fwdOpenError{Reason: err.Error()} // an OpenError reads as ssh's "reason: message"
 	}
+	return st, nil
 }
 
 func fwdReason(err error) string {
@@ -446,7 +435,7 @@ func (f *forwarder) startRemote(opts *flagparse.Options) error {
 	if len(specs) == 0 {
 		return nil
 	}
-	f.s.ep.Listen(proto.ClientForwarded, f.serveForwarded)
+	f.s.ep.ListenNew(proto.ClientForwarded, f.serveForwarded)
 	for i, spec := range specs {
 		listen, connect, dynamic, err := parseFwdSpec(spec)
 		if err != nil {
@@ -489,15 +478,10 @@ func (f *forwarder) requestRemote(ref uint32, listen fwdAddr) (int, error) {
 	payload, _ := json.Marshal(proto.ForwardListen{Context: f.s.target, ListenRequest: req})
 	st, err := f.s.ep.Open(f.ctx, proto.Root, proto.DaemonListen, payload)
 	if err != nil {
-		return 0, err
-	}
-	r, ok := <-st.Requests()
-	if !ok || r.Name != proto.ReqOpenOK {
-		st.Close()
-		return 0, &fwdOpenError{Reason: string(r.Payload)}
+		return 0, &fwdOpenError{Reason: err.Error()}
 	}
 	var lr proto.ListenReply
-	if err := json.Unmarshal(r.Payload, &lr); err != nil {
+	if err := json.Unmarshal(st.AcceptPayload(), &lr); err != nil {
 		st.Close()
 		return 0, err
 	}
@@ -518,14 +502,18 @@ func rfwdBindHost(a fwdAddr) string {
 
 // serveForwarded carries one connection a remote listener accepted (ssh's forwarded-tcpip).
 // Only the daemon, which holds the listeners, may open it.
-func (f *forwarder) serveForwarded(st *tunnel.Stream, payload []byte) {
+func (f *forwarder) serveForwarded(n *tunnel.NewStream) {
 	var fc proto.ForwardedConn
-	err := json.Unmarshal(payload, &fc)
+	err := json.Unmarshal(n.Payload(), &fc)
 	f.mu.Lock()
 	rf, ok := f.remote[fc.Ref]
 	f.mu.Unlock()
-	if err != nil || !ok || st.Peer() != proto.Root {
-		st.Close()
+	if err != nil || !ok || n.Peer() != proto.Root {
+		n.Reject(tunnel.Prohibited, "fakessh: no such forward")
+		return
+	}
+	st, err := n.Accept(nil) // at once: the connection's first bytes are on their way
+	if err != nil {
 		return
 	}
 	id := f.alloc()

@@ -33,22 +33,27 @@ func fwdSession(t *testing.T, d *fwdDaemon, stdio Stdio) *session {
 	r := router.New(router.Config{ID: proto.Root, Handler: ep})
 	ep.Attach(r)
 	t.Cleanup(r.Close)
-	ep.Listen(proto.DaemonDial, func(st *tunnel.Stream, payload []byte) {
+	ep.ListenNew(proto.DaemonDial, func(n *tunnel.NewStream) {
 		var req proto.ForwardDial
-		if json.Unmarshal(payload, &req) != nil || req.Context != fwdTestTarget {
-			st.SendRequest(proto.ReqOpenFailed, []byte("bad request"))
-			st.Close()
+		if json.Unmarshal(n.Payload(), &req) != nil || req.Context != fwdTestTarget {
+			n.Reject(tunnel.ConnectFailed, "bad request")
 			return
 		}
 		d.dials.Add(1)
-		st.SendRequest(proto.ReqOpenOK, nil)
+		st, err := n.Accept(nil)
+		if err != nil {
+			return
+		}
 		io.Copy(st, st)
 		st.CloseWrite()
 	})
-	ep.Listen(proto.DaemonListen, func(st *tunnel.Stream, payload []byte) {
+	ep.ListenNew(proto.DaemonListen, func(n *tunnel.NewStream) {
 		d.listens.Add(1)
 		reply, _ := json.Marshal(proto.ListenReply{Port: 4242})
-		st.SendRequest(proto.ReqOpenOK, reply)
+		st, err := n.Accept(reply)
+		if err != nil {
+			return
+		}
 		io.Copy(io.Discard, st)
 		st.Close()
 	})

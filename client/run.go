@@ -86,16 +86,16 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	case opts.ControlCommand != "":
 		return control(ctx, opts, stdio)
 	}
-	var become *becomeCall
-	if opts.Command != "" && !opts.Subsystem && opts.StdioForward == "" && !opts.NoCommand {
-		if bc, ok := detectBecome(opts.Command); ok && !forwardAgentAsked(opts, stdio) {
-			become = &bc
-		}
-	}
 	// ssh reads its configuration before it connects, and stops there on a bad one.
 	config := resolveConfig(opts, stdio)
 	if err := configFailure(opts, config); err != nil {
 		return err
+	}
+	var become *becomeCall
+	if opts.Command != "" && !opts.Subsystem && opts.StdioForward == "" && !opts.NoCommand {
+		if bc, ok := detectBecome(opts.Command); ok && !forwardAgentAsked(opts, config) {
+			become = &bc
+		}
 	}
 	s, err := newSession(ctx, opts, stdio, steps, become, config)
 	if errors.Is(err, errBecomeDenied) {

@@ -55,20 +55,25 @@ func (d *Daemon) relayAuthAgent(req proto.FDExecRequest, client router.ID) (prot
 
 // serveAuthAgent passes one agent connection on to its client. Only the agent the command runs
 // in may open it, and only while the command runs.
-func (d *Daemon) serveAuthAgent(st *tunnel.Stream, payload []byte) {
+func (d *Daemon) serveAuthAgent(ns *tunnel.NewStream) {
 	var c proto.AuthAgentConn
-	err := json.Unmarshal(payload, &c)
+	err := json.Unmarshal(ns.Payload(), &c)
 	r := &d.authAgent
 	r.mu.Lock()
 	rel, ok := r.m[c.Ref]
 	r.mu.Unlock()
-	if err != nil || !ok || st.Peer() != rel.agent {
-		st.Close()
+	if err != nil || !ok || ns.Peer() != rel.agent {
+		ns.Reject(tunnel.Prohibited, "daemon: no agent forwarding under that ref for this opener")
 		return
 	}
 	cst, err := openClientAuthAgent(d.ep, rel.client)
 	if err != nil {
-		st.Close()
+		ns.Reject(tunnel.ConnectFailed, err.Error())
+		return
+	}
+	st, err := ns.Accept(nil)
+	if err != nil {
+		cst.Close()
 		return
 	}
 	tunnel.Relay(cst, st)

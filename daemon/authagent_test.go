@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"sync/atomic"
 	"testing"
@@ -15,7 +16,8 @@ import (
 
 // TestAuthAgentRelay: the daemon passes an agent connection on to the client whose -A command
 // runs in the opener, under that command's ref and while it runs; any other opener, ref, or a
-// ref whose command has ended gets the stream closed, and the client never hears of it.
+// ref whose command has ended is rejected (administratively prohibited), and the client never
+// hears of it.
 func TestAuthAgentRelay(t *testing.T) {
 	logf := testLogf(t)
 	ep := tunnel.NewEndpoint(logf)
@@ -23,7 +25,7 @@ func TestAuthAgentRelay(t *testing.T) {
 	ep.Attach(r)
 	t.Cleanup(r.Close)
 	d := &Daemon{ep: ep}
-	ep.Listen(proto.ClientAuthAgent, d.serveAuthAgent)
+	ep.ListenNew(proto.ClientAuthAgent, d.serveAuthAgent)
 
 	client := fwdLeaf(t, r, fwdClientID, true, logf)
 	agentEP := fwdLeaf(t, r, fwdAgentID, false, logf)
@@ -45,6 +47,10 @@ func TestAuthAgentRelay(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		st, err := ep.Open(ctx, proto.Root, proto.ClientAuthAgent, payload)
+		var oe *tunnel.OpenError
+		if errors.As(err, &oe) && oe.Reason == tunnel.Prohibited {
+			return "rejected"
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,14 +63,14 @@ func TestAuthAgentRelay(t *testing.T) {
 	if got := roundTrip(agentEP, exec.AuthAgentRef); got != "request" {
 		t.Errorf("the command's agent: relayed %q, want the client's echo", got)
 	}
-	if got := roundTrip(stranger, exec.AuthAgentRef); got != "" {
+	if got := roundTrip(stranger, exec.AuthAgentRef); got != "rejected" {
 		t.Errorf("another target under the ref: relayed %q", got)
 	}
-	if got := roundTrip(agentEP, exec.AuthAgentRef+1); got != "" {
+	if got := roundTrip(agentEP, exec.AuthAgentRef+1); got != "rejected" {
 		t.Errorf("the agent under another ref: relayed %q", got)
 	}
 	drop()
-	if got := roundTrip(agentEP, exec.AuthAgentRef); got != "" {
+	if got := roundTrip(agentEP, exec.AuthAgentRef); got != "rejected" {
 		t.Errorf("after the command ended: relayed %q", got)
 	}
 	if n := opens.Load(); n != 1 {

@@ -23,6 +23,13 @@ import (
 // conn is one SSH connection with its agent. Fields other than ready, err and lost are set
 // before ready is closed and read-only after; id, client, hops, warnings, stderr and dialErr
 // before dialed is.
+//
+// Lifecycle: the record is registered in Daemon.conns (under Daemon.mu) before it is dialled,
+// so concurrent callers for the same key wait on one connection; link is set under Daemon.mu
+// before the link's reader starts (router.AddLinkThen), so linkDown, which finds the record by
+// its link under Daemon.mu, always finds it; a failed or lost connection is removed from conns
+// (fail, linkDown), and a caller that finds one not yet removed checks up() (link and SSH
+// transport alive) before reusing it.
 type conn struct {
 	key      string
 	shareKey string // key without host-key checking (share.go)
@@ -68,7 +75,9 @@ func (c *conn) downReason(error) string {
 	return fmt.Sprintf("Connection to %s closed by remote host.", c.host)
 }
 
-// up reports whether the connection is ready and its link still up.
+// up reports whether the connection is ready and alive: its link up and its SSH transport not
+// ended (the link follows the transport down, on a goroutine of its own: a caller reusing the
+// connection in between must not get it).
 func (c *conn) up() bool {
 	select {
 	case <-c.ready:
@@ -78,12 +87,24 @@ func (c *conn) up() bool {
 	if c.err != nil || c.link == nil {
 		return false
 	}
-	select {
-	case <-c.link.Done():
+	if c.client != nil && isClosed(c.client.Done()) {
 		return false
-	default:
-		return true
 	}
+	return !isClosed(c.link.Done())
+}
+
+// alive reports whether c may still serve a caller: dialling, or logged in with its SSH
+// transport up and, once ready, its link up too. A record that is not alive but not yet
+// removed (its bootstrap, held back behind an early first call, has yet to notice the cut) is
+// replaced rather than reused. Called under Daemon.mu.
+func (c *conn) alive() bool {
+	if !isClosed(c.dialed) {
+		return true // the caller waits for the dial's outcome
+	}
+	if c.dialErr != nil || (c.client != nil && isClosed(c.client.Done())) {
+		return false
+	}
+	return !isClosed(c.ready) || c.up()
 }
 
 func (c *conn) close() {
@@ -208,7 +229,7 @@ func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.Conne
 	for {
 		d.mu.Lock()
 		c, reused := d.conns[key]
-		if reused && isClosed(c.ready) && !c.up() {
+		if reused && !c.alive() {
 			delete(d.conns, key) // linkDown forgets it too; whichever comes first
 			reused = false
 		}
@@ -253,7 +274,7 @@ func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.Conne
 	}
 }
 
-func isClosed(ch chan struct{}) bool {
+func isClosed(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
 		return true
@@ -326,8 +347,14 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 	cd.finish()
 	c.since = time.Now()
 	c.info = bootstrap.Info(b.hello)
-	c.link = d.r.AddLink(b.link, router.LinkConfig{Name: fmt.Sprintf("target-%d(%s)", c.id, c.dest), Peer: c.id,
-		MaxQueue: targetQueue, Reason: c.downReason})
+	// c.link is set under d.mu before the link is routed or read: linkDown, which finds the
+	// connection by its link, must find it however early the link goes down.
+	d.r.AddLinkThen(b.link, router.LinkConfig{Name: fmt.Sprintf("target-%d(%s)", c.id, c.dest), Peer: c.id,
+		MaxQueue: targetQueue, Reason: c.downReason}, func(l *router.Link) {
+		d.mu.Lock()
+		c.link = l
+		d.mu.Unlock()
+	})
 	d.logf("daemon: %s: context %d up in %v (agent %s/%s pid %d from %s, %d bytes sent)",
 		c.dest, c.id, time.Since(start).Round(time.Millisecond), c.info.OS, c.info.Arch, c.info.PID, c.info.Exe, b.sent)
 	client.AfterClose(c.link.Close) // the connection is gone when the SSH transport is: take the link down with it

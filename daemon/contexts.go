@@ -66,7 +66,9 @@ func (d *Daemon) contextFor(ctx context.Context, c *conn, steps []proto.Step, ca
 		key += stepKey(st) + "\x00"
 		ch, created := d.childEntry(c, key, parent, i+1, stepName(st), time.Now())
 		if created {
-			d.start(ctx, c, ch, st, caller, prompt && !st.NonInteractive)
+			// Not bound to this caller's lifetime: other callers may be waiting on ch, and
+			// spawnTimeout bounds it.
+			d.start(context.WithoutCancel(ctx), c, ch, st, caller, prompt && !st.NonInteractive)
 		}
 		select {
 		case <-ch.ready:

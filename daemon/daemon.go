@@ -64,7 +64,10 @@ type Daemon struct {
 	slots       *dialSlots // connects in progress (dialpool.go)
 	maxContexts int
 
-	mu       sync.Mutex // protects conns, contexts, passed, clients, and each conn's children
+	// mu protects conns, contexts, passed, clients, each conn's children and link (conn.go). It
+	// is held for map work only: never while dialling, calling or sending, and never taken
+	// inside the router's or the endpoint's locks (router.OnLinkDown runs with none held).
+	mu       sync.Mutex
 	conns    map[string]*conn
 	contexts map[router.ID]*child     // every child context that started, by id
 	passed   map[router.ID][]*os.File // what clients passed with their Hello (passfds.go)

@@ -36,7 +36,7 @@ type execIO struct {
 
 func (d *Daemon) registerExecFDs() {
 	d.ep.Listen(proto.DaemonExecFDs, d.serveExecFDs)
-	d.ep.Listen(proto.ClientAuthAgent, d.serveAuthAgent) // -A commands run here (authagent.go)
+	d.ep.ListenNew(proto.ClientAuthAgent, d.serveAuthAgent) // -A commands run here (authagent.go)
 }
 
 func (d *Daemon) serveExecFDs(st *tunnel.Stream, payload []byte) {

@@ -47,10 +47,10 @@ func (d *Daemon) registerForwarding() {
 }
 
 func (f *forwarding) register() {
-	f.ep.Listen(proto.DaemonDial, f.guard(f.serveDial))
-	f.ep.Listen(proto.DaemonListen, f.guard(f.serveListen))
+	f.ep.ListenNew(proto.DaemonDial, f.guard(f.serveDial))
+	f.ep.ListenNew(proto.DaemonListen, f.guard(f.serveListen))
 	f.ep.HandleCall(proto.DaemonPTYCheck, f.handlePTYCheck)
-	f.ep.Listen(proto.ClientForwarded, f.serveAgentForwarded) // checks its peer itself
+	f.ep.ListenNew(proto.ClientForwarded, f.serveAgentForwarded) // checks its peer itself
 }
 
 // directClient finds the SSH connection that context id sits on: the context is the agent the
@@ -94,41 +94,52 @@ func (f *forwarding) allowed(src router.ID) bool {
 	return true
 }
 
-func (f *forwarding) guard(h tunnel.StreamHandler) tunnel.StreamHandler {
-	return func(st *tunnel.Stream, payload []byte) {
-		if !f.allowed(st.Peer()) {
-			openFailed(st, "daemon: permission denied")
+func (f *forwarding) guard(h tunnel.NewStreamHandler) tunnel.NewStreamHandler {
+	return func(n *tunnel.NewStream) {
+		if !f.allowed(n.Peer()) {
+			n.Reject(tunnel.Prohibited, "daemon: permission denied")
 			return
 		}
-		h(st, payload)
+		h(n)
 	}
 }
 
-func openFailed(st *tunnel.Stream, reason string) {
-	st.SendRequest(proto.ReqOpenFailed, []byte(reason))
-	st.Close()
+// rejectWith passes a refusal on: sshd's or an agent's reason and message as they are,
+// anything else as a failed connect.
+func rejectWith(n *tunnel.NewStream, err error) {
+	var oe *ssh.OpenChannelError
+	var te *tunnel.OpenError
+	switch {
+	case errors.As(err, &oe):
+		n.Reject(tunnel.RejectReason(oe.Reason), oe.Message) // RFC 4254 codes both
+	case errors.As(err, &te):
+		n.Reject(te.Reason, te.Message)
+	default:
+		n.Reject(tunnel.ConnectFailed, err.Error())
+	}
 }
 
-// serveDial is -L, -D and -W: a direct-tcpip (or direct-streamlocal) channel, relayed.
-func (f *forwarding) serveDial(st *tunnel.Stream, payload []byte) {
+// serveDial is -L, -D and -W: a direct-tcpip (or direct-streamlocal) channel, relayed. The
+// client's open is answered with the channel's: accepted once sshd confirms it.
+func (f *forwarding) serveDial(n *tunnel.NewStream) {
 	var req proto.ForwardDial
-	if err := json.Unmarshal(payload, &req); err != nil {
-		openFailed(st, "daemon: bad dial request: "+err.Error())
+	if err := json.Unmarshal(n.Payload(), &req); err != nil {
+		n.Reject(tunnel.ConnectFailed, "daemon: bad dial request: "+err.Error())
 		return
 	}
 	client := f.direct(req.Context)
 	if client == nil {
-		f.dialViaAgent(st, req)
+		f.dialViaAgent(n, req)
 		return
 	}
 	c, err := sshDial(client, req.DialRequest)
 	if err != nil {
-		openFailed(st, openFailure(err))
+		rejectWith(n, err)
 		return
 	}
-	if err := st.SendRequest(proto.ReqOpenOK, nil); err != nil {
+	st, err := n.Accept(nil)
+	if err != nil {
 		c.Close()
-		st.Close()
 		return
 	}
 	tunnel.Relay(st, c)
@@ -152,44 +163,32 @@ func openFailure(err error) string {
 }
 
 // rejectionText is ssh's reason2txt.
-func rejectionText(r ssh.RejectionReason) string {
-	switch r {
-	case ssh.Prohibited:
-		return "administratively prohibited"
-	case ssh.ConnectionFailed:
-		return "connect failed"
-	case ssh.UnknownChannelType:
-		return "unknown channel type"
-	case ssh.ResourceShortage:
-		return "resource shortage"
-	}
-	return "unknown reason"
-}
+func rejectionText(r ssh.RejectionReason) string { return tunnel.RejectReason(r).String() }
 
 // serveListen is -R: a tcpip-forward (or streamlocal-forward) request whose connections are
 // opened to the caller's ClientForwarded service. The listener is cancelled when the stream
 // ends: the caller closed it or went away.
-func (f *forwarding) serveListen(st *tunnel.Stream, payload []byte) {
+func (f *forwarding) serveListen(n *tunnel.NewStream) {
 	var req proto.ForwardListen
-	if err := json.Unmarshal(payload, &req); err != nil {
-		openFailed(st, "daemon: bad listen request: "+err.Error())
+	if err := json.Unmarshal(n.Payload(), &req); err != nil {
+		n.Reject(tunnel.ConnectFailed, "daemon: bad listen request: "+err.Error())
 		return
 	}
 	client := f.direct(req.Context)
 	if client == nil {
-		f.listenViaAgent(st, req)
+		f.listenViaAgent(n, req)
 		return
 	}
 	ln, port, err := sshListen(client, req.ListenRequest)
 	if err != nil {
 		f.logf("daemon: context %d: remote forward %s: %v", req.Context, listenName(req.ListenRequest), err)
-		openFailed(st, err.Error())
+		n.Reject(tunnel.Prohibited, err.Error()) // sshd refused the tcpip-forward request
 		return
 	}
 	reply, _ := json.Marshal(proto.ListenReply{Port: port})
-	if err := st.SendRequest(proto.ReqOpenOK, reply); err != nil {
+	st, err := n.Accept(reply)
+	if err != nil {
 		ln.Close()
-		st.Close()
 		return
 	}
 	done := make(chan struct{})

@@ -92,24 +92,28 @@ func fwdLeaf(t *testing.T, daemon *router.Router, id router.ID, trusted bool, lo
 	return ep
 }
 
-// open opens a forwarding stream at the daemon and returns it with the answer.
-func fwdOpen(t *testing.T, ep *tunnel.Endpoint, handle uint32, req any) (*tunnel.Stream, tunnel.Request) {
+// fwdOpen opens a forwarding stream at the daemon: the stream if the daemon accepted it, else
+// the rejection (a *tunnel.OpenError).
+func fwdOpen(t *testing.T, ep *tunnel.Endpoint, handle uint32, req any) (*tunnel.Stream, error) {
 	t.Helper()
 	payload, _ := json.Marshal(req)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, err := ep.Open(ctx, proto.Root, handle, payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	select {
-	case r := <-st.Requests():
-		return st, r
-	case <-ctx.Done():
+	if ctx.Err() != nil {
 		t.Fatal("no answer to the open")
 	}
-	return nil, tunnel.Request{}
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, nil
+}
+
+// rejected reports whether err is a rejection with reason.
+func rejected(err error, reason tunnel.RejectReason) bool {
+	var oe *tunnel.OpenError
+	return errors.As(err, &oe) && oe.Reason == reason
 }
 
 func fwdEchoServer(t *testing.T) int {
@@ -150,9 +154,9 @@ func fwdRoundTrip(t *testing.T, rw interface {
 func TestDialViaAgent(t *testing.T) {
 	rig := newFwdRig(t)
 	port := fwdEchoServer(t)
-	st, answer := fwdOpen(t, rig.client, proto.DaemonDial, proto.ForwardDial{Context: fwdAgentID, DialRequest: proto.DialRequest{Host: "127.0.0.1", Port: port}})
-	if answer.Name != proto.ReqOpenOK {
-		t.Fatalf("answer %s %q", answer.Name, answer.Payload)
+	st, err := fwdOpen(t, rig.client, proto.DaemonDial, proto.ForwardDial{Context: fwdAgentID, DialRequest: proto.DialRequest{Host: "127.0.0.1", Port: port}})
+	if err != nil {
+		t.Fatalf("open: %v", err)
 	}
 	if got := fwdRoundTrip(t, st, "through the agent"); got != "through the agent" {
 		t.Errorf("echo %q", got)
@@ -167,9 +171,9 @@ func TestDialViaAgentRefused(t *testing.T) {
 	}
 	closed := ln.Addr().(*net.TCPAddr).Port // a port nothing listens on
 	ln.Close()
-	_, answer := fwdOpen(t, rig.client, proto.DaemonDial, proto.ForwardDial{Context: fwdAgentID, DialRequest: proto.DialRequest{Host: "127.0.0.1", Port: closed}})
-	if answer.Name != proto.ReqOpenFailed || string(answer.Payload) != "connect failed: Connection refused" {
-		t.Errorf("answer %s %q, want %s %q", answer.Name, answer.Payload, proto.ReqOpenFailed, "connect failed: Connection refused")
+	_, err = fwdOpen(t, rig.client, proto.DaemonDial, proto.ForwardDial{Context: fwdAgentID, DialRequest: proto.DialRequest{Host: "127.0.0.1", Port: closed}})
+	if !rejected(err, tunnel.ConnectFailed) || err.Error() != "connect failed: Connection refused" {
+		t.Errorf("open = %v, want the agent's rejection %q", err, "connect failed: Connection refused")
 	}
 }
 
@@ -185,10 +189,13 @@ func TestListenViaAgent(t *testing.T) {
 		st.Write([]byte(strings.ToUpper(string(b))))
 		st.Close()
 	})
-	st, answer := fwdOpen(t, rig.client, proto.DaemonListen, proto.ForwardListen{Context: fwdAgentID, ListenRequest: proto.ListenRequest{Bind: "localhost", Ref: ref}})
+	st, err := fwdOpen(t, rig.client, proto.DaemonListen, proto.ForwardListen{Context: fwdAgentID, ListenRequest: proto.ListenRequest{Bind: "localhost", Ref: ref}})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
 	var lr proto.ListenReply
-	if answer.Name != proto.ReqOpenOK || json.Unmarshal(answer.Payload, &lr) != nil || lr.Port == 0 {
-		t.Fatalf("answer %s %q", answer.Name, answer.Payload)
+	if json.Unmarshal(st.AcceptPayload(), &lr) != nil || lr.Port == 0 {
+		t.Fatalf("accept payload %q, want a ListenReply with the port", st.AcceptPayload())
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", lr.Port)
 	c, err := net.Dial("tcp", addr)
@@ -227,20 +234,20 @@ func TestForwardingRefusesStrangers(t *testing.T) {
 	rig := newFwdRig(t)
 	port := fwdEchoServer(t)
 	dial := proto.ForwardDial{Context: fwdAgentID, DialRequest: proto.DialRequest{Host: "127.0.0.1", Port: port}}
-	if _, answer := fwdOpen(t, rig.stranger, proto.DaemonDial, dial); answer.Name != proto.ReqOpenFailed {
-		t.Errorf("an untrusted context could dial: %s %q", answer.Name, answer.Payload)
+	if _, err := fwdOpen(t, rig.stranger, proto.DaemonDial, dial); !rejected(err, tunnel.Prohibited) {
+		t.Errorf("an untrusted context's dial: %v, want administratively prohibited", err)
 	}
 	listen := proto.ForwardListen{Context: fwdAgentID, ListenRequest: proto.ListenRequest{Bind: "localhost"}}
-	if _, answer := fwdOpen(t, rig.stranger, proto.DaemonListen, listen); answer.Name != proto.ReqOpenFailed {
-		t.Errorf("an untrusted context could listen: %s %q", answer.Name, answer.Payload)
+	if _, err := fwdOpen(t, rig.stranger, proto.DaemonListen, listen); !rejected(err, tunnel.Prohibited) {
+		t.Errorf("an untrusted context's listen: %v, want administratively prohibited", err)
 	}
 	payload, _ := json.Marshal(proto.PTYCheck{Context: fwdAgentID})
 	if _, err := rig.stranger.Call(context.Background(), proto.Root, proto.DaemonPTYCheck, payload); err == nil {
 		t.Error("an untrusted context could ask the pty policy")
 	}
 	dial.Context = fwdClientID // a client context is no target to forward from
-	if _, answer := fwdOpen(t, rig.client, proto.DaemonDial, dial); answer.Name != proto.ReqOpenFailed {
-		t.Errorf("a dial through a client context: %s %q", answer.Name, answer.Payload)
+	if _, err := fwdOpen(t, rig.client, proto.DaemonDial, dial); !rejected(err, tunnel.ConnectFailed) {
+		t.Errorf("a dial through a client context: %v, want connect failed", err)
 	}
 }
 

@@ -23,13 +23,13 @@ func (f *forwarding) agentContext(id router.ID) bool {
 }
 
 // dialViaAgent is serveDial through the context's agent.
-func (f *forwarding) dialViaAgent(st *tunnel.Stream, req proto.ForwardDial) {
+func (f *forwarding) dialViaAgent(n *tunnel.NewStream, req proto.ForwardDial) {
 	if !f.agentContext(req.Context) {
-		openFailed(st, fmt.Sprintf("daemon: no target context %d", req.Context))
+		n.Reject(tunnel.ConnectFailed, fmt.Sprintf("daemon: no target context %d", req.Context))
 		return
 	}
 	payload, _ := json.Marshal(req.DialRequest)
-	if ast, ok := f.openOnAgent(st, req.Context, proto.AgentDial, payload); ok {
+	if st, ast, ok := f.openOnAgent(n, req.Context, proto.AgentDial, payload); ok {
 		tunnel.Relay(st, ast)
 	}
 }
@@ -37,41 +37,23 @@ func (f *forwarding) dialViaAgent(st *tunnel.Stream, req proto.ForwardDial) {
 // agentOpenTimeout bounds the wait for an agent to answer an open, as fakessh bounds its own.
 const agentOpenTimeout = time.Minute
 
-// openOnAgent opens service on context id's agent for the client's stream st and waits for the
-// agent's answer, which it passes on: a refusal in the agent's words, or open-ok with its
-// payload. It returns the agent's stream when the open succeeded.
-func (f *forwarding) openOnAgent(st *tunnel.Stream, id router.ID, service uint32, payload []byte) (*tunnel.Stream, bool) {
+// openOnAgent opens service on context id's agent for the client's open n and answers n as the
+// agent answered: a rejection with the agent's reason, or an accept with its payload. It
+// returns the client's stream and the agent's when the open succeeded.
+func (f *forwarding) openOnAgent(n *tunnel.NewStream, id router.ID, service uint32, payload []byte) (*tunnel.Stream, *tunnel.Stream, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), agentOpenTimeout)
 	defer cancel()
 	ast, err := f.ep.Open(ctx, id, service, payload)
 	if err != nil {
-		openFailed(st, err.Error())
-		return nil, false
+		rejectWith(n, err)
+		return nil, nil, false
 	}
-	answer, ok := agentAnswer(ast)
-	if !ok {
+	st, err := n.Accept(ast.AcceptPayload())
+	if err != nil {
 		ast.Close()
-		openFailed(st, string(answer))
-		return nil, false
+		return nil, nil, false
 	}
-	if err := st.SendRequest(proto.ReqOpenOK, answer); err != nil {
-		ast.Close()
-		st.Close()
-		return nil, false
-	}
-	return ast, true
-}
-
-// agentAnswer waits for an agent's open-ok (true, its payload) or open-failed (false, reason).
-func agentAnswer(ast *tunnel.Stream) ([]byte, bool) {
-	r, ok := <-ast.Requests()
-	switch {
-	case !ok:
-		return []byte("connection closed"), false
-	case r.Name == proto.ReqOpenOK:
-		return r.Payload, true
-	}
-	return r.Payload, false
+	return st, ast, true
 }
 
 // agentListen is one AgentListen opened on a client's behalf: connections the agent opens back
@@ -82,17 +64,17 @@ type agentListen struct {
 }
 
 // listenViaAgent is serveListen through the context's agent. Either stream ending ends the other.
-func (f *forwarding) listenViaAgent(st *tunnel.Stream, req proto.ForwardListen) {
+func (f *forwarding) listenViaAgent(n *tunnel.NewStream, req proto.ForwardListen) {
 	if !f.agentContext(req.Context) {
-		openFailed(st, fmt.Sprintf("daemon: no target context %d", req.Context))
+		n.Reject(tunnel.ConnectFailed, fmt.Sprintf("daemon: no target context %d", req.Context))
 		return
 	}
-	ref := f.addRelay(agentListen{agent: req.Context, client: st.Peer(), ref: req.Ref})
+	ref := f.addRelay(agentListen{agent: req.Context, client: n.Peer(), ref: req.Ref})
 	defer f.dropRelay(ref)
 	lr := req.ListenRequest
 	lr.Ref = ref
 	payload, _ := json.Marshal(lr)
-	ast, ok := f.openOnAgent(st, req.Context, proto.AgentListen, payload)
+	st, ast, ok := f.openOnAgent(n, req.Context, proto.AgentListen, payload)
 	if !ok {
 		return
 	}
@@ -119,15 +101,21 @@ func (f *forwarding) dropRelay(ref uint32) {
 }
 
 // serveAgentForwarded takes a connection an agent accepted for listenViaAgent and opens it to
-// the client. Only the agent that holds that listener may open it.
-func (f *forwarding) serveAgentForwarded(st *tunnel.Stream, payload []byte) {
+// the client. Only the agent that holds that listener may open it. The agent's open is accepted
+// at once, before the client's is answered: its first bytes then wait here, not for a second
+// round trip.
+func (f *forwarding) serveAgentForwarded(n *tunnel.NewStream) {
 	var fc proto.ForwardedConn
-	err := json.Unmarshal(payload, &fc)
+	err := json.Unmarshal(n.Payload(), &fc)
 	f.mu.Lock()
 	l, ok := f.relays[fc.Ref]
 	f.mu.Unlock()
-	if err != nil || !ok || st.Peer() != l.agent {
-		st.Close()
+	if err != nil || !ok || n.Peer() != l.agent {
+		n.Reject(tunnel.Prohibited, "daemon: no such forward")
+		return
+	}
+	st, err := n.Accept(nil)
+	if err != nil {
 		return
 	}
 	fc.Ref = l.ref

@@ -46,7 +46,7 @@ type sharedCheck struct {
 func (d *Daemon) compatibleConn(chain targetChain, req proto.ConnectRequest) (*conn, *sharedCheck) {
 	key, share := chain.key(req.AuthSock), chain.shareKey(req.AuthSock)
 	d.mu.Lock()
-	if own, ok := d.conns[key]; ok && (!isClosed(own.ready) || own.up()) {
+	if own, ok := d.conns[key]; ok && own.alive() {
 		d.mu.Unlock()
 		return nil, nil
 	}
@@ -74,8 +74,5 @@ func (d *Daemon) compatibleConn(chain targetChain, req proto.ConnectRequest) (*c
 // dialedOrUp reports whether c is up, or logged in with its agent still on its way behind an
 // early first call (its hops and host key are known). Called under Daemon.mu.
 func dialedOrUp(c *conn) bool {
-	if isClosed(c.ready) {
-		return c.up()
-	}
-	return isClosed(c.dialed) && c.dialErr == nil
+	return isClosed(c.dialed) && c.alive()
 }

@@ -9,10 +9,10 @@ import "github.com/mitogen-go/mitogend/router"
 // its own (one started through another agent) the daemon uses that agent's services instead.
 // Only trusted contexts (local clients) may use them. Handles 10-15 are reserved for this group.
 const (
-	// DaemonDial is a stream; open payload ForwardDial. It answers and then carries bytes as
-	// AgentDial does; the ReqOpenFailed reason is sshd's, as ssh prints it after "open failed: ".
+	// DaemonDial is a stream; open payload ForwardDial. It is accepted or rejected and then
+	// carries bytes as AgentDial does; a rejection carries sshd's reason code and message.
 	DaemonDial uint32 = 10
-	// DaemonListen is a stream; open payload ForwardListen. It answers as AgentListen does, and
+	// DaemonListen is a stream; open payload ForwardListen. It is answered as AgentListen is, and
 	// opens each accepted connection to the caller's ClientForwarded service. The listener lives
 	// as long as the stream.
 	DaemonListen uint32 = 11
@@ -48,12 +48,12 @@ type PTYPolicy struct {
 // requests do, as the target user. The daemon uses them (behind DaemonDial and DaemonListen)
 // for contexts that have no SSH connection of their own.
 const (
-	// AgentDial is a stream; open payload DialRequest. The agent connects from the target and
-	// answers with a ReqOpenOK or ReqOpenFailed stream request; after ReqOpenOK the stream
-	// carries the connection's bytes, EOF for EOF in each direction.
+	// AgentDial is a stream; open payload DialRequest. The agent connects from the target, then
+	// accepts the open (the stream carries the connection's bytes, EOF for EOF in each
+	// direction) or rejects it (connect failed, with the system's words: "Connection refused").
 	AgentDial uint32 = 20
 	// AgentListen is a stream; open payload ListenRequest. The agent listens on the target and
-	// answers with ReqOpenOK (payload ListenReply) or ReqOpenFailed. Each connection it accepts
+	// accepts the open with a ListenReply as the accept's payload, or rejects it. Each connection it accepts
 	// is opened back to the caller's ClientForwarded service. The stream carries no data: the
 	// listener lives exactly as long as it, so it closes when the caller closes the stream or
 	// its context disconnects.
@@ -69,12 +69,6 @@ const (
 	// accepted, for the client to join to its local destination (ssh's forwarded-tcpip). The
 	// daemon opens it (an AgentListen opens it to whoever opened that, here the daemon).
 	ClientForwarded uint32 = 30
-)
-
-// Stream requests that answer an AgentDial, AgentListen, DaemonDial or DaemonListen open.
-const (
-	ReqOpenOK     = "open-ok"     // payload: nothing (dial) or JSON ListenReply (listen)
-	ReqOpenFailed = "open-failed" // payload: the reason as ssh prints it, "connect failed: Connection refused"
 )
 
 // DialRequest names what to connect to from the target: Host and Port, or a Unix socket Path.
@@ -95,7 +89,7 @@ type ListenRequest struct {
 	Ref  uint32 `json:"ref"`
 }
 
-// ListenReply is the payload of ReqOpenOK for AgentListen and DaemonListen: the port bound.
+// ListenReply is the accept payload of AgentListen and DaemonListen: the port bound.
 type ListenReply struct {
 	Port int `json:"port"`
 }

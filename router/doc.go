@@ -16,5 +16,9 @@
 // endpoints (package tunnel); the router's per-link queues are bounded by the endpoints' windows
 // and, as a last resort, by Config.MaxQueue, beyond which the link is torn down.
 //
+// Lifecycle: a link's reader runs while the link is up, its writer while frames wait; Close takes
+// every link down and returns once those goroutines have (Router's doc comment gives the lock
+// order and what may run on them).
+//
 // The wire format is written down in spec.md.
 package router

@@ -36,7 +36,7 @@ type Link struct {
 	cfg LinkConfig
 	rwc io.ReadWriteCloser
 
-	mu      sync.Mutex // protects queue, queued, err, writing
+	mu      sync.Mutex // protects queue, queued, err, writing; taken after Router.mu, never before
 	queue   []*Message
 	queued  int   // FrameCost of the frames in queue, also counted in Router.queued
 	err     error // set once when the link goes down
@@ -124,13 +124,19 @@ func (l *Link) enqueue(m *Message, blame *Link) error {
 	l.queued += cost
 	start := !l.writing
 	l.writing = true
+	if start {
+		l.r.wg.Add(1) // under l.mu with l.err nil: Router.Close has not finished failing l
+	}
 	l.mu.Unlock()
 	total := l.r.queued.Add(int64(cost))
 	if total > int64(l.r.cfg.MaxQueueTotal) {
 		l.r.shed(total)
 	}
 	if start {
-		go l.drain()
+		go func() {
+			defer l.r.wg.Done()
+			l.drain()
+		}()
 	}
 	return nil
 }

@@ -56,12 +56,22 @@ type Config struct {
 
 // Router forwards frames between links and to the local Handler.
 // All methods are safe for concurrent use.
+//
+// Goroutines: each link has a reader while it is up and a writer while it has frames queued
+// (Link.drain); both are counted in wg, so Close can wait for them. The Handler and OnLinkDown
+// run on them (OnLinkDown also on whoever takes a link down) and must not call Close.
+//
+// Lock order: Router.mu, then Link.mu; neither is held while calling the Handler, OnLinkDown or
+// a link's ReadWriteCloser. Endpoints above take their own locks only after the router's are
+// released (a frame to this context is handled on the sending goroutine).
 type Router struct {
 	cfg     Config
 	queued  atomic.Int64     // FrameCost of the frames queued on every link
 	dropLog *ratelog.Limiter // frames dropped or refused: a flood must not flood the log
+	wg      sync.WaitGroup   // the links' readers and writers
 
-	mu     sync.Mutex // protects routes, links, parent, crossed and their indexes (index.go); taken before any Link.mu
+	mu     sync.Mutex // protects closed, routes, links, parent, crossed and their indexes (index.go); taken before any Link.mu
+	closed bool       // Close was called: links added from now on start down
 	routes map[ID]route
 	links  map[*Link]struct{}
 	parent *Link
@@ -105,19 +115,43 @@ func (r *Router) MaxPayload() int { return r.cfg.MaxPayload }
 // there is something to send).
 // The link's peer, lc.Peer, becomes reachable through it.
 func (r *Router) AddLink(rwc io.ReadWriteCloser, lc LinkConfig) *Link {
+	return r.AddLinkThen(rwc, lc, nil)
+}
+
+// AddLinkThen is AddLink with before called on the new link before it is routed or its reader
+// starts, so that the caller's record of the link (a daemon's connection) exists before any
+// frame goes through it, arrives from it, or it can go down. before must not block.
+func (r *Router) AddLinkThen(rwc io.ReadWriteCloser, lc LinkConfig, before func(*Link)) *Link {
 	if lc.MaxQueue <= 0 {
 		lc.MaxQueue = r.cfg.MaxQueue
 	}
 	l := &Link{r: r, cfg: lc, rwc: rwc, done: make(chan struct{}),
 		routed: map[ID]struct{}{}, crossed: map[ID]struct{}{}}
+	if before != nil {
+		before(l)
+	}
 	r.mu.Lock()
+	if r.closed {
+		// Never routed, so nothing can queue on it (and start a writer Close would not wait for).
+		r.mu.Unlock()
+		l.once.Do(func() {
+			l.err = ErrLinkClosed
+			rwc.Close()
+			close(l.done)
+		})
+		return l
+	}
 	r.links[l] = struct{}{}
 	if lc.Parent {
 		r.parent = l
 	}
 	r.setRouteLocked(lc.Peer, route{link: l, via: r.cfg.ID})
+	r.wg.Add(1) // under mu: Close's Wait cannot have begun
 	r.mu.Unlock()
-	go l.readLoop()
+	go func() {
+		defer r.wg.Done()
+		l.readLoop()
+	}()
 	return l
 }
 
@@ -369,9 +403,13 @@ func (r *Router) Links() []LinkStats {
 	return out
 }
 
-// Close takes every link down.
+// Close takes every link down and waits, as yamux's Session.Close does, until their readers
+// and writers have returned: closing a link's ReadWriteCloser must end a blocked Read and
+// Write (a net.Conn's and a pollable *os.File's Close do). Links added later start down. It
+// must not be called from the Handler or OnLinkDown, which run on those goroutines.
 func (r *Router) Close() {
 	r.mu.Lock()
+	r.closed = true
 	links := make([]*Link, 0, len(r.links))
 	for l := range r.links {
 		links = append(links, l)
@@ -380,4 +418,5 @@ func (r *Router) Close() {
 	for _, l := range links {
 		l.Close()
 	}
+	r.wg.Wait()
 }

@@ -77,27 +77,42 @@ type Sender interface {
 	OnPath(src, dst router.ID) bool
 }
 
-// StreamHandler serves a stream opened by a peer; payload is what the opener sent with it.
-// It runs on its own goroutine and owns the stream.
+// StreamHandler serves a stream opened by a peer and accepted (Listen, AcceptAll); payload is
+// what the opener sent with it. It runs on its own goroutine and owns the stream.
 type StreamHandler func(s *Stream, payload []byte)
 
-// CallHandler answers a call from context src. It runs on its own goroutine.
+// CallHandler answers a call from context src. It runs on its own goroutine; ctx is cancelled
+// when src disconnects (the answer would go nowhere), with a DisconnectError as its cause.
 type CallHandler func(ctx context.Context, src router.ID, payload []byte) ([]byte, error)
 
 // Endpoint is one context's set of streams, calls and services.
 // All methods are safe for concurrent use.
+//
+// Concurrency: Endpoint.mu protects the maps below and is held only for map work: never while
+// sending, never while taking a Stream.mu (a Stream may take Endpoint.mu with or without its
+// own mu released; the order, where both are held, is Stream.mu then Endpoint.mu). Handlers
+// (stream and call) run on goroutines of their own; HandleMessage runs on the router's link
+// readers and never blocks.
 type Endpoint struct {
 	out     Sender
 	window  uint32
 	logf    router.Logf
 	dropLog *ratelog.Limiter // forged answers and protocol violations: a flood must not flood the log
 
-	mu       sync.Mutex // protects the fields below; never held while taking a Stream.mu or sending
+	mu       sync.Mutex
 	next     uint32
 	streams  map[uint32]*Stream
 	calls    map[uint32]*call
-	services map[uint32]StreamHandler
+	services map[uint32]NewStreamHandler
 	handlers map[uint32]CallHandler
+	pending  map[*NewStream]struct{}  // opens a service has not answered yet
+	serving  map[*servedCall]struct{} // calls a handler is answering
+}
+
+// servedCall is a call a handler is answering: its context ends when the caller's does.
+type servedCall struct {
+	src    router.ID
+	cancel context.CancelCauseFunc
 }
 
 type call struct {
@@ -118,20 +133,15 @@ func NewEndpoint(logf router.Logf) *Endpoint {
 		next:     FirstDynamicHandle,
 		streams:  map[uint32]*Stream{},
 		calls:    map[uint32]*call{},
-		services: map[uint32]StreamHandler{},
+		services: map[uint32]NewStreamHandler{},
 		handlers: map[uint32]CallHandler{},
+		pending:  map[*NewStream]struct{}{},
+		serving:  map[*servedCall]struct{}{},
 	}
 }
 
 // Attach sets the sender. It must be called once, before any message flows.
 func (e *Endpoint) Attach(s Sender) { e.out = s }
-
-// Listen serves streams opened on handle.
-func (e *Endpoint) Listen(handle uint32, h StreamHandler) {
-	e.mu.Lock()
-	e.services[handle] = h
-	e.mu.Unlock()
-}
 
 // HandleCall serves calls to handle.
 func (e *Endpoint) HandleCall(handle uint32, h CallHandler) {
@@ -202,7 +212,8 @@ func (e *Endpoint) Call(ctx context.Context, dst router.ID, handle uint32, paylo
 }
 
 // Open opens a stream to the service at handle on dst, sending payload with the request,
-// and waits for the peer to accept it.
+// and waits for the service to accept it (what it sent with the accept is the stream's
+// AcceptPayload) or reject it (an *OpenError). ctx bounds the wait only.
 func (e *Endpoint) Open(ctx context.Context, dst router.ID, handle uint32, payload []byte) (*Stream, error) {
 	e.mu.Lock()
 	s := newStream(e, e.allocLocked(), dst)
@@ -312,8 +323,20 @@ func (e *Endpoint) serveCall(m *router.Message) {
 		e.send(router.KindReply, router.FlagError, m.Src, m.ReplyTo, 0, []byte(fmt.Sprintf("%v %d", ErrNoService, m.Handle)))
 		return
 	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sc := &servedCall{src: m.Src, cancel: cancel}
+	// Registered on the reader goroutine, before the caller's Disconnect can be handled.
+	e.mu.Lock()
+	e.serving[sc] = struct{}{}
+	e.mu.Unlock()
 	go func() {
-		resp, err := h(context.Background(), m.Src, m.Payload)
+		defer func() {
+			e.mu.Lock()
+			delete(e.serving, sc)
+			e.mu.Unlock()
+			cancel(nil)
+		}()
+		resp, err := h(ctx, m.Src, m.Payload)
 		if err != nil {
 			e.send(router.KindReply, router.FlagError, m.Src, m.ReplyTo, 0, []byte(err.Error()))
 			return
@@ -326,30 +349,17 @@ func (e *Endpoint) serveCall(m *router.Message) {
 
 func (e *Endpoint) accept(m *router.Message) {
 	if len(m.Payload) < 4 {
-		e.send(router.KindOpenFail, router.FlagError, m.Src, m.ReplyTo, 0, []byte("tunnel: open without window"))
+		e.reject(m.Src, m.ReplyTo, UnknownType, "tunnel: open without window")
 		return
 	}
 	e.mu.Lock()
 	h := e.services[m.Handle]
-	if h == nil {
-		e.mu.Unlock()
-		e.send(router.KindOpenFail, router.FlagError, m.Src, m.ReplyTo, 0, []byte(fmt.Sprintf("%v %d", ErrNoService, m.Handle)))
-		return
-	}
-	s := newStream(e, e.allocLocked(), m.Src)
-	s.remote = m.ReplyTo
-	s.setSendWindow(binary.BigEndian.Uint32(m.Payload))
-	e.streams[s.id] = s
 	e.mu.Unlock()
-	s.markOpened(nil)
-	var win [4]byte
-	binary.BigEndian.PutUint32(win[:], e.window)
-	// OpenOK is queued before the handler can write, so the peer learns our handle first.
-	if err := e.send(router.KindOpenOK, 0, m.Src, m.ReplyTo, s.id, win[:]); err != nil {
-		e.forget(s)
+	if h == nil {
+		e.reject(m.Src, m.ReplyTo, UnknownType, fmt.Sprintf("%v %d", ErrNoService, m.Handle))
 		return
 	}
-	go h(s, m.Payload[4:])
+	e.serveOpen(m, h)
 }
 
 // disconnect fails everything that depended on context id.
@@ -377,6 +387,18 @@ func (e *Endpoint) failPeers(gone func(router.ID) bool, err error, why string) {
 			calls = append(calls, c)
 		}
 	}
+	for n := range e.pending {
+		if gone(n.peer) {
+			n.gone = err
+			delete(e.pending, n)
+		}
+	}
+	var served []*servedCall
+	for sc := range e.serving {
+		if gone(sc.src) {
+			served = append(served, sc)
+		}
+	}
 	e.mu.Unlock()
 	for _, s := range streams {
 		s.fail(err)
@@ -386,5 +408,8 @@ func (e *Endpoint) failPeers(gone func(router.ID) bool, err error, why string) {
 		case c.reply <- &router.Message{Header: router.Header{Kind: router.KindDisconnect, Src: c.dst}, Payload: []byte(why)}:
 		default:
 		}
+	}
+	for _, sc := range served {
+		sc.cancel(err)
 	}
 }

@@ -68,6 +68,7 @@ func decodeFrames(b []byte) []*router.Message {
 // FuzzEndpoint feeds an endpoint hostile frame sequences while it has a call pending to context
 // 3 and a stream open to it. It must never panic or block, and the call may end only with an
 // answer from context 3 or a router on the path (context 0): frames from context 2 are forged.
+// The stream opens only if the first frame that may decide it is an accept (spec 5.1).
 func FuzzEndpoint(f *testing.F) {
 	win := func(n uint32) []byte { b := make([]byte, 4); binary.BigEndian.PutUint32(b, n); return b }
 	frame := func(kind router.Kind, src router.ID, handle uint32, payload []byte) []byte {
@@ -86,6 +87,8 @@ func FuzzEndpoint(f *testing.F) {
 	f.Add(frame(router.KindOpenOK, 3, FirstDynamicHandle+2, win(1<<20)))
 	f.Add(append(frame(router.KindOpen, 2, svcEcho, win(64)), frame(router.KindData, 2, FirstDynamicHandle+3, []byte("hello"))...))
 	f.Add(frame(router.KindWindow, 3, FirstDynamicHandle+2, win(0xffffffff)))
+	f.Add(append(frame(router.KindData, 3, FirstDynamicHandle+2, []byte("early")), frame(router.KindOpenOK, 3, FirstDynamicHandle+2, win(1<<20))...))
+	f.Add(append(frame(router.KindOpenOK, 3, FirstDynamicHandle+2, win(1<<20)), frame(router.KindOpenOK, 3, FirstDynamicHandle+2, win(1<<20))...))
 	f.Add(frame(router.KindDisconnect, 3, 0, []byte("Timeout, server 198.18.0.3 not responding.")))
 	f.Add(frame(router.KindRequest, 2, callEcho, []byte("x")))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -105,7 +108,11 @@ func FuzzEndpoint(f *testing.F) {
 		e.mu.Lock()
 		e.calls[e.allocLocked()] = pending // FirstDynamicHandle+1
 		e.mu.Unlock()
-		go e.Open(ctx, 3, svcEcho, nil) // the pending stream: handle FirstDynamicHandle+2
+		opened := make(chan error, 1)
+		go func() { // the pending stream: handle FirstDynamicHandle+2
+			_, err := e.Open(ctx, 3, svcEcho, nil)
+			opened <- err
+		}()
 		waitFor(t, func() bool { e.mu.Lock(); defer e.mu.Unlock(); return len(e.streams) == 1 })
 
 		done := make(chan struct{})
@@ -131,6 +138,7 @@ func FuzzEndpoint(f *testing.F) {
 				legit = true
 			}
 		}
+		checkOpenOutcome(t, frames, opened)
 		select {
 		case a := <-pending.reply:
 			if !legit {
@@ -157,5 +165,40 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition never held")
 		}
 		runtimeGosched()
+	}
+}
+
+// checkOpenOutcome: the pending open (to context 3, handle FirstDynamicHandle+2) succeeds exactly
+// when the first frame that may decide it is a well-formed OpenOK from context 3. Frames that
+// may decide it: any stream frame from context 3 to that handle (anything before the accept is
+// a violation that fails the open), a Dead from a context on the path (0 or 3), a Disconnect of
+// context 3. Frames from anyone else are ignored.
+func checkOpenOutcome(t *testing.T, frames []*router.Message, opened chan error) {
+	t.Helper()
+	const h = FirstDynamicHandle + 2
+	decided, wantOpen := false, false
+frames:
+	for _, m := range frames {
+		switch {
+		case m.Kind == router.KindDisconnect && m.Src == 3:
+		case m.Kind == router.KindDead && m.Handle == h && (m.Src == 0 || m.Src == 3):
+		case m.Handle == h && m.Src == 3 && m.Kind >= router.KindOpenOK && m.Kind <= router.KindStreamRequest:
+			wantOpen = m.Kind == router.KindOpenOK && len(m.Payload) >= 4
+		default:
+			continue
+		}
+		decided = true
+		break frames
+	}
+	if !decided {
+		return
+	}
+	select {
+	case err := <-opened:
+		if (err == nil) != wantOpen {
+			t.Fatalf("open ended with %v; the first deciding frame says opened=%v", err, wantOpen)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a decided open never returned")
 	}
 }

@@ -1,10 +1,13 @@
 package tunnel
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/mitogen-go/mitogend/router"
 )
@@ -25,38 +28,80 @@ const maxPendingRequests = 64
 // Stream is a bidirectional, flow-controlled byte stream with a second inbound and outbound
 // substream (stderr) sharing its window, and named requests.
 //
-// Read, Stderr().Read, Write, StderrWriter().Write, CloseWrite, SendRequest and Close are
-// safe to call concurrently with each other; concurrent calls to the same reader are not.
+// Read, Stderr().Read, Write, StderrWriter().Write, CloseWrite, SendRequest, Close and the
+// deadline setters are safe to call concurrently with each other; concurrent calls to the same
+// reader are not.
+//
+// Concurrency: mu protects everything below it; it is never held while sending (a frame to
+// this context is handled on the sending goroutine, which may need mu) and is taken after
+// Endpoint.mu is released, never the other way round.
 type Stream struct {
-	ep       *Endpoint
-	id       uint32    // our handle
-	peer     router.ID // the other end's context
-	opened   chan struct{}
-	openOnce sync.Once // closes opened
-	reqs     chan Request
+	ep     *Endpoint
+	id     uint32        // our handle
+	peer   router.ID     // the other end's context
+	opened chan struct{} // closed when the stream leaves stateOpening
+	reqs   chan Request
+	ctx    context.Context
+	cancel context.CancelCauseFunc
 
 	// Set before opened is closed, read-only after.
 	remote  uint32 // the peer's handle
 	openErr error
+	accept  []byte // what the acceptor sent with its accept
 
-	mu        sync.Mutex // protects the fields below; no sends while held
+	mu        sync.Mutex
 	cond      *sync.Cond // broadcast on every change below
-	sendWin   uint32     // bytes we may still send
-	sendMax   uint32     // the window the peer gave at open, at most MaxWindow; sendWin never exceeds it
-	recvAvail uint32     // bytes the peer may still send
-	unacked   uint32     // bytes read but not yet granted back
+	state     streamState
+	sentEOF   bool   // this side's half-close (independent of state)
+	gotEOF    bool   // the peer's half-close
+	sendWin   uint32 // bytes we may still send
+	sendMax   uint32 // the window the peer gave at open, at most MaxWindow; sendWin never exceeds it
+	recvAvail uint32 // bytes the peer may still send
+	unacked   uint32 // bytes read but not yet granted back
 	stdout    chunks
 	stderr    chunks
-	gotEOF    bool
-	sentEOF   bool
-	gotClose  bool
-	sentClose bool
-	reqsDone  bool
 	err       error // terminal error for reads and writes
+	rdl, wdl  deadline
 }
+
+// streamState is a stream's lifecycle (router/spec.md 5.1 and 5.4). Transitions, all under
+// Stream.mu, go only forward:
+//
+//	opening -> open      the peer accepted (OpenOK)
+//	opening -> closed    rejected (OpenFail), Dead, Disconnect, given up, a protocol violation
+//	open    -> closing   Close: ours is sent, the peer's is awaited
+//	open    -> closed    the peer's Close (answered at once), a reset, a local failure
+//	closing -> closed    the peer's Close, a reset, a local failure
+//
+// A stream in stateClosed is forgotten by its endpoint. Half-close (EOF) is per direction and
+// kept apart, in sentEOF and gotEOF.
+type streamState uint8
+
+const (
+	stateOpening streamState = iota // Open sent, not answered yet (the opener's side only)
+	stateOpen
+	stateClosing
+	stateClosed
+)
+
+var stateNames = [...]string{"opening", "open", "closing", "closed"}
+
+// kindName names a stream frame's kind as the spec does, for protocol errors.
+func kindName(k router.Kind) string {
+	names := map[router.Kind]string{router.KindOpenOK: "OpenOK", router.KindOpenFail: "OpenFail", router.KindData: "Data",
+		router.KindExtData: "ExtData", router.KindWindow: "Window", router.KindEOF: "EOF", router.KindClose: "Close",
+		router.KindStreamRequest: "StreamRequest"}
+	if n, ok := names[k]; ok {
+		return n
+	}
+	return fmt.Sprintf("kind %d", k)
+}
+
+func (st streamState) String() string { return stateNames[st] }
 
 func newStream(e *Endpoint, id uint32, peer router.ID) *Stream {
 	s := &Stream{ep: e, id: id, peer: peer, opened: make(chan struct{}), reqs: make(chan Request, maxPendingRequests), recvAvail: e.window}
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }
@@ -67,27 +112,70 @@ func (s *Stream) Peer() router.ID { return s.peer }
 // Requests delivers the peer's requests; it is closed when the stream closes.
 func (s *Stream) Requests() <-chan Request { return s.reqs }
 
+// Context is done once the stream is over (both Closes, a reset, the peer gone); its cause is
+// why (ErrClosed for an orderly end).
+func (s *Stream) Context() context.Context { return s.ctx }
+
+// CloseWhenDone ties the stream to ctx: once ctx is done, a stream not over by then is closed
+// with ctx's cause as the reason the peer is given (a Close with FlagError).
+func (s *Stream) CloseWhenDone(ctx context.Context) {
+	stop := context.AfterFunc(ctx, func() { s.closeWith(context.Cause(ctx)) })
+	context.AfterFunc(s.ctx, func() { stop() })
+}
+
+// AcceptPayload is what the service sent with its accept (NewStream.Accept), nil on the
+// accepting side.
+func (s *Stream) AcceptPayload() []byte { return s.accept }
+
 func (s *Stream) send(kind router.Kind, flags uint8, payload []byte) error {
 	return s.ep.send(kind, flags, s.peer, s.remote, s.id, payload)
 }
 
+// moveLocked takes the stream to state to, with what each transition implies: the wait in
+// Open ends when it leaves opening; everything ends when it reaches closed.
+func (s *Stream) moveLocked(to streamState) {
+	from := s.state
+	if to <= from {
+		return
+	}
+	s.state = to
+	if from == stateOpening {
+		if to != stateOpen {
+			s.openErr = s.err
+			if s.openErr == nil {
+				s.openErr = ErrClosed
+			}
+		}
+		close(s.opened)
+	}
+	if to == stateClosed {
+		close(s.reqs)
+		s.rdl.stop()
+		s.wdl.stop()
+		cause := s.err
+		if cause == nil {
+			cause = ErrClosed
+		}
+		s.cancel(cause)
+	}
+	s.cond.Broadcast()
+}
+
 // handle applies one frame from the peer. It never blocks.
 func (s *Stream) handle(m *router.Message) {
+	s.mu.Lock()
+	state := s.state
+	s.mu.Unlock()
+	switch {
+	case state == stateOpening:
+		s.handleOpening(m)
+		return
+	case m.Kind == router.KindOpenOK || m.Kind == router.KindOpenFail:
+		// An answer to an open this side never made, or a second one: the peer is broken.
+		s.reset(fmt.Errorf("tunnel: %s for a stream that is %v", kindName(m.Kind), state))
+		return
+	}
 	switch m.Kind {
-	case router.KindOpenOK:
-		if len(m.Payload) != 4 {
-			s.markOpened(fmt.Errorf("tunnel: malformed open confirmation"))
-			return
-		}
-		s.openOnce.Do(func() {
-			s.mu.Lock()
-			s.remote = m.ReplyTo
-			s.setSendWindow(binary.BigEndian.Uint32(m.Payload))
-			s.mu.Unlock()
-			close(s.opened)
-		})
-	case router.KindOpenFail:
-		s.markOpened(&RemoteError{Msg: string(m.Payload)})
 	case router.KindData, router.KindExtData:
 		s.receive(m)
 	case router.KindWindow:
@@ -115,10 +203,45 @@ func (s *Stream) handle(m *router.Message) {
 	case router.KindClose:
 		var err error
 		if m.Flags&router.FlagError != 0 {
-			err = &RemoteError{Msg: string(m.Payload)}
+			err = &RemoteError{Msg: reason(m.Payload)}
 		}
 		s.closedByPeer(err)
 	}
+}
+
+// handleOpening applies a frame to a stream whose open is unanswered: only OpenOK or OpenFail
+// may come (the acceptor sends OpenOK before anything else). Anything else fails the open; the
+// peer is not told, since its handle is not known yet, and its OpenOK, if one comes, finds no
+// stream and is answered with Close (spec 5.1).
+func (s *Stream) handleOpening(m *router.Message) {
+	var err error
+	switch m.Kind {
+	case router.KindOpenOK:
+		if len(m.Payload) < 4 {
+			err = fmt.Errorf("tunnel: malformed open confirmation")
+			break
+		}
+		s.mu.Lock()
+		if s.state != stateOpening { // raced with Close or a failure
+			s.mu.Unlock()
+			s.ep.send(router.KindClose, 0, m.Src, m.ReplyTo, 0, nil)
+			return
+		}
+		s.remote = m.ReplyTo
+		s.setSendWindow(binary.BigEndian.Uint32(m.Payload))
+		if len(m.Payload) > 4 {
+			s.accept = m.Payload[4:]
+		}
+		s.moveLocked(stateOpen)
+		s.mu.Unlock()
+		return
+	case router.KindOpenFail:
+		err = parseOpenFail(m.Payload)
+	default:
+		err = fmt.Errorf("tunnel: %s before the open was answered", kindName(m.Kind))
+		s.ep.dropLog.Logf(s.ep.logf, "tunnel: stream %d with context %d: %v", s.id, s.peer, err)
+	}
+	s.fail(err)
 }
 
 // setSendWindow starts the send window at what the peer advertised, at most MaxWindow.
@@ -126,14 +249,6 @@ func (s *Stream) handle(m *router.Message) {
 func (s *Stream) setSendWindow(advertised uint32) {
 	s.sendMax = min(advertised, MaxWindow)
 	s.sendWin = s.sendMax
-}
-
-// markOpened ends the wait in Open, with err when the open failed. Only the first call counts.
-func (s *Stream) markOpened(err error) {
-	s.openOnce.Do(func() {
-		s.openErr = err
-		close(s.opened)
-	})
 }
 
 func (s *Stream) receive(m *router.Message) {
@@ -144,7 +259,7 @@ func (s *Stream) receive(m *router.Message) {
 		return
 	}
 	s.recvAvail -= uint32(len(m.Payload))
-	if s.err == nil && !s.gotEOF {
+	if s.err == nil && !s.gotEOF && s.state == stateOpen {
 		if m.Kind == router.KindData {
 			s.stdout.push(m.Payload)
 		} else {
@@ -163,7 +278,7 @@ func (s *Stream) request(p []byte) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.reqsDone {
+	if s.state == stateClosed {
 		return
 	}
 	select {
@@ -196,11 +311,14 @@ func (s *Stream) read(q *chunks, p []byte) (int, error) {
 		return 0, nil
 	}
 	s.mu.Lock()
-	for q.empty() && s.err == nil && !s.gotEOF && !s.gotClose {
+	for q.empty() && s.err == nil && !s.gotEOF && s.state < stateClosed && !s.rdl.passed() {
 		s.cond.Wait()
 	}
 	if q.empty() {
 		err := s.err
+		if err == nil && !s.gotEOF && s.state < stateClosed {
+			err = os.ErrDeadlineExceeded
+		}
 		s.mu.Unlock()
 		if err == nil {
 			err = io.EOF
@@ -222,7 +340,7 @@ func (s *Stream) read(q *chunks, p []byte) (int, error) {
 // batched rather than sent per read, yet early enough that the sender rarely waits for it.
 func (s *Stream) consumedLocked(n uint32) uint32 {
 	s.unacked += n
-	if s.unacked < s.ep.window/grantFraction || s.gotClose || s.sentClose {
+	if s.unacked < s.ep.window/grantFraction || s.state != stateOpen {
 		return 0
 	}
 	g := s.unacked
@@ -238,7 +356,7 @@ func (s *Stream) write(kind router.Kind, p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
 		s.mu.Lock()
-		for s.sendWin == 0 && s.err == nil && !s.gotClose && !s.sentEOF && !s.sentClose {
+		for s.sendWin == 0 && s.err == nil && s.state == stateOpen && !s.sentEOF && !s.wdl.passed() {
 			s.cond.Wait()
 		}
 		switch {
@@ -246,9 +364,12 @@ func (s *Stream) write(kind router.Kind, p []byte) (int, error) {
 			err := s.err
 			s.mu.Unlock()
 			return written, err
-		case s.gotClose || s.sentEOF || s.sentClose:
+		case s.state != stateOpen || s.sentEOF:
 			s.mu.Unlock()
 			return written, io.ErrClosedPipe
+		case s.sendWin == 0:
+			s.mu.Unlock()
+			return written, os.ErrDeadlineExceeded
 		}
 		n := min(len(p), maxChunk, int(s.sendWin))
 		s.sendWin -= uint32(n)
@@ -268,7 +389,7 @@ func (s *Stream) write(kind router.Kind, p []byte) (int, error) {
 // CloseWrite sends EOF: the peer's reads end once it has read what was sent.
 func (s *Stream) CloseWrite() error {
 	s.mu.Lock()
-	if s.sentEOF || s.sentClose {
+	if s.sentEOF || s.state != stateOpen {
 		s.mu.Unlock()
 		return nil
 	}
@@ -281,12 +402,36 @@ func (s *Stream) CloseWrite() error {
 // SendRequest sends a named request to the peer.
 func (s *Stream) SendRequest(name string, payload []byte) error {
 	s.mu.Lock()
-	closed := s.sentClose
+	open := s.state == stateOpen
 	s.mu.Unlock()
-	if closed {
+	if !open {
 		return ErrClosed
 	}
 	return s.send(router.KindStreamRequest, 0, joinRequest(name, payload))
+}
+
+// SetReadDeadline makes reads (of either substream) that wait past t fail with
+// os.ErrDeadlineExceeded; the zero time means none. The stream stays usable.
+func (s *Stream) SetReadDeadline(t time.Time) error {
+	s.mu.Lock()
+	s.rdl.set(s, t)
+	s.mu.Unlock()
+	return nil
+}
+
+// SetWriteDeadline makes writes that wait for window past t fail with os.ErrDeadlineExceeded
+// (some of the data may have been sent); the zero time means none.
+func (s *Stream) SetWriteDeadline(t time.Time) error {
+	s.mu.Lock()
+	s.wdl.set(s, t)
+	s.mu.Unlock()
+	return nil
+}
+
+// SetDeadline sets both deadlines.
+func (s *Stream) SetDeadline(t time.Time) error {
+	s.SetReadDeadline(t)
+	return s.SetWriteDeadline(t)
 }
 
 // Close ends the stream in both directions. Reads of data already received still succeed.
@@ -300,12 +445,9 @@ func (s *Stream) reset(err error) {
 	if s.err == nil || s.err == ErrClosed {
 		s.err = err
 	}
-	tell := !s.sentClose
-	s.sentClose = true
-	s.gotClose = true
-	s.finishLocked(true)
+	tell := s.state == stateOpen // in closing ours is out already; opening has no peer handle
+	s.moveLocked(stateClosed)
 	s.mu.Unlock()
-	s.markOpened(err)
 	s.ep.forget(s)
 	if tell {
 		s.send(router.KindClose, router.FlagError, []byte(err.Error()))
@@ -314,28 +456,23 @@ func (s *Stream) reset(err error) {
 
 func (s *Stream) closeWith(cause error) error {
 	s.mu.Lock()
-	if s.sentClose {
+	state := s.state
+	if state >= stateClosing {
 		s.mu.Unlock()
 		return nil
 	}
-	s.sentClose = true
 	if s.err == nil {
 		s.err = ErrClosed
 	}
-	done := s.gotClose
-	s.finishLocked(done)
-	s.mu.Unlock()
-	select {
-	case <-s.opened:
-	default:
-		// Not open yet: the peer's OpenOK will find no stream and close its end.
-		s.markOpened(ErrClosed)
+	if state == stateOpening {
+		// Not open yet: the peer's OpenOK, if one comes, finds no stream and closes its end.
+		s.moveLocked(stateClosed)
+		s.mu.Unlock()
 		s.ep.forget(s)
 		return nil
 	}
-	if done {
-		s.ep.forget(s)
-	}
+	s.moveLocked(stateClosing)
+	s.mu.Unlock()
 	if cause != nil {
 		return s.send(router.KindClose, router.FlagError, []byte(cause.Error()))
 	}
@@ -344,13 +481,11 @@ func (s *Stream) closeWith(cause error) error {
 
 func (s *Stream) closedByPeer(err error) {
 	s.mu.Lock()
-	s.gotClose = true
-	if err != nil && s.err == nil {
+	if err != nil && (s.err == nil || s.err == ErrClosed) {
 		s.err = err
 	}
-	reply := !s.sentClose
-	s.sentClose = true
-	s.finishLocked(true)
+	reply := s.state == stateOpen
+	s.moveLocked(stateClosed)
 	s.mu.Unlock()
 	s.ep.forget(s)
 	if reply {
@@ -358,28 +493,46 @@ func (s *Stream) closedByPeer(err error) {
 	}
 }
 
-// fail ends the stream locally with err (disconnect, dead route); nothing is sent.
+// fail ends the stream locally with err (disconnect, dead route, a failed open); nothing is
+// sent.
 func (s *Stream) fail(err error) {
 	s.mu.Lock()
 	if s.err == nil || s.err == ErrClosed {
 		s.err = err
 	}
-	s.gotClose = true
-	s.sentClose = true
-	s.finishLocked(true)
+	s.moveLocked(stateClosed)
 	s.mu.Unlock()
-	s.markOpened(err)
 	s.ep.forget(s)
 }
 
-// finishLocked wakes everyone and, once the stream is over, closes the request channel.
-func (s *Stream) finishLocked(over bool) {
-	if over && !s.reqsDone {
-		s.reqsDone = true
-		close(s.reqs)
-	}
-	s.cond.Broadcast()
+// deadline is one direction's deadline, with the timer that wakes its waiters when it passes.
+// Guarded by Stream.mu.
+type deadline struct {
+	t     time.Time
+	timer *time.Timer
 }
+
+func (d *deadline) set(s *Stream, t time.Time) {
+	d.stop()
+	d.t = t
+	s.cond.Broadcast() // a waiter rechecks against the new time
+	if wait := time.Until(t); !t.IsZero() && wait > 0 {
+		d.timer = time.AfterFunc(wait, func() {
+			s.mu.Lock()
+			s.cond.Broadcast()
+			s.mu.Unlock()
+		})
+	}
+}
+
+func (d *deadline) stop() {
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+}
+
+func (d *deadline) passed() bool { return !d.t.IsZero() && !time.Now().Before(d.t) }
 
 func joinRequest(name string, payload []byte) []byte {
 	b := make([]byte, 0, len(name)+1+len(payload))

@@ -350,9 +350,10 @@ func TestOpenErrors(t *testing.T) {
 		explain string
 	}{
 		{"no such service", 0, noSuchSvc, func(err error) bool {
-			var re *RemoteError
-			return errors.As(err, &re) && bytes.Contains([]byte(err.Error()), []byte(ErrNoService.Error()))
-		}, "a RemoteError mentioning " + ErrNoService.Error()},
+			var oe *OpenError
+			return errors.As(err, &oe) && oe.Reason == UnknownType && errors.Is(err, ErrNoService) &&
+				bytes.Contains([]byte(err.Error()), []byte(ErrNoService.Error()))
+		}, "an OpenError (unknown channel type) mentioning " + ErrNoService.Error()},
 		{"no such context", 42, svcEcho, func(err error) bool {
 			var re *RemoteError // a Dead notice from the root
 			return errors.As(err, &re) && bytes.Contains([]byte(err.Error()), []byte("no route"))

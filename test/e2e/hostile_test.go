@@ -170,6 +170,31 @@ func TestHostileTargetCannotAnswerForOthers(t *testing.T) {
 	}
 }
 
+// TestHostileTargetAnswersOutOfTurn: a target that answers an exec open with data before its
+// accept, or accepts it twice, gets a failed call rather than a believed one (router/spec.md
+// 5.1): the out-of-turn data is never shown, the exit status after the second accept never
+// taken, nothing hangs, and the daemon serves other targets as before.
+func TestHostileTargetAnswersOutOfTurn(t *testing.T) {
+	f := newFleet(t, map[string]string{"early": "data-before-accept", "twice": "accept-twice", "good": ""}, nil)
+	for _, alias := range []string{"early", "twice"} {
+		f.must(f.fakessh(nil, alias, "true")) // bootstraps the attacker
+		res := f.fakessh(nil, alias, "echo honest")
+		if res.code == 0 {
+			t.Errorf("%s: a call answered out of turn succeeded: %q", alias, res.stdout)
+		}
+		if strings.Contains(res.stdout, "out-of-turn") || strings.Contains(res.stderr, "out-of-turn") {
+			t.Errorf("%s: the data sent before the accept was shown: %q %q", alias, res.stdout, res.stderr)
+		}
+		t.Logf("%s: exit %d, stderr %q", alias, res.code, res.stderr)
+	}
+	if res := f.must(f.fakessh(nil, "good", `cat "$HOME/who"`)); res.stdout != "good\n" {
+		t.Errorf("honest target beside the attackers: %q", res.stdout)
+	}
+	if st := f.status(); len(st.Connections) != 3 {
+		t.Errorf("status lists %d connections, want all three targets'", len(st.Connections))
+	}
+}
+
 // TestHostileTargetFloodingAnswersIsDropped: a target that floods the daemon with frames it must
 // answer (confirmations of opens nobody made) and never reads the answers loses its link once
 // its queue reaches the bound; the daemon's memory stays bounded and other targets are served.

@@ -180,6 +180,8 @@ func (h *hostile) run(mode string) error {
 	case "flood-data":
 		go io.Copy(io.Discard, h.in)
 		return h.floodData()
+	case "data-before-accept", "accept-twice":
+		return h.outOfTurn(mode)
 	}
 	return fmt.Errorf("unknown mode %q", mode)
 }
@@ -252,6 +254,40 @@ func (h *hostile) floodData() error {
 		}
 		if h.out.Flush() != nil {
 			return nil
+		}
+	}
+	return nil
+}
+
+// outOfTurn answers every later exec open against the order of spec section 5.1: with data
+// before its accept (the open must fail, the data never be shown, the accept that follows be
+// closed), or with a second accept after the first (the stream must be reset, so the exit
+// status that follows is never believed).
+func (h *hostile) outOfTurn(mode string) error {
+	win := []byte{0, 0x80, 0, 0}
+	exit0 := append([]byte("exit-status\x00"), 0, 0, 0, 0)
+	end := time.Now().Add(deadline)
+	for time.Now().Before(end) {
+		f, err := h.read()
+		if err != nil {
+			return err
+		}
+		if f.kind != kindOpen || f.handle != agentExec {
+			continue
+		}
+		const ours = 5100
+		if mode == "data-before-accept" {
+			h.write(kindData, f.src, f.replyTo, ours, []byte("out-of-turn data\n"))
+			h.write(kindOpenOK, f.src, f.replyTo, ours, win)
+		} else {
+			h.write(kindOpenOK, f.src, f.replyTo, ours, win)
+			h.write(kindOpenOK, f.src, f.replyTo, ours+1, win)
+		}
+		h.write(kindStreamRequest, f.src, f.replyTo, ours, exit0)
+		h.write(kindEOF, f.src, f.replyTo, ours, nil)
+		h.write(kindClose, f.src, f.replyTo, ours, nil)
+		if err := h.out.Flush(); err != nil {
+			return err
 		}
 	}
 	return nil
