@@ -253,11 +253,11 @@ var helloRefusals = []struct {
 	raw  []byte
 	want string
 }{
-	{"other kind", frame(router.KindRequest, `{"version":1}`), "expected hello"},
-	{"wrong version", frame(router.KindHello, `{"version":2,"id":3}`), "version 2"},
+	{"other kind", frame(router.KindRequest, `{"version":2}`), "expected hello"},
+	{"wrong version", frame(router.KindHello, `{"version":1,"id":3}`), "version 1"},
 	{"not json", frame(router.KindHello, `hello`), "bad hello"},
 	{"empty input", nil, "EOF"},
-	{"over 64 KiB", frame(router.KindHello, `{"version":1,"info":{"x":"`+strings.Repeat("a", 64<<10)+`"}}`), router.ErrTooLarge.Error()},
+	{"over 64 KiB", frame(router.KindHello, `{"version":2,"info":{"x":"`+strings.Repeat("a", 64<<10)+`"}}`), router.ErrTooLarge.Error()},
 }
 
 func TestReadHelloRefuses(t *testing.T) {

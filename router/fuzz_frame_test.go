@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -144,8 +145,8 @@ func FuzzReadHello(f *testing.F) {
 	for _, s := range frameSeeds() {
 		f.Add(s)
 	}
-	for _, body := range []string{`{"version":1,"id":7,"parent":0}`, `{"version":1,"info":{}}`, `null`,
-		`{"version":1.0}`, `{"Version":1}`, `{"version":1,"version":2}`, `{"version":1,"id":-1}`} {
+	for _, body := range []string{`{"version":2,"id":7,"parent":0}`, `{"version":2,"info":{}}`, `null`,
+		`{"version":2.0}`, `{"Version":1}`, `{"version":1,"version":2}`, `{"version":2,"id":-1}`} {
 		f.Add(frame(router.KindHello, body))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -174,7 +175,7 @@ func FuzzReadHello(f *testing.F) {
 		if data[2] != byte(router.KindHello) {
 			t.Fatalf("accepted kind %d as a hello", data[2])
 		}
-		if v, ok := lastMember(payload, "version"); !ok || v != "1" || h.Version != router.Version {
+		if v, ok := lastMember(payload, "version"); !ok || v != strconv.Itoa(router.Version) || h.Version != router.Version {
 			t.Fatalf("accepted %q (version member %q, object %v) as version %d", payload, v, ok, h.Version)
 		}
 		// What was accepted survives our own encoding unchanged.

@@ -7,7 +7,7 @@ import (
 )
 
 // Version is the protocol version carried in Hello.
-const Version = 1
+const Version = 2
 
 // Hello is the link handshake: the child (the side farther from the root) sends one first,
 // before any routed frame, and the parent answers with its own. The side

@@ -125,7 +125,7 @@ func (h *hostile) read() (frame, error) {
 
 // hello is the handshake of spec section 2: ours first, then the daemon's naming our id.
 func (h *hostile) hello() error {
-	b, _ := json.Marshal(map[string]any{"version": 1, "id": 0, "parent": 0,
+	b, _ := json.Marshal(map[string]any{"version": 2, "id": 0, "parent": 0,
 		"info": map[string]string{"pid": fmt.Sprint(os.Getpid()), "os": "linux\x1b[2J", "arch": "amd64", "exe": "memfd"}})
 	h.write(kindHello, 0, 0, 0, b)
 	if err := h.out.Flush(); err != nil {
