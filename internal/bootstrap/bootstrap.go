@@ -45,7 +45,7 @@ const (
 // may only say when the platform line reported gzip), and runs it from a memfd (via
 // perl's syscall, perl-base being essential on Debian) or else from a private temporary file that
 // is unlinked before the agent starts. Either way nothing is left behind. The stream stays the
-// agent's stdin/stdout: fd 4 keeps it while the pipeline feeds the loader. The agent's argument is
+// agent's stdin/stdout: fd 4 keeps it while a pipeline (head, gzip) feeds the loader. The agent's argument is
 // the pid of the shell that ran Command, which stays alive: its environment is sshd's (or sudo's)
 // as given, before that shell and this one re-exported it in their own order and with their own
 // additions.
@@ -62,23 +62,30 @@ var stage0 = strings.Join([]string{
 	`read n c || exit 1;`,
 	`exec 4<&0;`,
 	`case $u in *x86_64) s=319;; *aarch64) s=279;; *) s=;; esac;`,
-	`d=cat; [ "$c" = gz ] && d="gzip -dc";`,
 	`if [ -n "$p" ] && [ -n "$s" ]; then`,
-	`head -c "$n" | $d | exec perl -e "` + strings.ReplaceAll(memfdLoader, "$", `\$`) + `" "$s" "$PPID";`,
+	`l="` + strings.ReplaceAll(memfdLoader, "$", `\$`) + `";`,
+	`if [ "$c" = gz ]; then head -c "$n" | gzip -dc | exec perl -e "$l" "$s" "$PPID" -1;`,
+	`else exec perl -e "$l" "$s" "$PPID" "$n"; fi;`,
 	`else`,
+	`d=cat; [ "$c" = gz ] && d="gzip -dc";`,
 	`f=$(mktemp "${TMPDIR:-/tmp}/.mitogen-agent.XXXXXX") || exit 1;`,
 	`head -c "$n" | $d >"$f" && chmod 700 "$f" && exec 3<"$f" && rm -f "$f" && exec /proc/self/fd/3 "$PPID" <&4;`,
 	`rm -f "$f"; exit 1;`,
 	`fi`,
 }, " ")
 
-// memfdLoader is the perl program that copies its stdin into a memfd (syscall number in
-// ARGV[0]) and executes it with fd 4 as stdin and ARGV[1] as its argument. It is written for sh's
-// double quotes, which stage0 escapes its "$" for: no double quote, backquote or backslash but the
-// newline escapes of its messages ($^E is errno, $! being csh's history character).
+// memfdLoader is the perl program that copies the agent into a memfd (syscall number in ARGV[0])
+// and executes it with fd 4 as stdin and ARGV[1] as its argument. It reads ARGV[2] bytes of its
+// stdin, or all of it when that is -1 (gzip's output). A plain agent it reads straight from the
+// stream, sysread taking no byte past the agent: no head and no cat copy it first, which cost
+// two processes and two copies of the agent on every start. It is written for sh's double
+// quotes, which stage0 escapes its "$" for: no double quote, backquote or backslash but the
+// newline escapes of its messages ($^E is errno, $! being csh's history character, which rules
+// out perl's "!" operator too).
 const memfdLoader = `my $n=q(mitogen-agent); my $f=syscall($ARGV[0],$n,0); die qq(memfd: $^E\n) if $f<0; ` +
-	`open(my $o,q(>&=),$f) or die qq(open: $^E\n); binmode STDIN; ` +
-	`while(my $r=sysread(STDIN,my $b,65536)){syswrite($o,$b)==$r or die qq(write: $^E\n)} ` +
+	`open(my $o,q(>&=),$f) or die qq(open: $^E\n); binmode STDIN; my $l=$ARGV[2]; ` +
+	`while($l){my $r=sysread(STDIN,my $b,($l<0 || $l>65536) ? 65536 : $l); die qq(read: $^E\n) unless defined $r; last unless $r; ` +
+	`syswrite($o,$b)==$r or die qq(write: $^E\n); $l-=$r if $l>0} die qq(agent cut short\n) if $l>0; ` +
 	`open(STDIN,q(<&4)) or die qq(stdin: $^E\n); exec {qq(/proc/self/fd/$f)} q(mitogen-agent), $ARGV[1] or die qq(exec: $^E\n)`
 
 // Command is the command line that starts stage 0. It means the same to every login shell sshd,
