@@ -20,8 +20,7 @@ const idleAgentRSS = 10 << 20
 func TestAgentGivesMemoryBackOnceIdle(t *testing.T) {
 	r := newRig(t)
 	r.must(r.fakessh(nil, "target", "true"))
-	agentBytesSent(r, 1)
-	pid := r.statusJSON().Connections[0].Agent.PID
+	pid := agentPID(r)
 	if rss := residentBytes(t, pid); rss >= idleAgentRSS {
 		t.Errorf("a fresh agent holds %d KiB resident, want under %d KiB", rss>>10, idleAgentRSS>>10)
 	}
@@ -52,6 +51,25 @@ func TestAgentGivesMemoryBackOnceIdle(t *testing.T) {
 		t.Errorf("30 s after 128 MiB up and down (peak %d KiB) the agent holds %d KiB resident, want under %d KiB", peak>>10, rss>>10, idleAgentRSS>>10)
 	}
 	t.Logf("agent peak %d KiB, idle %d KiB", peak>>10, rss>>10)
+}
+
+// agentPID waits, for at most a minute, for the agent of the rig's one connection to be up (a
+// first call does not wait for it) and returns its pid.
+func agentPID(r *rig) int {
+	r.t.Helper()
+	deadline := time.After(time.Minute)
+	tick := time.NewTicker(20 * time.Millisecond) // the bootstrap's end gives the test no event
+	defer tick.Stop()
+	for {
+		if st := r.statusJSON(); len(st.Connections) > 0 && st.Connections[0].Agent.PID > 0 {
+			return st.Connections[0].Agent.PID
+		}
+		select {
+		case <-deadline:
+			r.t.Fatalf("no agent up after a minute; log:\n%s", r.daemonLog())
+		case <-tick.C:
+		}
+	}
 }
 
 // residentBytes is a process's resident set now (VmRSS).
