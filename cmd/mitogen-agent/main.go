@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"time"
 
 	"github.com/mitogen-go/mitogend/agent"
 	"github.com/mitogen-go/mitogend/internal/gctune"
@@ -15,6 +16,7 @@ import (
 func main() {
 	closeInheritedOnExec()
 	gctune.Set(os.Getenv, 0)
+	gctune.ReturnWhenIdle(2 * time.Second)
 	environ := startEnviron()
 	logger := log.New(os.Stderr, fmt.Sprintf("mitogen-agent[%d]: ", os.Getpid()), 0)
 	err := agent.Run(context.Background(), agent.Config{In: os.Stdin, Out: os.Stdout, Environ: environ, Logf: logger.Printf})

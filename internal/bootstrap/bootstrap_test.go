@@ -15,9 +15,11 @@ var platformLines = []struct {
 	want    Platform
 	wantErr bool
 }{
-	{"MITOGEN0 Linux x86_64 perl gzip", Platform{"linux", "amd64", true}, false},
-	{"MITOGEN0 Linux aarch64  gzip", Platform{"linux", "arm64", true}, false},
-	{"MITOGEN0 Linux x86_64 perl ", Platform{"linux", "amd64", false}, false},
+	{"MITOGEN0 Linux x86_64 perl gzip", Platform{"linux", "amd64", true, true}, false},
+	{"MITOGEN0 Linux aarch64  gzip", Platform{"linux", "arm64", true, false}, false},
+	{"MITOGEN0 Linux aarch64 perl", Platform{"linux", "arm64", false, true}, false},
+	{"MITOGEN0 Linux x86_64 perl ", Platform{"linux", "amd64", false, true}, false},
+	{"MITOGEN0 Linux i686 perl gzip", Platform{"linux", "386", true, false}, false},
 	{"MITOGEN0 Linux gzip", Platform{}, true},
 	{"MITOGEN0 Plan9 x86_64", Platform{}, true},
 	{"MITOGEN0 Linux sparc64", Platform{}, true},
@@ -51,7 +53,7 @@ func TestReadPlatform(t *testing.T) {
 		var skipped []string
 		br := bufio.NewReaderSize(strings.NewReader("Welcome!\n\x1b[31mred\nMITOGEN0 Linux x86_64 perl gzip\nAGENT"), 64<<10)
 		pl, err := ReadPlatform(br, func(s string) { skipped = append(skipped, s) })
-		if err != nil || pl != (Platform{"linux", "amd64", true}) {
+		if err != nil || pl != (Platform{"linux", "amd64", true, true}) {
 			t.Fatalf("readPlatform = %+v, %v", pl, err)
 		}
 		if len(skipped) != 2 {

@@ -1,6 +1,7 @@
 // Package gctune sets the garbage collector of this project's binaries for stream throughput,
-// leaving alone whatever the user set in GOGC or GOMEMLIMIT. It is not a memory manager: it only
-// picks the runtime's two knobs.
+// leaving alone whatever the user set in GOGC or GOMEMLIMIT, and gives the heap back to the system
+// once a program goes idle (ReturnWhenIdle). It is not a memory manager: it picks the runtime's
+// two knobs and when to return free memory, and allocates nothing for the program.
 package gctune
 
 import "runtime/debug"

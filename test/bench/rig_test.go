@@ -47,7 +47,17 @@ func buildAll(dir string) error {
 			return fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
 		}
 	}
-	return nil
+	return gzipAgent(filepath.Join(dir, "mitogen-agent.linux-"+runtime.GOARCH))
+}
+
+// gzipAgent writes the gzip -9 copy of the agent beside it, as `make agents` does, so that the
+// daemon sends what a package ships rather than compressing at its own default level.
+func gzipAgent(path string) error {
+	out, err := exec.Command("gzip", "-9", "-n", "-c", path).Output()
+	if err != nil {
+		return fmt.Errorf("gzip %s: %w", path, err)
+	}
+	return os.WriteFile(path+".gz", out, 0o644)
 }
 
 // network is one way to reach the sshd: directly, or through the delay proxy.

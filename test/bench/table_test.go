@@ -163,7 +163,7 @@ func firstRows(r *rig) ([]Row, []string) {
 		}
 		rows = append(rows, row)
 	}
-	return rows, notes
+	return rows, append(notes, agentWireNote(r))
 }
 
 // loginShell is the current account's shell, as sshd and the agent run it.
@@ -414,13 +414,15 @@ func concRows(r *rig) ([]Row, []string) {
 func memory(r *rig, n *network) string {
 	st := r.status(n.socket)
 	used := rssKiB(st.PID)
-	agent := 0
+	agent, agentIdle := 0, 0
 	if len(st.Connections) > 0 {
 		agent = rssKiB(st.Connections[0].Agent.PID)
+		agentIdle = agentIdleKiB(st.Connections[0].Agent.PID)
 	}
 	sock := r.newSocket()
 	defer r.stopDaemon(sock)
 	r.timed(r.fakessh(n, sock, "target", "true"))
+	freshAgent := freshAgentKiB(r, sock)
 	fresh := r.status(sock)
 	rss0 := rssKiB(fresh.PID)
 	for i := 1; i <= aliases; i++ {
@@ -428,8 +430,8 @@ func memory(r *rig, n *network) string {
 	}
 	after := r.status(sock)
 	rss1 := rssKiB(fresh.PID)
-	return fmt.Sprintf("memory (RSS): mitogend %d KiB and its agent %d KiB after the rows above; a fresh mitogend %d KiB with 1 target, %d KiB with %d targets (%d connections in status): %.0f KiB per idle target; OpenSSH ControlMaster %d KiB",
-		used, agent, rss0, rss1, aliases+1, len(after.Connections), float64(rss1-rss0)/aliases, rssKiB(r.masterPID(n)))
+	return fmt.Sprintf("memory (RSS): mitogend %d KiB and its agent %d KiB after the rows above, the agent %d KiB once idle; a fresh agent %d KiB idle; a fresh mitogend %d KiB with 1 target, %d KiB with %d targets (%d connections in status): %.0f KiB per idle target; OpenSSH ControlMaster %d KiB",
+		used, agent, agentIdle, freshAgent, rss0, rss1, aliases+1, len(after.Connections), float64(rss1-rss0)/aliases, rssKiB(r.masterPID(n)))
 }
 
 // burst starts burst commands at once and waits for all of them.
