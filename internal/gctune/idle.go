@@ -26,7 +26,8 @@ const (
 // milliseconds for a small live heap). Busy, it never runs: streams keep their throughput. It
 // runs until the process exits.
 func ReturnWhenIdle(period time.Duration) {
-	go returnWhenIdle(period, freeAll)
+	loop := idleLoop(period, freeAll, nil) // its first reading is taken here, before any burst
+	go loop()
 }
 
 // freeAll collects twice before returning memory: what a sync.Pool held (a link's write buffer,
@@ -36,7 +37,9 @@ func freeAll() {
 	debug.FreeOSMemory()
 }
 
-func returnWhenIdle(period time.Duration, free func()) {
+// idleLoop reads the counters once now and returns the loop that watches them, calling free
+// as ReturnWhenIdle says, until done is closed (nil: never).
+func idleLoop(period time.Duration, free func(), done <-chan struct{}) func() {
 	// runtime.ReadMemStats rather than runtime/metrics, whose table of descriptions would add
 	// 37 KB to the agent; stopping the world every period costs microseconds on a small heap.
 	var m runtime.MemStats
@@ -45,18 +48,25 @@ func returnWhenIdle(period time.Duration, free func()) {
 		return m.TotalAlloc, m.HeapSys - m.HeapReleased
 	}
 	lastAllocs, floor := read()
-	tick := time.NewTicker(period)
-	defer tick.Stop()
-	for range tick.C {
-		allocs, held := read()
-		idle := allocs-lastAllocs < idleAllocs
-		lastAllocs = allocs
-		switch {
-		case held < floor:
-			floor = held // the scavenger returned some on its own
-		case idle && held-floor >= worthReturning:
-			free()
-			lastAllocs, floor = read()
+	return func() {
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			allocs, held := read()
+			idle := allocs-lastAllocs < idleAllocs
+			lastAllocs = allocs
+			switch {
+			case held < floor:
+				floor = held // the scavenger returned some on its own
+			case idle && held-floor >= worthReturning:
+				free()
+				lastAllocs, floor = read()
+			}
 		}
 	}
 }

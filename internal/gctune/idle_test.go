@@ -11,12 +11,18 @@ var sink [][]byte
 // within a few periods.
 func TestReturnWhenIdleAfterGarbage(t *testing.T) {
 	freed := make(chan struct{}, 1)
-	go returnWhenIdle(10*time.Millisecond, func() {
+	done := make(chan struct{})
+	defer close(done)
+	freeAll() // start from a heap given back, whatever ran before (-count)
+	// The first reading is taken before the burst, as ReturnWhenIdle takes it at start.
+	loop := idleLoop(10*time.Millisecond, func() {
+		freeAll()
 		select {
 		case freed <- struct{}{}:
 		default:
 		}
-	})
+	}, done)
+	go loop()
 	for range 64 {
 		sink = append(sink, make([]byte, 256<<10)) // 16 MiB the runtime must map
 	}
