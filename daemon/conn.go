@@ -57,8 +57,9 @@ type conn struct {
 	info   proto.AgentInfo
 	since  time.Time
 
-	lost atomic.Pointer[string] // set once keepalives gave up: why the link is about to go
-	env  envPolicy              // the sshd's AcceptEnv, as far as callers asked
+	lost    atomic.Pointer[string] // set once keepalives gave up: why the link is about to go
+	exiting bool                   // -O exit is closing it: no caller may take it up; guarded by Daemon.mu
+	env     envPolicy              // the sshd's AcceptEnv, as far as callers asked
 
 	children map[string]*child // contexts started through this one's agent, by stepKey chain; guarded by Daemon.mu
 }
@@ -98,6 +99,9 @@ func (c *conn) up() bool {
 // removed (its bootstrap, held back behind an early first call, has yet to notice the cut) is
 // replaced rather than reused. Called under Daemon.mu.
 func (c *conn) alive() bool {
+	if c.exiting {
+		return false
+	}
 	if !isClosed(c.dialed) {
 		return true // the caller waits for the dial's outcome
 	}

@@ -59,6 +59,7 @@ func (d *Daemon) handleExit(_ context.Context, _ router.ID, p []byte) ([]byte, e
 	}
 	if c != nil {
 		d.mu.Lock()
+		c.exiting = true // a caller looking for a connection to share passes it over from now on
 		if d.conns[c.key] == c {
 			delete(d.conns, c.key)
 			d.conns[fmt.Sprintf("%s\x00exiting-%d", c.key, c.id)] = c
