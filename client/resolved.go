@@ -15,6 +15,10 @@ type resolvedConfig struct {
 	hostName string
 	ok       bool
 	err      error // why not ok
+	// dial is opts as the daemon dials them (dialConfig), dialErr why they cannot be: ssh's
+	// fatal lines for an unset ${NAME}, which stop a call before it connects.
+	dial    sshconfig.Options
+	dialErr error
 }
 
 // resolved returns the resolved configuration and HostName. ok is false when the files cannot
@@ -44,6 +48,7 @@ func resolveConfig(opts *flagparse.Options, stdio Stdio) *resolvedConfig {
 		if t, err := o.Target(opts.Host, home, name); err == nil {
 			rc.hostName = t.HostName
 		}
+		rc.dial, rc.dialErr = dialConfig(opts, rc, stdio, true)
 	}
 	return rc
 }

@@ -91,6 +91,9 @@ func Run(ctx context.Context, args []string, stdio Stdio) error {
 	if err := configFailure(opts, config); err != nil {
 		return err
 	}
+	if config.dialErr != nil {
+		return config.dialErr
+	}
 	var become *becomeCall
 	if opts.Command != "" && !opts.Subsystem && opts.StdioForward == "" && !opts.NoCommand {
 		if bc, ok := detectBecome(opts.Command); ok && !forwardAgentAsked(opts, config) {
@@ -171,11 +174,11 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 	}
 	creq.Steps = steps
 	if rc, _ := s.resolveOnly(opts); rc.ok {
-		// The daemon dials what was resolved here, in the caller's environment.
-		if creq.Resolved, err = dialConfig(opts, rc, stdio, true); err != nil {
+		if rc.dialErr != nil {
 			s.close()
-			return nil, err
+			return nil, rc.dialErr
 		}
+		creq.Resolved = rc.dial // the daemon dials what was resolved here, in the caller's environment
 	}
 	env := s.remoteEnv(opts)
 	creq.EnvNames = env.names()
