@@ -293,3 +293,21 @@ func me(t *testing.T) *user.User {
 	}
 	return u
 }
+
+// TestDumpUnknownTokenDifference: the intended difference of -G (README): an unknown %-token in
+// ControlPath or ForwardAgent is fatal to ssh -G and printed as written by fakessh -G.
+func TestDumpUnknownTokenDifference(t *testing.T) {
+	r := newRig(t)
+	cfg := filepath.Join(t.TempDir(), "config")
+	for _, line := range []string{"ControlPath /tmp/%z", "ForwardAgent /tmp/%z"} {
+		writeFile(t, cfg, line+"\n")
+		real := r.run(nil, "ssh", "-F", cfg, "-G", "h")
+		fake := r.run(nil, filepath.Join(binDir, "fakessh"), "-F", cfg, "-G", "h")
+		if real.code != 255 || !strings.Contains(real.stderr, "unknown key %z") {
+			t.Errorf("%s: ssh -G exit %d stderr %q: the difference is gone", line, real.code, real.stderr)
+		}
+		if fake.code != 0 || !strings.Contains(fake.stdout, " /tmp/%z\n") {
+			t.Errorf("%s: fakessh -G exit %d stdout has no %q", line, fake.code, "/tmp/%z")
+		}
+	}
+}
