@@ -69,7 +69,7 @@ func (s *session) checkAgentSocket(opts *flagparse.Options, cfg ttyOptions) erro
 	if err != nil {
 		return nil // Dump reports it
 	}
-	if !legacyEnvName(fa) { // ssh stats "$NAME" as written
+	if !sshconfig.LegacyEnvName(fa) { // ssh stats "$NAME" as written
 		if fa, err = t.ForwardAgentPath(fa, home, name, s.stdio.lookupEnv); err != nil {
 			return nil // the expansion's own error comes with the dump
 		}
@@ -84,6 +84,3 @@ func (s *session) checkAgentSocket(opts *flagparse.Options, cfg ttyOptions) erro
 	}
 	return nil
 }
-
-// legacyEnvName reports whether a socket path is "$NAME", which ssh reads as a variable's name.
-func legacyEnvName(v string) bool { return len(v) > 1 && v[0] == '$' && v[1] != '{' }

@@ -3,6 +3,8 @@ package sshconfig
 import (
 	"fmt"
 	"strings"
+
+	"github.com/mitogen-go/mitogend/internal/sshopt"
 )
 
 // Getenv looks a variable of the caller's environment up, telling unset from empty.
@@ -45,7 +47,7 @@ func ExpandEnv(o Options, getenv Getenv, load bool) (Options, error) {
 			}
 			expanded[i] = e
 		}
-		if k == "identityagent" && load && legacyEnvName(expanded[0]) {
+		if k == "identityagent" && load && LegacyEnvName(expanded[0]) {
 			if val, ok := getenv(expanded[0][1:]); ok {
 				expanded[0] = strings.ReplaceAll(val, "%", "%%")
 			}
@@ -99,9 +101,9 @@ func dollarExpand(s string, getenv Getenv) (out string, msgs []string, missing b
 	return b.String(), msgs, missing
 }
 
-// legacyEnvName reports whether an IdentityAgent value is "$NAME", the form ssh reads as the
-// name of a variable holding the socket's path.
-func legacyEnvName(v string) bool {
+// LegacyEnvName reports whether an IdentityAgent or ForwardAgent value is "$NAME", the form ssh
+// reads as the name of a variable holding the socket's path.
+func LegacyEnvName(v string) bool {
 	return len(v) > 1 && v[0] == '$' && v[1] != '{'
 }
 
@@ -129,7 +131,7 @@ func agentPathCheck(arg string, getenv Getenv) (logged []string, msg string) {
 			return msgs, fmt.Sprintf("Invalid environment expansion %s.", arg)
 		}
 	}
-	if legacyEnvName(arg) && !validEnvName(arg[1:]) {
+	if LegacyEnvName(arg) && !validEnvName(arg[1:]) {
 		return nil, fmt.Sprintf("Invalid environment name %s.", arg)
 	}
 	return nil, ""
@@ -138,9 +140,6 @@ func agentPathCheck(arg string, getenv Getenv) (logged []string, msg string) {
 // isFlagWord reports whether v is one of the words of ssh's flag table (ForwardAgent takes
 // those or a socket path).
 func isFlagWord(v string) bool {
-	switch strings.ToLower(v) {
-	case "yes", "no", "true", "false":
-		return true
-	}
-	return false
+	_, ok := sshopt.Multistate("flag", v)
+	return ok
 }

@@ -1,15 +1,10 @@
 package sshconfig
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/mitogen-go/mitogend/internal/syserr"
@@ -82,22 +77,15 @@ func (p *parser) matchExec(src source, arg, host, ruser string, skip bool) (bool
 // execTokens are the %-tokens of a Match exec command: the host and user as resolved so far,
 // the port set so far (else 22), and no %j (ssh 9.2 refuses it there).
 func (p *parser) execTokens(host, ruser string) map[byte]string {
-	local, _ := os.Hostname()
-	short, _, _ := strings.Cut(local, ".")
 	port := p.opts.Get("port")
 	if port == "" {
 		port = "22"
 	}
-	sum := sha1.Sum([]byte(local + host + port + ruser))
 	alias := p.opts.Get("hostkeyalias")
 	if alias == "" {
 		alias = host
 	}
-	return map[byte]string{
-		'C': hex.EncodeToString(sum[:]), 'L': short, 'd': p.in.Home, 'h': host,
-		'i': strconv.Itoa(os.Getuid()), 'k': alias, 'l': local, 'n': p.in.Host,
-		'p': port, 'r': ruser, 'u': p.in.LocalUser,
-	}
+	return connTokens(host, port, ruser, alias, p.in.Host, p.in.Home, p.in.LocalUser)
 }
 
 // trunc is printf's %.Ns.

@@ -148,25 +148,30 @@ func (t *Target) agentAndProxy(o Options, home string, x map[byte]string) error 
 // tokens are the %-expansions ssh offers for IdentityFile,
 // UserKnownHostsFile and friends (ssh_config(5) TOKENS).
 func (t *Target) tokens(home, localUser string) map[byte]string {
-	local, _ := os.Hostname()
-	short, _, _ := strings.Cut(local, ".")
-	port := strconv.Itoa(t.Port)
-	sum := sha1.Sum([]byte(local + t.HostName + port + t.User))
 	alias := t.HostKeyAlias
 	if alias == "" {
 		alias = t.Host
 	}
+	return connTokens(t.HostName, strconv.Itoa(t.Port), t.User, alias, t.Host, home, localUser)
+}
+
+// connTokens is the table ssh's DEFAULT_CLIENT_PERCENT_EXPAND_ARGS builds from a connection's
+// host name, port, remote user, host-key alias and host as typed.
+func connTokens(hostName, port, user, alias, host, home, localUser string) map[byte]string {
+	local, _ := os.Hostname()
+	short, _, _ := strings.Cut(local, ".")
+	sum := sha1.Sum([]byte(local + hostName + port + user))
 	return map[byte]string{
 		'C': hex.EncodeToString(sum[:]),
 		'L': short,
 		'd': home,
-		'h': t.HostName,
+		'h': hostName,
 		'i': strconv.Itoa(os.Getuid()),
 		'k': alias,
 		'l': local,
-		'n': t.Host,
+		'n': host,
 		'p': port,
-		'r': t.User,
+		'r': user,
 		'u': localUser,
 	}
 }
