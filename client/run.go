@@ -186,7 +186,7 @@ func newSession(ctx context.Context, opts *flagparse.Options, stdio Stdio, steps
 		creq.Steps = append(append([]proto.Step(nil), steps...), become.step)
 		creq.StdinPrompt = become.stdinPrompt
 	}
-	creq.Early = files != nil && become == nil && len(steps) == 0 && opts.Command != "" && !opts.Subsystem
+	creq.Early = files != nil && become == nil && len(steps) == 0 && opts.Command != "" && !opts.Subsystem && !s.wantsPTY(opts)
 	s.creq = creq
 	req, _ := json.Marshal(creq)
 	resp, err := d.Call(ctx, proto.DaemonConnect, req)

@@ -107,6 +107,14 @@ func (s *session) ttyConfig(opts *flagparse.Options) ttyOptions {
 	return c
 }
 
+// wantsPTY says, before the connect, what ttySetup will decide: a call that asks for a pty runs
+// in the agent, not on a session channel of its own, so it is no early call.
+func (s *session) wantsPTY(opts *flagparse.Options) bool {
+	_, isTerm := terminalFD(s.stdio.Stdin)
+	want, _ := wantTTY(s.ttyConfig(opts), opts.Command != "", isTerm)
+	return want
+}
+
 // wantTTY is ssh.c's tty_flag logic: whether to request a pty, and whether to say that none
 // will be allocated because stdin is not a terminal.
 func wantTTY(c ttyOptions, haveCommand, stdinIsTerm bool) (want, msg bool) {

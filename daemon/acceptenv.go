@@ -45,3 +45,22 @@ func (d *Daemon) acceptedEnv(c *conn, names []string) (accepted []string) {
 	}
 	return accepted
 }
+
+// acceptedEnvOf is env without the variables c's sshd refuses. An early call's connect did not
+// ask (conn.go), so the command's environment is checked here when the agent, not sshd, is to
+// run it; for names asked before it costs nothing and changes nothing.
+func (d *Daemon) acceptedEnvOf(c *conn, env map[string]string) map[string]string {
+	if len(env) == 0 {
+		return env
+	}
+	names := make([]string, 0, len(env))
+	for n := range env {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	kept := make(map[string]string, len(env))
+	for _, n := range d.acceptedEnv(c, names) {
+		kept[n] = env[n]
+	}
+	return kept
+}

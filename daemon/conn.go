@@ -205,7 +205,10 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 		}
 		reply.Debug = append(reply.Debug, fmt.Sprintf("debug1: mitogend: %s %s (context %d, %s)", how, c.dest, c.id, agent))
 	}
-	if len(req.EnvNames) > 0 {
+	// An early call runs on a session channel of its own, whose sshd applies AcceptEnv to the
+	// env requests itself, as it does for ssh: asking first would put two round trips before
+	// the call's exec. Should the call end up in the agent after all, runInAgent asks then.
+	if len(req.EnvNames) > 0 && !early {
 		reply.AcceptedEnv, reply.EnvChecked = d.acceptedEnv(c, req.EnvNames), true
 	}
 	if len(req.Steps) > 0 {

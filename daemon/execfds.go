@@ -125,6 +125,7 @@ func (d *Daemon) runInAgent(ctx context.Context, req proto.FDExecRequest, st *tu
 	if c := d.dialedConn(req.Context); c != nil {
 		c.startAgent()
 		<-c.ready // an early call (ConnectReply.Early) that could not have a session channel
+		req.Exec.Env = d.acceptedEnvOf(c, req.Exec.Env)
 	}
 	exec, drop := d.relayAuthAgent(req, st.Peer())
 	defer drop()
