@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"runtime"
 	"strings"
@@ -28,6 +29,30 @@ type agentBinaries struct {
 func (a *agentBinaries) get(p bootstrap.Platform) ([]byte, bool, error) {
 	b, err := a.build(p.GOOS, p.GOARCH, p.Gzip)
 	return b, p.Gzip, err
+}
+
+// getRaw is a bootstrap.Agents that never compresses: for a target on this machine, where
+// compression saves no network and `gzip -dc` of the agent was half of stage 0's CPU, spent on
+// the CPU the daemon shares with the target.
+func (a *agentBinaries) getRaw(p bootstrap.Platform) ([]byte, bool, error) {
+	b, err := a.build(p.GOOS, p.GOARCH, false)
+	return b, false, err
+}
+
+// forPeer is the bootstrap.Agents for a connection whose transport ends at peer.
+func (a *agentBinaries) forPeer(peer net.Addr) bootstrap.Agents {
+	if onThisMachine(peer) {
+		return a.getRaw
+	}
+	return a.get
+}
+
+// onThisMachine: peer is a TCP address on loopback, the connection dialled directly. A jump
+// host's channel or a ProxyCommand's pipes name no TCP address (viaJump), so a target that is
+// on its bastion's loopback is not taken for ours.
+func onThisMachine(peer net.Addr) bool {
+	tcp, ok := peer.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 func (a *agentBinaries) build(goos, goarch string, compressed bool) ([]byte, error) {

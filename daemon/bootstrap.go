@@ -50,7 +50,7 @@ func (d *Daemon) bootstrap(ctx context.Context, client *ssh.Client, id router.ID
 	skipped := func(line string) {
 		lim.Logf(d.logf, "%s: login shell said: %s", dest, vis.Cut(line, bootstrap.MaxLogLine))
 	}
-	hello, sent, err := bootstrap.Run(br, ch, d.agents.get, id, proto.Root, skipped)
+	hello, sent, err := bootstrap.Run(br, ch, d.agents.forPeer(client.RemoteAddr()), id, proto.Root, skipped)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %s: %w", dest, err)
 	}

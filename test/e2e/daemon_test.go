@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -188,6 +189,44 @@ func TestDaemonStartsOnDemandAndExitsWhenIdle(t *testing.T) {
 	res := r.must(r.fakessh(nil, "target", "echo again"))
 	if res.stdout != "again\n" {
 		t.Errorf("%q", res.stdout)
+	}
+}
+
+// TestFirstCallsAtOnceStartOneDaemon: twenty first calls at once, with no daemon yet, start one
+// daemon between them (each started daemon says "pid N serving" or "another daemon serves" in
+// the log beside the socket), and every call is answered. The daemon here is slow to start, as
+// on a loaded machine with a cold cache, so that the calls all find no daemon answering.
+func TestFirstCallsAtOnceStartOneDaemon(t *testing.T) {
+	r := newRig(t)
+	slow := filepath.Join(t.TempDir(), "mitogend")
+	writeFile(t, slow, "#!/bin/sh\nsleep 0.5\nexec "+filepath.Join(binDir, "mitogend")+` "$@"`+"\n")
+	if err := os.Chmod(slow, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.env = append(r.env, "MITOGEND="+slow)
+	const n = 20
+	var wg sync.WaitGroup
+	results := make([]result, n)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = r.fakessh(nil, "target", fmt.Sprintf("echo %d", i))
+		}()
+	}
+	wg.Wait()
+	for i, res := range results {
+		if res.code != 0 || res.stdout != fmt.Sprintf("%d\n", i) {
+			t.Errorf("call %d: exit %d stdout %q stderr %q", i, res.code, res.stdout, res.stderr)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(r.socket), "mitogend.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serving, lost := strings.Count(string(b), " serving "+r.socket), strings.Count(string(b), "another daemon serves")
+	if serving != 1 || lost != 0 {
+		t.Errorf("daemons started: %d serving, %d that found another serving; want 1 and 0", serving, lost)
 	}
 }
 
