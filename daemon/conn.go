@@ -32,6 +32,7 @@ import (
 // transport alive) before reusing it.
 type conn struct {
 	key      string
+	filedAs  string // the key it is filed under in Daemon.conns: key, or another once exiting
 	shareKey string // key without host-key checking (share.go)
 	dest     string
 	host     string // how ssh names the host in its messages: the resolved HostName
@@ -235,14 +236,14 @@ func (d *Daemon) connFor(ctx context.Context, chain targetChain, req proto.Conne
 	key := chain.key(req.AuthSock)
 	for {
 		d.mu.Lock()
-		c, reused := d.conns[key]
+		c, reused := d.conns.byKey[key]
 		if reused && !c.alive() {
-			delete(d.conns, key) // linkDown forgets it too; whichever comes first
+			d.conns.drop(c) // linkDown forgets it too; whichever comes first
 			reused = false
 		}
 		if !reused {
 			c = &conn{key: key, shareKey: chain.shareKey(req.AuthSock), dest: destination(chain.dest.target), host: chain.dest.target.HostName, ready: make(chan struct{}), dialed: make(chan struct{}), bootGo: make(chan struct{}), children: map[string]*child{}}
-			d.conns[key] = c
+			d.conns.put(key, c)
 		}
 		d.mu.Unlock()
 		wait := c.ready
@@ -339,6 +340,9 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 		return
 	}
 	c.id = router.ID(d.nextID.Add(1))
+	d.mu.Lock()
+	d.conns.identified(c)
+	d.mu.Unlock()
 	c.client, c.hops = client, hops
 	c.warnings, c.stderr = early.take()
 	markDialed()
@@ -359,7 +363,7 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 	d.r.AddLinkThen(b.link, router.LinkConfig{Name: fmt.Sprintf("target-%d(%s)", c.id, c.dest), Peer: c.id,
 		MaxQueue: targetQueue, Reason: c.downReason}, func(l *router.Link) {
 		d.mu.Lock()
-		c.link = l
+		d.conns.linked(c, l)
 		d.mu.Unlock()
 	})
 	d.logf("daemon: %s: context %d up in %v (agent %s/%s pid %d from %s, %d bytes sent)",
@@ -370,9 +374,7 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 func (d *Daemon) fail(c *conn, err error) {
 	c.err = err
 	d.mu.Lock()
-	if d.conns[c.key] == c {
-		delete(d.conns, c.key)
-	}
+	d.conns.drop(c)
 	d.mu.Unlock()
 	d.logf("daemon: %s: %v", c.dest, err)
 }

@@ -31,7 +31,7 @@ func (d *Daemon) liveConn(p []byte) (*conn, proto.ControlReply, error) {
 	}
 	reply := proto.ControlReply{PID: os.Getpid(), Destination: destination(chain.dest.target)}
 	d.mu.Lock()
-	c := d.conns[chain.key(req.AuthSock)]
+	c := d.conns.byKey[chain.key(req.AuthSock)]
 	d.mu.Unlock()
 	if c == nil || !c.up() {
 		return nil, reply, nil
@@ -60,9 +60,8 @@ func (d *Daemon) handleExit(_ context.Context, _ router.ID, p []byte) ([]byte, e
 	if c != nil {
 		d.mu.Lock()
 		c.exiting = true // a caller looking for a connection to share passes it over from now on
-		if d.conns[c.key] == c {
-			delete(d.conns, c.key)
-			d.conns[fmt.Sprintf("%s\x00exiting-%d", c.key, c.id)] = c
+		if d.conns.byKey[c.key] == c {
+			d.conns.refile(c, fmt.Sprintf("%s\x00exiting-%d", c.key, c.id))
 		}
 		d.mu.Unlock()
 		d.logf("daemon: %s: closing on request (-O exit)", c.dest)

@@ -68,7 +68,7 @@ type Daemon struct {
 	// is held for map work only: never while dialling, calling or sending, and never taken
 	// inside the router's or the endpoint's locks (router.OnLinkDown runs with none held).
 	mu       sync.Mutex
-	conns    map[string]*conn
+	conns    connTable
 	contexts map[router.ID]*child     // every child context that started, by id
 	passed   map[router.ID][]*os.File // what clients passed with their Hello (passfds.go)
 	sessions sessionSlots             // command sessions open per connection (sessionexec.go)
@@ -94,7 +94,7 @@ func Serve(ctx context.Context, cfg Config) error {
 		cfg.Logf = func(string, ...any) {}
 	}
 	d := &Daemon{cfg: cfg, logf: cfg.Logf, agents: newAgentBinaries(cfg), started: time.Now(),
-		conns: map[string]*conn{}, contexts: map[router.ID]*child{}, passed: map[router.ID][]*os.File{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second),
+		conns: newConnTable(), contexts: map[router.ID]*child{}, passed: map[router.ID][]*os.File{}, idle: make(chan struct{}, 1), refused: ratelog.New(20, time.Second),
 		slots: newDialSlots(cfg.MaxConnects), maxContexts: cfg.MaxContexts}
 	if d.maxContexts <= 0 {
 		d.maxContexts = DefaultMaxContexts
@@ -263,12 +263,9 @@ func (d *Daemon) linkDown(l *router.Link, lost []router.ID, err error) {
 		return
 	}
 	d.mu.Lock()
-	var gone *conn
-	for k, c := range d.conns {
-		if c.link == l {
-			gone = c
-			delete(d.conns, k)
-		}
+	gone := d.conns.byLink[l]
+	if gone != nil {
+		d.conns.drop(gone)
 	}
 	d.mu.Unlock()
 	if gone != nil {
@@ -287,8 +284,8 @@ func (d *Daemon) handleStop(context.Context, router.ID, []byte) ([]byte, error) 
 
 func (d *Daemon) closeAll() {
 	d.mu.Lock()
-	conns := d.conns
-	d.conns = map[string]*conn{}
+	conns := d.conns.byKey
+	d.conns = newConnTable()
 	d.mu.Unlock()
 	for _, c := range conns {
 		c.close()

@@ -68,10 +68,8 @@ func (d *Daemon) directClient(id router.ID) *ssh.Client {
 func (d *Daemon) dialedConn(id router.ID) *conn {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, c := range d.conns {
-		if isClosed(c.dialed) && c.dialErr == nil && c.id == id {
-			return c
-		}
+	if c := d.conns.byID[id]; c != nil && isClosed(c.dialed) && c.dialErr == nil {
+		return c
 	}
 	return nil
 }

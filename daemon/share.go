@@ -46,13 +46,13 @@ type sharedCheck struct {
 func (d *Daemon) compatibleConn(chain targetChain, req proto.ConnectRequest) (*conn, *sharedCheck) {
 	key, share := chain.key(req.AuthSock), chain.shareKey(req.AuthSock)
 	d.mu.Lock()
-	if own, ok := d.conns[key]; ok && own.alive() {
+	if own, ok := d.conns.byKey[key]; ok && own.alive() {
 		d.mu.Unlock()
 		return nil, nil
 	}
 	var candidates []*conn
-	for k, c := range d.conns {
-		if k != key && c.shareKey == share && dialedOrUp(c) && len(c.hops) == len(chain.hops) {
+	for c := range d.conns.byShare[share] {
+		if c.filedAs != key && dialedOrUp(c) && len(c.hops) == len(chain.hops) {
 			candidates = append(candidates, c)
 		}
 	}

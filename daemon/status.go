@@ -123,7 +123,7 @@ func (d *Daemon) summary(conns []*conn, answers []agentSaid) proto.StatusSummary
 	s.Hops, _ = d.hops.count()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, c := range d.conns {
+	for _, c := range d.conns.byKey {
 		if !isClosed(c.ready) {
 			s.Connecting++
 		}
@@ -148,8 +148,8 @@ func selects(r proto.StatusRequest, c *conn, a agentSaid) bool {
 func (d *Daemon) linkedConns() []*conn {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	conns := make([]*conn, 0, len(d.conns))
-	for _, c := range d.conns {
+	conns := make([]*conn, 0, len(d.conns.byKey))
+	for _, c := range d.conns.byKey {
 		if isClosed(c.ready) && c.link != nil { // link is set before ready closes, not under d.mu
 			conns = append(conns, c)
 		}
@@ -179,7 +179,7 @@ const earlySettle = 10 * time.Second
 func (d *Daemon) settleEarly(ctx context.Context) {
 	d.mu.Lock()
 	var waits []chan struct{}
-	for _, c := range d.conns {
+	for _, c := range d.conns.byKey {
 		if isClosed(c.dialed) && !isClosed(c.ready) {
 			c.startAgent()
 			waits = append(waits, c.ready)
