@@ -28,6 +28,29 @@ const (
 const maxAuthClientTried = 64
 
 // clientAuthenticate authenticates with the remote server. See RFC 4252.
+// acceptFirst is the transport for requests written before the server's
+// SSH_MSG_SERVICE_ACCEPT was read (ClientConfig.FirstAuth): the first read
+// takes the accept, which comes before any reply to them.
+type acceptFirst struct {
+	packetConn
+	accepted bool
+}
+
+func (a *acceptFirst) readPacket() ([]byte, error) {
+	if !a.accepted {
+		packet, err := a.packetConn.readPacket()
+		if err != nil {
+			return nil, err
+		}
+		var serviceAccept serviceAcceptMsg
+		if err := Unmarshal(packet, &serviceAccept); err != nil {
+			return nil, err
+		}
+		a.accepted = true
+	}
+	return a.packetConn.readPacket()
+}
+
 func (c *connection) clientAuthenticate(config *ClientConfig) error {
 	// initiate user auth session
 	if err := c.transport.writePacket(Marshal(&serviceRequestMsg{serviceUserAuth})); err != nil {
@@ -41,6 +64,7 @@ func (c *connection) clientAuthenticate(config *ClientConfig) error {
 	// advertised willingness to receive one, which we always do) or not. See
 	// RFC 8308, Section 2.4.
 	extensions := make(map[string][]byte)
+	var first AuthMethod
 	if len(packet) > 0 && packet[0] == msgExtInfo {
 		var extInfo extInfoMsg
 		if err := Unmarshal(packet, &extInfo); err != nil {
@@ -59,14 +83,26 @@ func (c *connection) clientAuthenticate(config *ClientConfig) error {
 			extensions[string(name)] = value
 			payload = rest
 		}
-		packet, err = c.transport.readPacket()
-		if err != nil {
+		if config.FirstAuth != nil {
+			first = config.FirstAuth()
+		}
+		packet = nil
+		if first == nil {
+			if packet, err = c.transport.readPacket(); err != nil {
+				return err
+			}
+		}
+	} else if config.FirstAuth != nil {
+		first = config.FirstAuth()
+	}
+	var transport packetConn = c.transport
+	if packet == nil {
+		transport = &acceptFirst{packetConn: c.transport}
+	} else {
+		var serviceAccept serviceAcceptMsg
+		if err := Unmarshal(packet, &serviceAccept); err != nil {
 			return err
 		}
-	}
-	var serviceAccept serviceAcceptMsg
-	if err := Unmarshal(packet, &serviceAccept); err != nil {
-		return err
 	}
 
 	// during the authentication phase the client first attempts the "none" method
@@ -76,8 +112,11 @@ func (c *connection) clientAuthenticate(config *ClientConfig) error {
 	var partialSuccess []string
 
 	sessionID := c.transport.getSessionID()
-	for auth := AuthMethod(new(noneAuth)); auth != nil; {
-		ok, methods, err := auth.auth(sessionID, config.User, c.transport, config.Rand, extensions)
+	if first == nil {
+		first = new(noneAuth)
+	}
+	for auth := first; auth != nil; {
+		ok, methods, err := auth.auth(sessionID, config.User, transport, config.Rand, extensions)
 		if err != nil {
 			// On disconnect, return error immediately
 			if _, isDisconnect := err.(*disconnectMsg); isDisconnect {
@@ -356,9 +395,19 @@ func (cb publicKeyCallback) auth(session []byte, user string, c packetConn, rand
 			errSigAlgo = err
 			continue
 		}
-		ok, err := validateKey(pub, algo, user, c)
+		ok, failed, err := validateKey(pub, algo, user, c)
 		if err != nil {
 			return authFailure, nil, err
+		}
+		if failed != nil {
+			// Kept for the caller, which without a "none" request first
+			// (ClientConfig.FirstAuth) learns the methods from here; and, as
+			// below (RFC 4252 section 7), no other key once the server no
+			// longer lists "publickey".
+			methods = failed
+			if !slices.Contains(methods, cb.method()) {
+				return authFailure, methods, nil
+			}
 		}
 		// OpenSSH 7.2-7.7 advertises support for rsa-sha2-256 and rsa-sha2-512
 		// in the "server-sig-algs" extension but doesn't support these
@@ -426,7 +475,9 @@ func (cb publicKeyCallback) auth(session []byte, user string, c packetConn, rand
 }
 
 // validateKey validates the key provided is acceptable to the server.
-func validateKey(key PublicKey, algo string, user string, c packetConn) (bool, error) {
+// validateKey asks whether key is acceptable; failed is the methods of the
+// server's failure when it is not.
+func validateKey(key PublicKey, algo string, user string, c packetConn) (ok bool, failed []string, err error) {
 	pubKey := key.Marshal()
 	msg := publickeyAuthMsg{
 		User:     user,
@@ -437,29 +488,29 @@ func validateKey(key PublicKey, algo string, user string, c packetConn) (bool, e
 		PubKey:   pubKey,
 	}
 	if err := c.writePacket(Marshal(&msg)); err != nil {
-		return false, err
+		return false, nil, err
 	}
 
 	return confirmKeyAck(key, c)
 }
 
-func confirmKeyAck(key PublicKey, c packetConn) (bool, error) {
+func confirmKeyAck(key PublicKey, c packetConn) (bool, []string, error) {
 	pubKey := key.Marshal()
 
 	for {
 		packet, err := c.readPacket()
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		switch packet[0] {
 		case msgUserAuthBanner:
 			if err := handleBannerResponse(c, packet); err != nil {
-				return false, err
+				return false, nil, err
 			}
 		case msgUserAuthPubKeyOk:
 			var msg userAuthPubKeyOkMsg
 			if err := Unmarshal(packet, &msg); err != nil {
-				return false, err
+				return false, nil, err
 			}
 			// According to RFC 4252 Section 7 the algorithm in
 			// SSH_MSG_USERAUTH_PK_OK should match that of the request but some
@@ -467,16 +518,20 @@ func confirmKeyAck(key PublicKey, c packetConn) (bool, error) {
 			// that matches the public key, so we do the same.
 			// https://github.com/openssh/openssh-portable/blob/86bdd385/sshconnect2.c#L709
 			if !slices.Contains(algorithmsForKeyFormat(key.Type()), msg.Algo) {
-				return false, nil
+				return false, nil, nil
 			}
 			if !bytes.Equal(msg.PubKey, pubKey) {
-				return false, nil
+				return false, nil, nil
 			}
-			return true, nil
+			return true, nil, nil
 		case msgUserAuthFailure:
-			return false, nil
+			var msg userAuthFailureMsg
+			if err := Unmarshal(packet, &msg); err != nil {
+				return false, nil, err
+			}
+			return false, msg.Methods, nil
 		default:
-			return false, unexpectedMessageError(msgUserAuthPubKeyOk, packet[0])
+			return false, nil, unexpectedMessageError(msgUserAuthPubKeyOk, packet[0])
 		}
 	}
 }
