@@ -68,6 +68,30 @@ func (a *auth) next(ctx *ssh.ClientAuthContext) (ssh.AuthMethod, error) {
 	}
 }
 
+// first is the method tried before the server has said which it allows (ClientConfig.FirstAuth,
+// third_party/golang.org/x/crypto/PATCHES.md): publickey when it is the first preferred method
+// the options enable, as with ssh's defaults, and there is a key to offer; else nil, and the
+// "none" request ssh starts with. Its request goes out with the service request, and "none" is
+// not sent: two round trips fewer.
+func (a *auth) first() ssh.AuthMethod {
+	for _, name := range a.c.Auth.preferred() {
+		if !a.enabled(name) {
+			continue
+		}
+		if name != "publickey" {
+			return nil
+		}
+		signers, err := a.signers()
+		if err != nil || len(signers) == 0 {
+			return nil
+		}
+		a.flow.current, a.flow.pubkeyTried = name, true
+		a.c.logf("Next authentication method: %s", name)
+		return ssh.PublicKeysCallback(func() ([]ssh.Signer, error) { return signers, nil })
+	}
+	return nil
+}
+
 // pop is match_list(preferred, supported): the first remaining preferred method the server
 // allows, with everything before it dropped.
 func (f *authFlow) pop(allowed []string) (string, bool) {

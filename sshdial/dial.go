@@ -152,6 +152,7 @@ func (c *Config) dial(ctx context.Context, h *held) (*Client, error) {
 	cfg := &ssh.ClientConfig{
 		User:              t.User,
 		AuthCallback:      a.next,
+		FirstAuth:         a.first,
 		HostKeyCallback:   hk.check,
 		HostKeyAlgorithms: hk.algs,
 		Config:            ssh.Config{KeyExchanges: kexAlgorithms, Ciphers: ciphers},
