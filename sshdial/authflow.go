@@ -22,6 +22,7 @@ type authFlow struct {
 	disabled  map[string]bool
 
 	pubkeyTried bool
+	noneOwed    bool // first() went ahead of ssh's "none", which is still to be sent
 	passwords   int  // password requests sent (ssh's attempt_passwd)
 	kbdints     int  // keyboard-interactive requests sent (attempt_kbdint)
 	infoSeen    bool // the server sent a keyboard-interactive question (info_req_seen)
@@ -40,6 +41,12 @@ func (a *auth) next(ctx *ssh.ClientAuthContext) (ssh.AuthMethod, error) {
 	f := &a.flow
 	if f.aborted != nil {
 		return nil, f.aborted
+	}
+	if f.noneOwed {
+		// The keys did not get us in: send the "none" that ssh starts with before any prompt,
+		// so that a server that lets the account in with it does, as it would for ssh.
+		f.noneOwed = false
+		return ssh.NoneAuth(), nil
 	}
 	list := strings.Join(ctx.AllowedMethods, ",")
 	if list != f.supported {
@@ -71,8 +78,8 @@ func (a *auth) next(ctx *ssh.ClientAuthContext) (ssh.AuthMethod, error) {
 // first is the method tried before the server has said which it allows (ClientConfig.FirstAuth,
 // third_party/golang.org/x/crypto/PATCHES.md): publickey when it is the first preferred method
 // the options enable, as with ssh's defaults, and there is a key to offer; else nil, and the
-// "none" request ssh starts with. Its request goes out with the service request, and "none" is
-// not sent: two round trips fewer.
+// "none" request ssh starts with. Its request goes out with the service request: two round
+// trips fewer. "none" is sent only if the keys fail (next), before any prompt.
 func (a *auth) first() ssh.AuthMethod {
 	for _, name := range a.c.Auth.preferred() {
 		if !a.enabled(name) {
@@ -85,7 +92,7 @@ func (a *auth) first() ssh.AuthMethod {
 		if err != nil || len(signers) == 0 {
 			return nil
 		}
-		a.flow.current, a.flow.pubkeyTried = name, true
+		a.flow.current, a.flow.pubkeyTried, a.flow.noneOwed = name, true, true
 		a.c.logf("Next authentication method: %s", name)
 		return ssh.PublicKeysCallback(func() ([]ssh.Signer, error) { return signers, nil })
 	}

@@ -33,8 +33,9 @@ func TestLoginSendsNoNone(t *testing.T) {
 
 // TestPasswordHostAsksOneKey: an account sshd takes no key for (PubkeyAuthentication no) is
 // asked about one of the three keys fakessh holds, not each (every one a failure counted
-// against MaxAuthTries), before the password; prompts, output and status as ssh's, which
-// learns from "none" that keys are out and asks about none.
+// against MaxAuthTries), then "none", which ssh starts with (a server may let an account in
+// with it), before the password; prompts, output and status as ssh's, which learns from
+// "none" that keys are out and asks about none.
 func TestPasswordHostAsksOneKey(t *testing.T) {
 	user := sshdtest.AddUser(t, testPassword)
 	r := &pwRig{user: user, rig: newRig(t, sshdtest.WithExtraConfig("LogLevel DEBUG1"),
@@ -63,8 +64,8 @@ func TestPasswordHostAsksOneKey(t *testing.T) {
 	if asked[false] != asked[true] {
 		t.Errorf("askpass got\nfrom fakessh: %q\nfrom ssh:     %q", asked[false], asked[true])
 	}
-	if strings.Join(fake, " ") != "publickey password" {
-		t.Errorf("fakessh's login requests, in sshd's log: %q; want one key, then the password", fake)
+	if strings.Join(fake, " ") != "publickey none password" {
+		t.Errorf("fakessh's login requests, in sshd's log: %q; want one key, then none (as ssh starts with), then the password", fake)
 	}
 }
 

@@ -28,6 +28,10 @@ const (
 const maxAuthClientTried = 64
 
 // clientAuthenticate authenticates with the remote server. See RFC 4252.
+// NoneAuth is the "none" method, for a caller whose FirstAuth took its place
+// at the start (ClientConfig.FirstAuth).
+func NoneAuth() AuthMethod { return new(noneAuth) }
+
 // acceptFirst is the transport for requests written before the server's
 // SSH_MSG_SERVICE_ACCEPT was read (ClientConfig.FirstAuth): the first read
 // takes the accept, which comes before any reply to them.
