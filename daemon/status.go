@@ -47,23 +47,25 @@ func (d *Daemon) handleStatus(ctx context.Context, _ router.ID, p []byte) ([]byt
 		st.Destination = reply.Destination
 		if c != nil {
 			answers := d.askAgents(ctx, []*conn{c})
-			st.Connections = []proto.Connection{d.connStatus(c, answers[0])}
+			st.Connections = []proto.Connection{d.connStatus(c, answers[0], d.askContexts(ctx, []*conn{c}))}
 		}
 		return json.Marshal(st)
 	}
 	conns := d.linkedConns()
 	answers := d.askAgents(ctx, conns)
-	sum := d.summary(conns, answers)
+	kids := d.askContexts(ctx, conns)
+	sum := d.summary(conns, answers, kids)
 	st.Summary = &sum
 	if req.Summary {
 		return json.Marshal(st)
 	}
 	listedLinks := map[string]bool{}
 	for i, c := range conns {
-		if !selects(req.StatusRequest, c, answers[i]) {
+		cs := d.connStatus(c, answers[i], kids)
+		if !selects(req.StatusRequest, c, cs) {
 			continue
 		}
-		st.Connections = append(st.Connections, d.connStatus(c, answers[i]))
+		st.Connections = append(st.Connections, cs)
 		listedLinks[c.link.Name()] = true
 	}
 	st.Summary.Listed = len(st.Connections)
@@ -83,15 +85,44 @@ type agentSaid struct {
 	ok   bool
 }
 
-// askAgents asks each connection's agent for its status, at most statusCallsAtOnce at a time,
-// all within statusDeadline.
+// askAgents asks each connection's agent for its status (askIDs).
 func (d *Daemon) askAgents(ctx context.Context, conns []*conn) []agentSaid {
+	ids := make([]router.ID, len(conns))
+	for i, c := range conns {
+		ids[i] = c.id
+	}
+	return d.askIDs(ctx, ids)
+}
+
+// askContexts asks the agent of every context started through conns for its status.
+func (d *Daemon) askContexts(ctx context.Context, conns []*conn) map[router.ID]agentSaid {
+	d.mu.Lock()
+	var ids []router.ID
+	for _, c := range conns {
+		for _, ch := range c.children {
+			if ch.id != 0 {
+				ids = append(ids, ch.id)
+			}
+		}
+	}
+	d.mu.Unlock()
+	answers := d.askIDs(ctx, ids)
+	out := make(map[router.ID]agentSaid, len(ids))
+	for i, id := range ids {
+		out[id] = answers[i]
+	}
+	return out
+}
+
+// askIDs asks each context's agent for its status, at most statusCallsAtOnce at a time, all
+// within statusDeadline.
+func (d *Daemon) askIDs(ctx context.Context, ids []router.ID) []agentSaid {
 	ctx, cancel := context.WithTimeout(ctx, statusDeadline)
 	defer cancel()
-	out := make([]agentSaid, len(conns))
+	out := make([]agentSaid, len(ids))
 	sem := make(chan struct{}, statusCallsAtOnce)
 	var wg sync.WaitGroup
-	for i, c := range conns {
+	for i, id := range ids {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -100,7 +131,7 @@ func (d *Daemon) askAgents(ctx context.Context, conns []*conn) []agentSaid {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			b, err := d.ep.Call(ctx, c.id, proto.AgentStatus, nil)
+			b, err := d.ep.Call(ctx, id, proto.AgentStatus, nil)
 			if err == nil && json.Unmarshal(b, &out[i].info) == nil {
 				out[i].ok = true
 			}
@@ -111,14 +142,20 @@ func (d *Daemon) askAgents(ctx context.Context, conns []*conn) []agentSaid {
 }
 
 // summary counts what the daemon holds; the answers are those of conns' agents.
-func (d *Daemon) summary(conns []*conn, answers []agentSaid) proto.StatusSummary {
+func (d *Daemon) summary(conns []*conn, answers []agentSaid, kids map[router.ID]agentSaid) proto.StatusSummary {
 	s := proto.StatusSummary{Connections: len(conns), Goroutines: runtime.NumGoroutine()}
-	for _, a := range answers {
+	count := func(a agentSaid) {
 		if a.ok {
 			s.Streams += a.info.Streams
 		} else {
 			s.NoAnswer++
 		}
+	}
+	for _, a := range answers {
+		count(a)
+	}
+	for _, a := range kids {
+		count(a)
 	}
 	s.Hops, _ = d.hops.count()
 	d.mu.Lock()
@@ -133,15 +170,28 @@ func (d *Daemon) summary(conns []*conn, answers []agentSaid) proto.StatusSummary
 	return s
 }
 
-// selects reports whether the request lists c, whose agent answered a.
-func selects(r proto.StatusRequest, c *conn, a agentSaid) bool {
-	if r.Busy && a.ok && a.info.Streams == 0 {
+// selects reports whether the request lists cs: --busy keeps a connection whose agent, or the
+// agent of a context behind it, serves streams or did not answer.
+func selects(r proto.StatusRequest, c *conn, cs proto.Connection) bool {
+	if r.Busy && !busy(cs) {
 		return false
 	}
 	if r.Match == "" {
 		return true
 	}
 	return sshopt.MatchPatternList(c.dest, r.Match, false) == 1 || sshopt.MatchPatternList(c.host, r.Match, false) == 1
+}
+
+func busy(cs proto.Connection) bool {
+	if cs.NoAnswer || cs.Streams > 0 {
+		return true
+	}
+	for _, k := range cs.Contexts {
+		if k.NoAnswer || k.Streams > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // linkedConns are the connections that have a link to their agent (bootstrapped).
@@ -157,11 +207,20 @@ func (d *Daemon) linkedConns() []*conn {
 	return conns
 }
 
-// connStatus is c's line of the status, with the stream count its agent reported.
-func (d *Daemon) connStatus(c *conn, a agentSaid) proto.Connection {
+// connStatus is c's line of the status, with the stream counts its agent and those of the
+// contexts behind it (kids) reported.
+func (d *Daemon) connStatus(c *conn, a agentSaid, kids map[router.ID]agentSaid) proto.Connection {
 	ls := c.link.Stats()
 	pc := proto.Connection{Destination: c.dest, Context: c.id, Agent: c.info, Since: c.since.Format(time.RFC3339),
 		BytesIn: ls.BytesIn, BytesOut: ls.BytesOut, Contexts: d.contextStatus(c), NoAnswer: !a.ok}
+	for i := range pc.Contexts {
+		k := &pc.Contexts[i]
+		said := kids[k.Context]
+		k.NoAnswer = !said.ok
+		if said.ok {
+			k.Streams, k.Agent.Streams = said.info.Streams, said.info.Streams
+		}
+	}
 	if a.ok {
 		pc.Agent.Streams = a.info.Streams
 		pc.Streams = a.info.Streams

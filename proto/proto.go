@@ -180,6 +180,10 @@ type ContextStatus struct {
 	Name    string    `json:"name"` // "sudo -u postgres"
 	Agent   AgentInfo `json:"agent"`
 	Idle    string    `json:"idle"` // since a call last asked for it
+	// Streams are those its agent serves, as it answered status; NoAnswer says it did not in
+	// time (Streams unknown).
+	Streams  int  `json:"streams"`
+	NoAnswer bool `json:"no_answer,omitempty"`
 }
 
 // Step is one context below another: a become method (sudo, su, doas) or a command that runs

@@ -153,7 +153,11 @@ func printStatus(w io.Writer, st *proto.Status, clients bool) {
 func printContexts(tw io.Writer, all []proto.ContextStatus, parent router.ID, indent string) {
 	for _, cs := range all {
 		if cs.Parent == parent {
-			fmt.Fprintf(tw, "%s└ %s\t%d\tpid %d, idle %s\t\t\t\t\n", indent, cs.Name, cs.Context, cs.Agent.PID, cs.Idle)
+			streams := strconv.Itoa(cs.Streams)
+			if cs.NoAnswer {
+				streams = "?"
+			}
+			fmt.Fprintf(tw, "%s└ %s\t%d\tpid %d, idle %s\t%s\t\t\t\n", indent, cs.Name, cs.Context, cs.Agent.PID, cs.Idle, streams)
 			printContexts(tw, all, cs.Context, indent+"  ")
 		}
 	}
