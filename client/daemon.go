@@ -56,23 +56,59 @@ func hungUp(err error) bool {
 // start lock (sock + ".start"), in which case it returns that daemon's connection. Without the
 // lock, a hundred first calls at once start a hundred daemons, of which all but one find the
 // socket taken and exit: about 25 ms of CPU each, on the machine the fleet is connecting from.
+// The lock is only taken in a directory private to this user (the daemon refuses any other,
+// with its own words) and waited for at most startLockWait: a holder that hangs holds no one
+// up for longer.
 func startDaemonOnce(sock string, env func(string) string, files []*os.File) (*DaemonConn, error) {
-	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
+	dir := filepath.Dir(sock)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
-	lock, err := os.OpenFile(sock+".start", os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
-	}
-	defer lock.Close() // releases the lock
-	// Held at most as long as its holder waits for the daemon it started (startDaemon).
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return nil, fmt.Errorf("client: lock %s: %w", lock.Name(), err)
-	}
-	if d, err := dialDaemonPassing(sock, files); err == nil {
-		return d, nil
+	if private(dir) {
+		if unlock := startLock(sock + ".start"); unlock != nil {
+			defer unlock()
+		}
+		if d, err := dialDaemonPassing(sock, files); err == nil {
+			return d, nil
+		}
 	}
 	return nil, startDaemon(sock, env)
+}
+
+// startLockWait bounds the wait for the start lock: a little more than startDaemon waits.
+const startLockWait = 35 * time.Second
+
+// startLock takes an exclusive flock on path, polling until startLockWait has passed; it
+// returns the unlock, or nil when the lock could not be had.
+func startLock(path string) (unlock func()) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil
+	}
+	deadline := time.Now().Add(startLockWait)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() } // closing releases the lock
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			return nil
+		}
+		<-tick.C
+	}
+}
+
+// private reports whether dir is a directory of this user's that no one else may enter.
+func private(dir string) bool {
+	fi, err := os.Lstat(dir)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid() && st.Mode&0o077 == 0
 }
 
 // startDaemon runs `mitogend serve` detached and waits until it says it is ready: it closes the

@@ -208,7 +208,8 @@ func (d *Daemon) connect(ctx context.Context, req proto.ConnectRequest) (proto.C
 	}
 	// An early call runs on a session channel of its own, whose sshd applies AcceptEnv to the
 	// env requests itself, as it does for ssh: asking first would put two round trips before
-	// the call's exec. Should the call end up in the agent after all, runInAgent asks then.
+	// the call's exec. Should the call end up in the agent after all, runInAgent asks then: on
+	// a session channel of the two that maxSessionsPerConn leaves to sshd's default MaxSessions.
 	if len(req.EnvNames) > 0 && !early {
 		reply.AcceptedEnv, reply.EnvChecked = d.acceptedEnv(c, req.EnvNames), true
 	}

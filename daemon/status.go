@@ -200,7 +200,7 @@ func (d *Daemon) linkedConns() []*conn {
 	defer d.mu.Unlock()
 	conns := make([]*conn, 0, len(d.conns.byKey))
 	for _, c := range d.conns.byKey {
-		if isClosed(c.ready) && c.link != nil { // link is set before ready closes, not under d.mu
+		if isClosed(c.ready) && c.link != nil { // link is set (under d.mu) before ready closes
 			conns = append(conns, c)
 		}
 	}

@@ -58,7 +58,8 @@ func (a *auth) close() {
 	}
 }
 
-// signers is called by x/crypto only when the server offers publickey.
+// signers is called by first (ahead of the server's list) or by x/crypto when the server
+// offers publickey.
 func (a *auth) signers() ([]ssh.Signer, error) {
 	ids := a.loadIdentities()
 	var out []ssh.Signer

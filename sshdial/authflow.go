@@ -3,6 +3,7 @@ package sshdial
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -22,7 +23,9 @@ type authFlow struct {
 	disabled  map[string]bool
 
 	pubkeyTried bool
-	noneOwed    bool // first() went ahead of ssh's "none", which is still to be sent
+	firstKeys   bool // first() offered the keys before the server said which methods it allows
+	noneOwed    bool // first() went ahead of ssh's "none": it is the last resort (next)
+	partial     bool // a method succeeded partially (AuthenticationMethods)
 	passwords   int  // password requests sent (ssh's attempt_passwd)
 	kbdints     int  // keyboard-interactive requests sent (attempt_kbdint)
 	infoSeen    bool // the server sent a keyboard-interactive question (info_req_seen)
@@ -42,12 +45,14 @@ func (a *auth) next(ctx *ssh.ClientAuthContext) (ssh.AuthMethod, error) {
 	if f.aborted != nil {
 		return nil, f.aborted
 	}
-	if f.noneOwed {
-		// The keys did not get us in: send the "none" that ssh starts with before any prompt,
-		// so that a server that lets the account in with it does, as it would for ssh.
-		f.noneOwed = false
-		return ssh.NoneAuth(), nil
+	if f.firstKeys {
+		// The keys were judged only if the server still lists publickey: one that allows it
+		// only after another method (AuthenticationMethods password,publickey) refused them
+		// unseen, and they are offered once it allows them, as ssh offers them then.
+		f.firstKeys = false
+		f.pubkeyTried = slices.Contains(ctx.AllowedMethods, "publickey")
 	}
+	f.partial = f.partial || len(ctx.PartialSuccessMethods) > 0
 	list := strings.Join(ctx.AllowedMethods, ",")
 	if list != f.supported {
 		f.supported, f.rest, f.current = list, a.c.Auth.preferred(), ""
@@ -59,6 +64,13 @@ func (a *auth) next(ctx *ssh.ClientAuthContext) (ssh.AuthMethod, error) {
 	}
 	for {
 		name, ok := f.pop(ctx.AllowedMethods)
+		if !ok && f.noneOwed && !f.partial {
+			// The "none" ssh starts with, which a server may let an account in with, goes
+			// last: sent after the keys it counts against sshd's MaxAuthTries, as the first
+			// request it does not, so sending it before a prompt would cost a password try.
+			f.noneOwed, f.current = false, "none"
+			return ssh.NoneAuth(), nil
+		}
 		if !ok {
 			a.c.logf("No more authentication methods to try.")
 			return nil, errNoMethods
@@ -79,7 +91,7 @@ func (a *auth) next(ctx *ssh.ClientAuthContext) (ssh.AuthMethod, error) {
 // third_party/golang.org/x/crypto/PATCHES.md): publickey when it is the first preferred method
 // the options enable, as with ssh's defaults, and there is a key to offer; else nil, and the
 // "none" request ssh starts with. Its request goes out with the service request: two round
-// trips fewer. "none" is sent only if the keys fail (next), before any prompt.
+// trips fewer. "none" goes last, if nothing else gets the account in (next).
 func (a *auth) first() ssh.AuthMethod {
 	for _, name := range a.c.Auth.preferred() {
 		if !a.enabled(name) {
@@ -92,7 +104,7 @@ func (a *auth) first() ssh.AuthMethod {
 		if err != nil || len(signers) == 0 {
 			return nil
 		}
-		a.flow.current, a.flow.pubkeyTried, a.flow.noneOwed = name, true, true
+		a.flow.current, a.flow.firstKeys, a.flow.noneOwed = name, true, true
 		a.c.logf("Next authentication method: %s", name)
 		return ssh.PublicKeysCallback(func() ([]ssh.Signer, error) { return signers, nil })
 	}

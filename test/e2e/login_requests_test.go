@@ -33,8 +33,8 @@ func TestLoginSendsNoNone(t *testing.T) {
 
 // TestPasswordHostAsksOneKey: an account sshd takes no key for (PubkeyAuthentication no) is
 // asked about one of the three keys fakessh holds, not each (every one a failure counted
-// against MaxAuthTries), then "none", which ssh starts with (a server may let an account in
-// with it), before the password; prompts, output and status as ssh's, which learns from
+// against MaxAuthTries), then for the password, without the "none" ssh starts with (sent
+// later it would cost a try too); prompts, output and status as ssh's, which learns from
 // "none" that keys are out and asks about none.
 func TestPasswordHostAsksOneKey(t *testing.T) {
 	user := sshdtest.AddUser(t, testPassword)
@@ -64,8 +64,63 @@ func TestPasswordHostAsksOneKey(t *testing.T) {
 	if asked[false] != asked[true] {
 		t.Errorf("askpass got\nfrom fakessh: %q\nfrom ssh:     %q", asked[false], asked[true])
 	}
-	if strings.Join(fake, " ") != "publickey none password" {
-		t.Errorf("fakessh's login requests, in sshd's log: %q; want one key, then none (as ssh starts with), then the password", fake)
+	if strings.Join(fake, " ") != "publickey password" {
+		t.Errorf("fakessh's login requests, in sshd's log: %q; want one key, then the password", fake)
+	}
+}
+
+// TestKeyAfterPasswordSideBySide: an account sshd wants a password and then a key for
+// (AuthenticationMethods password,publickey) gets in as with ssh: the keys fakessh offered
+// before any list were refused unseen, and are offered again once the password is taken.
+func TestKeyAfterPasswordSideBySide(t *testing.T) {
+	user := sshdtest.AddUser(t, testPassword)
+	// The harness key is the second factor, authorised in the account's own file (sshd reads
+	// it as the account).
+	r := &pwRig{user: user, rig: newRig(t, sshdtest.WithExtraConfig("Match User "+user.Name+
+		"\n    PasswordAuthentication yes\n    AuthenticationMethods password,publickey\n    AuthorizedKeysFile .ssh/authorized_keys"))}
+	authorizeForAccount(t, user.Name, r.srv.ClientKey+".pub")
+	got := map[bool]result{}
+	for _, real := range []bool{false, true} {
+		got[real] = r.detached(askpassEnv(t, filepath.Join(t.TempDir(), "asked"), testPassword, "force"), real)
+	}
+	sameAsSSH(t, "password, then a key", got[false], got[true])
+	if got[false].code != 0 {
+		t.Errorf("fakessh: exit %d, stderr %q", got[false].code, got[false].stderr)
+	}
+}
+
+// TestNoneLastSideBySide: an account with an empty password, on an sshd with
+// PermitEmptyPasswords, which lets it in with "none": in BatchMode, with no key of its
+// authorised, fakessh gets in as ssh does, sending "none" once nothing else is left.
+func TestNoneLastSideBySide(t *testing.T) {
+	user := sshdtest.AddUser(t, testPassword)
+	if out, err := exec.Command("passwd", "-d", user.Name).CombinedOutput(); err != nil {
+		t.Fatalf("passwd -d: %v %s", err, out)
+	}
+	r := &pwRig{user: user, rig: newRig(t, sshdtest.WithExtraConfig("LogLevel DEBUG1\nPermitEmptyPasswords yes"),
+		sshdtest.WithPasswordLogin(user.Name, sshdtest.Login{Password: true}))}
+	got := map[bool]result{}
+	var fake []string
+	for _, real := range []bool{false, true} {
+		got[real] = r.detached(nil, real, "-o", "BatchMode=yes")
+		if !real {
+			fake = loginRequests(r.srv.Log())
+		}
+	}
+	sameAsSSH(t, "empty password, BatchMode", got[false], got[true])
+	if got[false].code != 0 || strings.Join(fake, " ") != "publickey none" {
+		t.Errorf("fakessh: exit %d, login requests %q; want in, after the key and none", got[false].code, fake)
+	}
+}
+
+// authorizeForAccount puts the public key file pub in name's ~/.ssh/authorized_keys, owned by
+// the account (its home goes with it: sshdtest.AddUser).
+func authorizeForAccount(t *testing.T, name, pub string) {
+	t.Helper()
+	script := `set -e; h=$(getent passwd "$1" | cut -d: -f6); mkdir -p "$h/.ssh"; cp "$2" "$h/.ssh/authorized_keys"; ` +
+		`chown -R "$1:" "$h/.ssh"; chmod 700 "$h/.ssh"; chmod 600 "$h/.ssh/authorized_keys"`
+	if out, err := exec.Command("sh", "-c", script, "sh", name, pub).CombinedOutput(); err != nil {
+		t.Fatalf("authorising a key for %s: %v %s", name, err, out)
 	}
 }
 

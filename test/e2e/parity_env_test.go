@@ -3,9 +3,11 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/mitogen-go/mitogend/internal/shquote"
 	"github.com/mitogen-go/mitogend/test/sshdtest"
 )
 
@@ -33,9 +35,9 @@ func TestSendEnvSideBySide(t *testing.T) {
 
 // TestSendEnvFirstCallAsksNothing: a fresh daemon's first plain command goes out without the
 // daemon asking sshd about AcceptEnv first (two round trips before the exec): its env requests
-// want no reply, as ssh's, and sshd's AcceptEnv decides as it does for ssh. A first call that
-// runs in the agent instead (a pty; -A, found to need the agent only once connected) is checked
-// against AcceptEnv before the agent runs it.
+// want no reply, as ssh's, and sshd's AcceptEnv decides as it does for ssh. A first call with a
+// pty is no early call (its connect asks), and one with -A, found to need the agent only once
+// connected, is checked against AcceptEnv before the agent runs it (runInAgent).
 func TestSendEnvFirstCallAsksNothing(t *testing.T) {
 	show := `env | grep -E '^(LANG|LC_|MG_|OTHER|GIT_PROTOCOL)=' | sort`
 	debug := sshdtest.WithExtraConfig("LogLevel DEBUG1")
@@ -87,4 +89,40 @@ func sameEnvAsSSH(t *testing.T, r *rig, name string, args []string) {
 		t.Fatalf("%s: ssh: exit %d stdout %q stderr %q", name, real.code, real.stdout, real.stderr)
 	}
 	sameAsSSH(t, name, fake, real)
+}
+
+// TestSendEnvFirstCallsOverflowSideBySide: more first calls at once than the connection's
+// session channels for commands (sessionexec.go), so that some run in the agent, each get the
+// environment ssh's one call gets: sshd's AcceptEnv decides for the ones on sessions, and the
+// daemon's answer from sshd for those in the agent.
+func TestSendEnvFirstCallsOverflowSideBySide(t *testing.T) {
+	r := newRig(t)
+	config := sendEnvSetup(t, r)
+	const n = 12
+	// Each call waits (bounded) until all n have started, so that they are all open at once.
+	barrier := `echo x >>"$1"; i=0; while [ "$(wc -l <"$1")" -lt ` + strconv.Itoa(n) + ` ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; ` +
+		`env | grep -E '^(LANG|LC_|MG_|OTHER|GIT_PROTOCOL)=' | sort`
+	args := func(file string) []string {
+		return []string{"-F", config, "-o", "SendEnv=MG_* OTHER GIT_PROTOCOL", sshdtest.HostAlias,
+			"sh -c " + shquote.Quote(barrier) + " sh " + file}
+	}
+	done := filepath.Join(t.TempDir(), "ssh")
+	writeFile(t, done, strings.Repeat("x\n", n))
+	real := r.run(nil, "ssh", append([]string{"-o", "BatchMode=yes"}, args(done)...)...)
+	if real.code != 0 || real.stdout == "" {
+		t.Fatalf("ssh: exit %d stdout %q stderr %q", real.code, real.stdout, real.stderr)
+	}
+	started := filepath.Join(t.TempDir(), "fake")
+	cmds := make([][]string, n)
+	for i := range cmds {
+		cmds[i] = args(started)
+	}
+	for i, res := range r.parallel(cmds) {
+		if res.err != nil || res.code != real.code || res.stdout != real.stdout || res.stderr != real.stderr {
+			t.Errorf("call %d: exit %d stdout %q stderr %q err %v; ssh: exit %d stdout %q", i, res.code, res.stdout, res.stderr, res.err, real.code, real.stdout)
+		}
+	}
+	if !strings.Contains(r.daemonLog(), "the agent runs the command") {
+		t.Errorf("no call ran in the agent: the test needs more calls than session channels")
+	}
 }

@@ -27,7 +27,6 @@ const (
 // keeps supplying methods.
 const maxAuthClientTried = 64
 
-// clientAuthenticate authenticates with the remote server. See RFC 4252.
 // NoneAuth is the "none" method, for a caller whose FirstAuth took its place
 // at the start (ClientConfig.FirstAuth).
 func NoneAuth() AuthMethod { return new(noneAuth) }
@@ -55,6 +54,7 @@ func (a *acceptFirst) readPacket() ([]byte, error) {
 	return a.packetConn.readPacket()
 }
 
+// clientAuthenticate authenticates with the remote server. See RFC 4252.
 func (c *connection) clientAuthenticate(config *ClientConfig) error {
 	// initiate user auth session
 	if err := c.transport.writePacket(Marshal(&serviceRequestMsg{serviceUserAuth})); err != nil {
@@ -478,9 +478,8 @@ func (cb publicKeyCallback) auth(session []byte, user string, c packetConn, rand
 	return authFailure, methods, errSigAlgo
 }
 
-// validateKey validates the key provided is acceptable to the server.
-// validateKey asks whether key is acceptable; failed is the methods of the
-// server's failure when it is not.
+// validateKey validates the key provided is acceptable to the server; failed
+// is the methods of the server's failure when it is not.
 func validateKey(key PublicKey, algo string, user string, c packetConn) (ok bool, failed []string, err error) {
 	pubKey := key.Marshal()
 	msg := publickeyAuthMsg{
