@@ -91,7 +91,8 @@ func TestKeyAfterPasswordSideBySide(t *testing.T) {
 
 // TestNoneLastSideBySide: an account with an empty password, on an sshd with
 // PermitEmptyPasswords, which lets it in with "none": in BatchMode, with no key of its
-// authorised, fakessh gets in as ssh does, sending "none" once nothing else is left.
+// authorised, fakessh gets in as ssh does, sending "none" once nothing else is left; with a
+// prompt, it asks for the (empty) password first.
 func TestNoneLastSideBySide(t *testing.T) {
 	user := sshdtest.AddUser(t, testPassword)
 	if out, err := exec.Command("passwd", "-d", user.Name).CombinedOutput(); err != nil {
@@ -110,6 +111,20 @@ func TestNoneLastSideBySide(t *testing.T) {
 	sameAsSSH(t, "empty password, BatchMode", got[false], got[true])
 	if got[false].code != 0 || strings.Join(fake, " ") != "publickey none" {
 		t.Errorf("fakessh: exit %d, login requests %q; want in, after the key and none", got[false].code, fake)
+	}
+
+	// The intended difference (README): where a prompt can be given, fakessh asks for the
+	// password (an empty answer lets the account in), where ssh's "none" lets it in unasked.
+	r.forget()
+	asked := map[bool]string{}
+	for _, real := range []bool{false, true} {
+		log := filepath.Join(t.TempDir(), "asked")
+		got[real] = r.detached(askpassEnv(t, log, "", "force"), real)
+		asked[real] = readAsked(t, log)
+	}
+	sameAsSSH(t, "empty password, askpass", got[false], got[true])
+	if strings.Count(asked[false], "\n") != 1 || asked[true] != "" {
+		t.Errorf("askpass asked fakessh %q and ssh %q; want once and never (README's intended difference)", asked[false], asked[true])
 	}
 }
 
