@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"encoding/json"
-	"sync"
 
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/router"
@@ -18,13 +17,7 @@ import (
 // daemon, which opened its AgentExec stream; the daemon passes it on to the client that asked,
 // found by the ref it put in the request.
 
-// authAgentRelays are the -A commands the daemon runs in agents, by ref.
-type authAgentRelays struct {
-	mu   sync.Mutex
-	next uint32
-	m    map[uint32]authAgentRelay
-}
-
+// authAgentRelay is a -A command the daemon runs in an agent (Daemon.authAgent, by ref).
 type authAgentRelay struct {
 	agent, client router.ID
 }
@@ -36,21 +29,9 @@ func (d *Daemon) relayAuthAgent(req proto.FDExecRequest, client router.ID) (prot
 	if !e.ForwardAgent {
 		return e, func() {}
 	}
-	r := &d.authAgent
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m == nil {
-		r.m = map[uint32]authAgentRelay{}
-	}
-	r.next++
-	ref := r.next
-	r.m[ref] = authAgentRelay{agent: req.Context, client: client}
+	ref := d.authAgent.add(authAgentRelay{agent: req.Context, client: client})
 	e.AuthAgentRef = ref
-	return e, func() {
-		r.mu.Lock()
-		delete(r.m, ref)
-		r.mu.Unlock()
-	}
+	return e, func() { d.authAgent.drop(ref) }
 }
 
 // serveAuthAgent passes one agent connection on to its client. Only the agent the command runs
@@ -58,10 +39,7 @@ func (d *Daemon) relayAuthAgent(req proto.FDExecRequest, client router.ID) (prot
 func (d *Daemon) serveAuthAgent(ns *tunnel.NewStream) {
 	var c proto.AuthAgentConn
 	err := json.Unmarshal(ns.Payload(), &c)
-	r := &d.authAgent
-	r.mu.Lock()
-	rel, ok := r.m[c.Ref]
-	r.mu.Unlock()
+	rel, ok := d.authAgent.get(c.Ref)
 	if err != nil || !ok || ns.Peer() != rel.agent {
 		ns.Reject(tunnel.Prohibited, "daemon: no agent forwarding under that ref for this opener")
 		return

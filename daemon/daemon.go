@@ -75,7 +75,7 @@ type Daemon struct {
 	clients  int
 	idle     chan struct{} // the client count changed, for the idle timer
 
-	authAgent authAgentRelays // -A commands run in agents for clients (authagent.go)
+	authAgent refTable[authAgentRelay] // -A commands run in agents for clients (authagent.go)
 }
 
 // SoftMemoryLimit is the heap limit mitogend runs its collector against (GOMEMLIMIT overrides):

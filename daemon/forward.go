@@ -30,15 +30,15 @@ type forwarding struct {
 	direct  func(router.ID) *ssh.Client // the SSH connection a context sits on; nil if none
 	logf    router.Logf
 
-	mu      sync.Mutex // protects the fields below
-	ptys    map[*ssh.Client]*ptyProbe
-	relays  map[uint32]agentListen // see forwardagent.go
-	nextRef uint32
+	relays refTable[agentListen] // listeners in agents (forwardagent.go)
+
+	mu   sync.Mutex // protects ptys
+	ptys map[*ssh.Client]*ptyProbe
 }
 
 func newForwarding(ep *tunnel.Endpoint, trusted func(router.ID) bool, direct func(router.ID) *ssh.Client, logf router.Logf) *forwarding {
 	return &forwarding{ep: ep, trusted: trusted, direct: direct, logf: logf,
-		ptys: map[*ssh.Client]*ptyProbe{}, relays: map[uint32]agentListen{}}
+		ptys: map[*ssh.Client]*ptyProbe{}}
 }
 
 // registerForwarding offers the forwarding services on the daemon's endpoint.

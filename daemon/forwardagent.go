@@ -69,8 +69,8 @@ func (f *forwarding) listenViaAgent(n *tunnel.NewStream, req proto.ForwardListen
 		n.Reject(tunnel.ConnectFailed, fmt.Sprintf("daemon: no target context %d", req.Context))
 		return
 	}
-	ref := f.addRelay(agentListen{agent: req.Context, client: n.Peer(), ref: req.Ref})
-	defer f.dropRelay(ref)
+	ref := f.relays.add(agentListen{agent: req.Context, client: n.Peer(), ref: req.Ref})
+	defer f.relays.drop(ref)
 	lr := req.ListenRequest
 	lr.Ref = ref
 	payload, _ := json.Marshal(lr)
@@ -86,20 +86,6 @@ func (f *forwarding) listenViaAgent(n *tunnel.NewStream, req proto.ForwardListen
 	ast.Close()
 }
 
-func (f *forwarding) addRelay(l agentListen) uint32 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.nextRef++
-	f.relays[f.nextRef] = l
-	return f.nextRef
-}
-
-func (f *forwarding) dropRelay(ref uint32) {
-	f.mu.Lock()
-	delete(f.relays, ref)
-	f.mu.Unlock()
-}
-
 // serveAgentForwarded takes a connection an agent accepted for listenViaAgent and opens it to
 // the client. Only the agent that holds that listener may open it. The agent's open is accepted
 // at once, before the client's is answered: its first bytes then wait here, not for a second
@@ -107,9 +93,7 @@ func (f *forwarding) dropRelay(ref uint32) {
 func (f *forwarding) serveAgentForwarded(n *tunnel.NewStream) {
 	var fc proto.ForwardedConn
 	err := json.Unmarshal(n.Payload(), &fc)
-	f.mu.Lock()
-	l, ok := f.relays[fc.Ref]
-	f.mu.Unlock()
+	l, ok := f.relays.get(fc.Ref)
 	if err != nil || !ok || n.Peer() != l.agent {
 		n.Reject(tunnel.Prohibited, "daemon: no such forward")
 		return
