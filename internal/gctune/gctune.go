@@ -1,7 +1,8 @@
-// Package gctune sets the garbage collector of this project's binaries for stream throughput,
-// leaving alone whatever the user set in GOGC or GOMEMLIMIT, and gives the heap back to the system
-// once a program goes idle (ReturnWhenIdle). It is not a memory manager: it picks the runtime's
-// two knobs and when to return free memory, and allocates nothing for the program.
+// Package gctune sets the Go runtime of this project's binaries for stream throughput: the
+// garbage collector, and the processors a relay runs on (LimitProcs), leaving alone whatever the
+// user set in GOGC, GOMEMLIMIT or GOMAXPROCS; and it gives the heap back to the system once a
+// program goes idle (ReturnWhenIdle). It is not a memory manager or a scheduler: it picks the
+// runtime's knobs and when to return free memory, and allocates nothing for the program.
 package gctune
 
 import "runtime/debug"

@@ -137,7 +137,16 @@ func (t *transport) readPacket() (p []byte, err error) {
 	return p, err
 }
 
+// freshPacketCipher is a packetCipher whose readCipherPacket returns every packet in a buffer
+// of its own, which the caller may keep (mitogend's patch, PATCHES.md): the packet is not
+// copied out again.
+type freshPacketCipher interface {
+	packetCipher
+	freshPackets()
+}
+
 func (s *connectionState) readPacket(r *bufio.Reader, strictMode bool) ([]byte, error) {
+	_, fresh := s.packetCipher.(freshPacketCipher) // before a msgNewKeys changes it
 	packet, err := s.packetCipher.readCipherPacket(s.seqNum, r)
 	s.seqNum++
 	if err == nil && len(packet) == 0 {
@@ -171,12 +180,16 @@ func (s *connectionState) readPacket(r *bufio.Reader, strictMode bool) ([]byte, 
 		}
 	}
 
+	if fresh {
+		return packet, err
+	}
+
 	// The packet may point to an internal buffer, so copy the
 	// packet out here.
-	fresh := make([]byte, len(packet))
-	copy(fresh, packet)
+	out := make([]byte, len(packet))
+	copy(out, packet)
 
-	return fresh, err
+	return out, err
 }
 
 func (t *transport) writePacket(packet []byte) error {

@@ -1,0 +1,136 @@
+package sshdial
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// writeCounter counts the Write calls on a connection: each is one write(2) on a real socket.
+type writeCounter struct {
+	net.Conn
+	writes atomic.Int64
+}
+
+func (c *writeCounter) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestOneWritePerPacket checks the patches to the vendored x/crypto's packets (third_party,
+// PATCHES.md). Each packet of channel data goes to the connection in one Write, for every
+// cipher family: upstream wrote the length apart (GCM) or in four pieces (CTR), and through
+// the transport's 4 KiB buffer a full packet cost two or three write(2)s and as many TCP
+// segments. And what the server reads is what was sent: a GCM packet is read into a buffer of
+// its own and kept without a copy, so a buffer used twice would garble the data the channel
+// holds before it is read.
+func TestOneWritePerPacket(t *testing.T) {
+	for _, tc := range []struct{ cipher, mac string }{
+		{ssh.CipherAES128GCM, ""},
+		{ssh.CipherChaCha20Poly1305, ""},
+		{ssh.CipherAES128CTR, ssh.HMACSHA256ETM},
+		{ssh.CipherAES128CTR, ssh.HMACSHA256},
+	} {
+		t.Run(tc.cipher+" "+tc.mac, func(t *testing.T) {
+			const size = 2 << 20
+			writes := sendThrough(t, tc.cipher, tc.mac, size)
+			// Data goes in packets of the server's maximum (32 KiB) less the message header.
+			packets := int64(size/(32<<10-9) + 1)
+			if writes > packets+2 {
+				t.Errorf("%d writes for %d packets of channel data", writes, packets)
+			}
+		})
+	}
+}
+
+// sendThrough sends size bytes on a session channel to an in-process server with cipher and
+// mac, and returns the client connection's Write calls while it did.
+func sendThrough(t *testing.T, cipher, mac string, size int) int64 {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i % 251)
+	}
+	got := make(chan [sha256.Size]byte, 1)
+	go serveHash(ln, signer, got)
+
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := &writeCounter{Conn: raw}
+	cfg := &ssh.ClientConfig{User: "u", HostKeyCallback: ssh.FixedHostKey(signer.PublicKey())}
+	cfg.Ciphers = []string{cipher}
+	if mac != "" {
+		cfg.MACs = []string{mac}
+	}
+	c, chans, reqs, err := ssh.NewClientConn(conn, ln.Addr().String(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := ssh.NewClient(c, chans, reqs)
+	defer client.Close()
+	ch, creqs, err := client.OpenChannel("session", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ssh.DiscardRequests(creqs)
+	before := conn.writes.Load()
+	if _, err := ch.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	writes := conn.writes.Load() - before
+	ch.CloseWrite()
+	if <-got != sha256.Sum256(data) {
+		t.Fatal("the server read other bytes than were sent")
+	}
+	return writes
+}
+
+// serveHash accepts one connection without authentication and one channel, reads the channel
+// to its end and sends the SHA-256 of what it read on got (zero when it failed).
+func serveHash(ln net.Listener, signer ssh.Signer, got chan<- [sha256.Size]byte) {
+	nc, err := ln.Accept()
+	if err != nil {
+		got <- [sha256.Size]byte{}
+		return
+	}
+	defer nc.Close()
+	cfg := &ssh.ServerConfig{NoClientAuth: true}
+	cfg.AddHostKey(signer)
+	_, chans, reqs, err := ssh.NewServerConn(nc, cfg)
+	if err != nil {
+		got <- [sha256.Size]byte{}
+		return
+	}
+	go ssh.DiscardRequests(reqs)
+	nch, ok := <-chans
+	if !ok {
+		got <- [sha256.Size]byte{}
+		return
+	}
+	ch, creqs, err := nch.Accept()
+	if err != nil {
+		got <- [sha256.Size]byte{}
+		return
+	}
+	go ssh.DiscardRequests(creqs)
+	h := sha256.New()
+	io.Copy(h, ch)
+	got <- [sha256.Size]byte(h.Sum(nil))
+}
