@@ -300,7 +300,8 @@ type gcmCipher struct {
 	buf    []byte // the packet being written
 }
 
-// freshPackets reports that readCipherPacket returns every packet in a buffer of its own.
+// freshPackets marks gcmCipher as a freshPacketCipher: readCipherPacket returns every packet in
+// a buffer of its own.
 func (c *gcmCipher) freshPackets() {}
 
 func newGCMCipher(key, iv, unusedMacKey []byte, unusedAlgs DirectionAlgorithms) (packetCipher, error) {
