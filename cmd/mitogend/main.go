@@ -9,16 +9,11 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/mitogen-go/mitogend/daemon"
 	"github.com/mitogen-go/mitogend/daemon/cli"
-	"github.com/mitogen-go/mitogend/internal/gctune"
 )
 
 func main() {
-	gctune.Set(os.Getenv, daemon.SoftMemoryLimit)
-	if len(os.Args) > 1 && os.Args[1] == "serve" {
-		gctune.LimitProcs(os.Getenv) // the relay; mitogend cp and the others take what they need
-	}
+	cli.TuneRuntime(os.Args, os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := cli.Run(ctx, os.Args, cli.Stdio{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
 	stop()

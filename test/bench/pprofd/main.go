@@ -11,16 +11,11 @@ import (
 	"runtime/pprof"
 	"syscall"
 
-	"github.com/mitogen-go/mitogend/daemon"
 	"github.com/mitogen-go/mitogend/daemon/cli"
-	"github.com/mitogen-go/mitogend/internal/gctune"
 )
 
 func main() {
-	gctune.Set(os.Getenv, daemon.SoftMemoryLimit) // as cmd/mitogend sets its runtime
-	if len(os.Args) > 1 && os.Args[1] == "serve" {
-		gctune.LimitProcs(os.Getenv)
-	}
+	cli.TuneRuntime(os.Args, os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	prefix := os.Getenv("MITOGEN_CPUPROFILE")
 	profiling := prefix != "" && len(os.Args) > 1 && os.Args[1] == "serve"
