@@ -52,16 +52,7 @@ func TestOneWritePerPacket(t *testing.T) {
 // sendThrough sends size bytes on a session channel to an in-process server with cipher and
 // mac, and returns the client connection's Write calls while it did.
 func sendThrough(t *testing.T, cipher, mac string, size int) int64 {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln, signer := listenInProcess(t)
 	data := make([]byte, size)
 	for i := range data {
 		data[i] = byte(i % 251)
@@ -100,6 +91,22 @@ func sendThrough(t *testing.T, cipher, mac string, size int) int64 {
 		t.Fatal("the server read other bytes than were sent")
 	}
 	return writes
+}
+
+// listenInProcess is a loopback listener for an in-process server, closed when the test ends,
+// and a host key for it.
+func listenInProcess(t *testing.T) (net.Listener, ssh.Signer) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln, signer
 }
 
 // serveHash accepts one connection without authentication and one channel, reads the channel

@@ -26,6 +26,9 @@ type buffer struct {
 type element struct {
 	buf  []byte
 	next *element
+	// whole is buf as written, for releasePacketData once it is all read (mitogend's
+	// patch, PATCHES.md); nil where buf is not the writer's to give away.
+	whole []byte
 }
 
 // newBuffer returns an empty buffer that is not closed.
@@ -42,8 +45,17 @@ func newBuffer() *buffer {
 // write makes buf available for Read to receive.
 // buf must not be modified after the call to write.
 func (b *buffer) write(buf []byte) {
+	b.push(&element{buf: buf})
+}
+
+// writePacketData is write for data that arrived in a packet readPacket returned: the buffer
+// gives it to releasePacketData once it has all been read (mitogend's patch, PATCHES.md).
+func (b *buffer) writePacketData(data []byte) {
+	b.push(&element{buf: data, whole: data})
+}
+
+func (b *buffer) push(e *element) {
 	b.Cond.L.Lock()
-	e := &element{buf: buf}
 	b.tail.next = e
 	b.tail = e
 	b.Cond.Signal()
@@ -71,6 +83,10 @@ func (b *buffer) Read(buf []byte) (n int, err error) {
 			r := copy(buf, b.head.buf)
 			buf, b.head.buf = buf[r:], b.head.buf[r:]
 			n += r
+			if len(b.head.buf) == 0 && b.head.whole != nil {
+				releasePacketData(b.head.whole)
+				b.head.whole = nil
+			}
 			continue
 		}
 		// if there is a next buffer, make it the head

@@ -377,8 +377,9 @@ func (c *gcmCipher) readCipherPacket(seqNum uint32, r io.Reader) ([]byte, error)
 	}
 
 	// A buffer of its own for every packet, opened in place, which the transport hands on
-	// without copying it again (freshPackets, mitogend's patch: PATCHES.md).
-	sealed := make([]byte, length+gcmTagSize)
+	// without copying it again (freshPackets, mitogend's patch: PATCHES.md). It may be one a
+	// channel gave back (packetpool.go).
+	sealed := packetBuffer(int(length + gcmTagSize))
 	if _, err := io.ReadFull(r, sealed); err != nil {
 		return nil, err
 	}
