@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mitogen-go/mitogend/internal/rawio"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
@@ -95,6 +96,9 @@ func newExecIO(req proto.FDExecRequest, files []*os.File, st *tunnel.Stream) exe
 		// over (fakessh restores the caller's flags).
 		in = pollable(files[0])
 		eio.stdin = in
+		if raw := rawio.New(in); raw != nil {
+			eio.stdin = raw // a pipe or socket, read without waking the runtime (rawio)
+		}
 	}
 	if req.Stdout {
 		eio.stdout = fdWriter{files[1]}

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mitogen-go/mitogend/internal/rawio"
 	"github.com/mitogen-go/mitogend/router"
 )
 
@@ -103,10 +104,22 @@ func (d *Daemon) dropPassed(ids []router.ID) {
 type fdWriter struct{ f *os.File }
 
 func (w fdWriter) Write(p []byte) (int, error) {
+	n, err := w.writeBuffers([][]byte{p})
+	return int(n), err
+}
+
+// writeBuffers writes bufs to the descriptor in as few writev(2)s as it takes, waiting out a
+// full buffer as Write does.
+func (w fdWriter) writeBuffers(bufs [][]byte) (int64, error) {
 	fd := int(w.f.Fd())
-	n := 0
-	for n < len(p) {
-		m, err := unix.Write(fd, p[n:])
+	var n int64
+	for len(bufs) > 0 {
+		// First without waiting, with a call the runtime does not see (rawio); where that
+		// cannot be done, or would wait, as usual.
+		m, err := rawio.WritevNoWait(fd, bufs)
+		if rawio.MustWait(err) {
+			m, err = unix.Writev(fd, bufs)
+		}
 		switch {
 		case err == unix.EAGAIN:
 			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
@@ -117,8 +130,21 @@ func (w fdWriter) Write(p []byte) (int, error) {
 		case err != nil:
 			return n, err
 		default:
-			n += m
+			n += int64(m)
+			bufs = advance(bufs, m)
 		}
 	}
 	return n, nil
+}
+
+// advance drops the first n bytes of bufs.
+func advance(bufs [][]byte, n int) [][]byte {
+	for len(bufs) > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if len(bufs) > 0 {
+		bufs[0] = bufs[0][n:]
+	}
+	return bufs
 }

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"bytes"
+	"io"
 	"net"
 	"os"
 	"testing"
@@ -115,6 +117,40 @@ func TestFDWriterWaitsOutFullBuffer(t *testing.T) {
 	}
 	if got := <-done; got != want {
 		t.Errorf("read %d, want %d", got, want)
+	}
+}
+
+// writeBuffers puts every byte of every buffer, in order, into a blocking pipe that fills:
+// the writes without waiting come first, and where the pipe is full, the waiting ones.
+func TestFDWriterWritesBuffers(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	r, w := os.NewFile(uintptr(p[0]), "pipe"), os.NewFile(uintptr(p[1]), "pipe")
+	defer r.Close()
+	var bufs [][]byte
+	var want []byte
+	for i := range 200 {
+		b := make([]byte, 1000+i*97) // 2.1 MB in all, far beyond a pipe's 64 KiB
+		for j := range b {
+			b[j] = byte(i + j)
+		}
+		bufs = append(bufs, b)
+		want = append(want, b...)
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(r)
+		got <- b
+	}()
+	n, err := fdWriter{w}.writeBuffers(bufs)
+	w.Close()
+	if err != nil || n != int64(len(want)) {
+		t.Fatalf("wrote %d, %v; want %d", n, err, len(want))
+	}
+	if !bytes.Equal(<-got, want) {
+		t.Fatal("the pipe carried other bytes than were written")
 	}
 }
 

@@ -14,19 +14,37 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/mitogen-go/mitogend/internal/rawio"
 )
 
 // countingConn remembers whether the server said anything, which is how
-// ssh tells a banner-exchange failure from a later one.
+// ssh tells a banner-exchange failure from a later one. It reads and writes a
+// TCP connection with rawio's calls, which do not wake the runtime's monitor
+// between packets (internal/rawio says why).
 type countingConn struct {
 	net.Conn
+	raw  *rawio.Conn // nil: through Conn
 	read atomic.Int64
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
+	var n int
+	var err error
+	if c.raw != nil {
+		n, err = c.raw.Read(p)
+	} else {
+		n, err = c.Conn.Read(p)
+	}
 	c.read.Add(int64(n))
 	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	if c.raw != nil {
+		return c.raw.Write(p)
+	}
+	return c.Conn.Write(p)
 }
 
 // watchdog closes a connection once ConnectTimeout has passed, unless stopped
@@ -73,7 +91,7 @@ func (w *watchdog) stop() bool {
 // handshake runs the SSH handshake and authentication under ConnectTimeout
 // and ctx, translating failures into ssh's messages.
 func (c *Config) handshake(ctx context.Context, conn net.Conn, cfg *ssh.ClientConfig, hk *hostKeys, a *auth) (*Client, error) {
-	cc := &countingConn{Conn: conn}
+	cc := &countingConn{Conn: conn, raw: rawio.New(conn)}
 	wd := startWatchdog(c.Target.ConnectTimeout, conn)
 	a.disarm = func() { wd.stop() }
 	stopCtx := context.AfterFunc(ctx, func() { conn.Close() })

@@ -47,6 +47,61 @@ func TestPacketBuffersReused(t *testing.T) {
 	}
 }
 
+// TestReadBuffers checks the vendored channel's ReadBuffers (PATCHES.md), which hands out the
+// data as it arrived instead of copying it: what it returns, taken up to a bound that splits
+// packets, is what was sent, and the buffers it gave out are reused once the next call is made.
+func TestReadBuffers(t *testing.T) {
+	const size = 64 << 20
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(i % 253)
+	}
+	ch := receiveFrom(t, data, size/len(data))
+	br, ok := ch.(interface {
+		ReadBuffers([][]byte, int) ([][]byte, error)
+	})
+	if !ok {
+		t.Fatal("the channel has no ReadBuffers")
+	}
+	want := sha256.New()
+	for range size / len(data) {
+		want.Write(data)
+	}
+	h := sha256.New()
+	const max = 50000 // a packet and a half: some calls end inside one
+	var bufs [][]byte
+	var n int
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for {
+		var err error
+		bufs, err = br.ReadBuffers(bufs[:0], max)
+		got := 0
+		for _, b := range bufs {
+			h.Write(b)
+			got += len(b)
+		}
+		if got > max {
+			t.Fatalf("ReadBuffers returned %d bytes, more than the %d asked for", got, max)
+		}
+		n += got
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if n != size || string(h.Sum(nil)) != string(want.Sum(nil)) {
+		t.Fatalf("read %d bytes, other than the %d sent", n, size)
+	}
+	perByte := float64(after.TotalAlloc-before.TotalAlloc) / size
+	if perByte > 0.25 {
+		t.Errorf("%.3f bytes allocated per byte received: packet buffers are not reused", perByte)
+	}
+}
+
 // receiveFrom opens a session channel to an in-process server over aes128-gcm, which sends
 // data on it times times and closes it, and returns the client's end.
 func receiveFrom(t *testing.T, data []byte, times int) ssh.Channel {

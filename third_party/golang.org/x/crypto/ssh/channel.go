@@ -734,3 +734,20 @@ func (ch *channel) ChannelType() string {
 func (ch *channel) ExtraData() []byte {
 	return ch.extraData
 }
+
+// ReadBuffers is Read without the copy, for a caller that writes the data on at once, with
+// writev(2) (mitogend's patch, PATCHES.md). It waits for data as Read does, then appends to
+// bufs the channel's data, up to max bytes, in the slices it arrived in, and credits the
+// peer's window with it as Read does. The slices are the caller's until its next call to Read
+// or ReadBuffers, which gives them back for reuse; a caller must not call them concurrently.
+func (c *channel) ReadBuffers(bufs [][]byte, max int) ([][]byte, error) {
+	bufs, n, err := c.pending.readBuffers(bufs, max)
+	if n > 0 {
+		err = c.adjustWindow(uint32(n))
+		// As in ReadExtended: io.EOF from the adjust waits until the buffer is drained.
+		if err == io.EOF {
+			err = nil
+		}
+	}
+	return bufs, err
+}
