@@ -101,10 +101,10 @@ func newExecIO(req proto.FDExecRequest, files []*os.File, st *tunnel.Stream) exe
 		}
 	}
 	if req.Stdout {
-		eio.stdout = fdWriter{files[1]}
+		eio.stdout = newFDWriter(files[1])
 	}
 	if req.Stderr {
-		eio.stderr = fdWriter{files[2]}
+		eio.stderr = newFDWriter(files[2])
 	}
 	var once sync.Once
 	eio.closer = func() { once.Do(func() { closeFiles([]*os.File{in, files[1], files[2]}) }) }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"net"
 	"os"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -101,25 +102,33 @@ func (d *Daemon) dropPassed(ids []router.ID) {
 // open file description with its stdin (scp hands ssh one socket for both), which the daemon
 // made non-blocking, so a full buffer is waited out with poll rather than returned as EAGAIN.
 // The descriptor's flags are left alone: stdout and stderr may be a terminal that others share.
-type fdWriter struct{ f *os.File }
+//
+// A write goes first without waiting, as a call the runtime does not see (rawio), except to a
+// regular file, where the kernel may wait for the file position's lock before it looks at
+// RWF_NOWAIT; where that cannot be done, or would wait, it goes as an ordinary writev(2).
+type fdWriter struct {
+	f       *os.File
+	noWait  bool        // try rawio.WritevNoWait first
+	refused atomic.Bool // the kernel refused it once: not again
+}
 
-func (w fdWriter) Write(p []byte) (int, error) {
+func newFDWriter(f *os.File) *fdWriter {
+	var st unix.Stat_t
+	regular := unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT == unix.S_IFREG
+	return &fdWriter{f: f, noWait: !regular}
+}
+
+func (w *fdWriter) Write(p []byte) (int, error) {
 	n, err := w.writeBuffers([][]byte{p})
 	return int(n), err
 }
 
-// writeBuffers writes bufs to the descriptor in as few writev(2)s as it takes, waiting out a
-// full buffer as Write does.
-func (w fdWriter) writeBuffers(bufs [][]byte) (int64, error) {
+// writeBuffers writes bufs to the descriptor in as few writev(2)s as it takes.
+func (w *fdWriter) writeBuffers(bufs [][]byte) (int64, error) {
 	fd := int(w.f.Fd())
 	var n int64
 	for len(bufs) > 0 {
-		// First without waiting, with a call the runtime does not see (rawio); where that
-		// cannot be done, or would wait, as usual.
-		m, err := rawio.WritevNoWait(fd, bufs)
-		if rawio.MustWait(err) {
-			m, err = unix.Writev(fd, bufs)
-		}
+		m, err := w.writev(fd, bufs)
 		switch {
 		case err == unix.EAGAIN:
 			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
@@ -135,6 +144,22 @@ func (w fdWriter) writeBuffers(bufs [][]byte) (int64, error) {
 		}
 	}
 	return n, nil
+}
+
+// maxIOV is how many buffers writev(2) takes in one call (IOV_MAX).
+const maxIOV = 1024
+
+func (w *fdWriter) writev(fd int, bufs [][]byte) (int, error) {
+	if w.noWait && !w.refused.Load() {
+		m, err := rawio.WritevNoWait(fd, bufs)
+		if err != unix.EAGAIN && !rawio.Refused(err) {
+			return m, err
+		}
+		if rawio.Refused(err) {
+			w.refused.Store(true)
+		}
+	}
+	return unix.Writev(fd, bufs[:min(len(bufs), maxIOV)])
 }
 
 // advance drops the first n bytes of bufs.

@@ -111,7 +111,7 @@ func TestFDWriterWaitsOutFullBuffer(t *testing.T) {
 		}
 		done <- n
 	}()
-	n, err := fdWriter{f}.Write(make([]byte, want))
+	n, err := newFDWriter(f).Write(make([]byte, want))
 	if err != nil || n != want {
 		t.Fatalf("wrote %d, %v; want %d", n, err, want)
 	}
@@ -144,7 +144,7 @@ func TestFDWriterWritesBuffers(t *testing.T) {
 		b, _ := io.ReadAll(r)
 		got <- b
 	}()
-	n, err := fdWriter{w}.writeBuffers(bufs)
+	n, err := newFDWriter(w).writeBuffers(bufs)
 	w.Close()
 	if err != nil || n != int64(len(want)) {
 		t.Fatalf("wrote %d, %v; want %d", n, err, len(want))

@@ -185,7 +185,7 @@ type bufferReader interface {
 // copyOut copies a command's output from its channel to w. To a passed descriptor the data
 // goes as it arrived, a writev(2) for all the channel holds, without being copied out first.
 func copyOut(w io.Writer, ch ssh.Channel) (int64, error) {
-	fw, ok := w.(fdWriter)
+	fw, ok := w.(*fdWriter)
 	br, ok2 := ch.(bufferReader)
 	if !ok || !ok2 {
 		return copyBuffered(w, ch)

@@ -1,36 +1,27 @@
-// Package rawio reads and writes descriptors with system calls the Go runtime does not see
-// as system calls: raw ones, on descriptors that cannot block.
-//
-// Why: a system call the runtime sees (entersyscall) wakes the runtime's monitor thread,
-// sysmon, whenever the process was idle since the last one, and sysmon then ticks every 20 us
-// for a while. The daemon receiving bulk data over SSH is idle between nearly every two
-// packets, waiting for the next; on this project's two-processor test machine that came to
-// some 20,000 context switches per GiB, each taking a processor from sshd or the command, and
-// a quarter of the daemon's CPU. A raw call never blocks here: the descriptor is non-blocking,
-// and the runtime's poller waits when it has nothing to give.
-//
-// It is not a general replacement for package net or os: a raw call holds its processor for
-// as long as it runs, which only calls that cannot block may do.
+//go:build linux
+
 package rawio
 
 import (
 	"io"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// Conn reads and writes one non-blocking descriptor of the runtime's poller. Read and Write
-// may be called concurrently with each other, as on a net.Conn; the descriptor's owner still
-// closes it, which ends a Read or Write waiting on the poller.
+// Conn reads and writes one non-blocking socket or pipe of the runtime's poller. Read and
+// Write may be called concurrently with each other, as on a net.Conn; the descriptor's owner
+// still closes it, which ends a Read or Write waiting on the poller.
 type Conn struct {
-	rc syscall.RawConn
+	rc    syscall.RawConn
+	plain atomic.Bool // the kernel refused RWF_NOWAIT here: ordinary calls from now on
 }
 
-// New is sc's Conn, or nil when sc is not a non-blocking socket or pipe (a pipe handed over
-// blocking, a channel through a jump host, a ProxyCommand's pipes). A file is left out: a
-// non-blocking read of one still waits for the disk.
+// New is sc's Conn, or nil when sc is not a non-blocking socket or pipe, which the poller
+// waits on (a pipe handed over blocking, a channel through a jump host, a ProxyCommand's
+// pipes, a file).
 func New(sc any) *Conn {
 	s, ok := sc.(syscall.Conn)
 	if !ok {
@@ -53,11 +44,11 @@ func New(sc any) *Conn {
 	if err != nil || !ok {
 		return nil
 	}
-	return &Conn{rc}
+	return &Conn{rc: rc}
 }
 
-// Read is read(2) of up to len(p) bytes, waiting on the poller while there are none. It
-// returns io.EOF at the end.
+// Read reads up to len(p) bytes, waiting on the poller while there are none. It returns
+// io.EOF at the end.
 func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -66,11 +57,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 	var errno syscall.Errno
 	err := c.rc.Read(func(fd uintptr) bool {
 		for {
-			m, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+			m, e := c.read(int(fd), p)
 			if e == syscall.EINTR {
 				continue
 			}
-			n, errno = int(m), e
+			n, errno = m, e
 			return e != syscall.EAGAIN
 		}
 	})
@@ -85,16 +76,30 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+func (c *Conn) read(fd int, p []byte) (int, syscall.Errno) {
+	if !c.plain.Load() {
+		iov := unix.Iovec{Base: &p[0]}
+		iov.SetLen(len(p))
+		n, _, e := unix.RawSyscall6(unix.SYS_PREADV2, uintptr(fd), uintptr(unsafe.Pointer(&iov)), 1, ^uintptr(0), ^uintptr(0), unix.RWF_NOWAIT)
+		if !refused(e) {
+			return int(n), e
+		}
+		c.plain.Store(true)
+	}
+	n, err := syscall.Read(fd, p)
+	return max(n, 0), errnoOf(err)
+}
+
 // Write writes all of p, waiting on the poller while the descriptor is full.
 func (c *Conn) Write(p []byte) (int, error) {
 	var n int
 	var errno syscall.Errno
 	err := c.rc.Write(func(fd uintptr) bool {
 		for n < len(p) {
-			m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
+			m, e := c.write(int(fd), p[n:])
 			switch e {
 			case 0:
-				n += int(m)
+				n += m
 			case syscall.EINTR:
 			case syscall.EAGAIN:
 				return false
@@ -111,15 +116,27 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return n, err
 }
 
+func (c *Conn) write(fd int, p []byte) (int, syscall.Errno) {
+	if !c.plain.Load() {
+		n, err := WritevNoWait(fd, [][]byte{p})
+		if !Refused(err) {
+			return n, errnoOf(err)
+		}
+		c.plain.Store(true)
+	}
+	n, err := syscall.Write(fd, p)
+	return max(n, 0), errnoOf(err)
+}
+
 // maxVectors bounds the buffers one WritevNoWait passes: the daemon hands it a channel's
 // buffered packets, a few to a dozen.
 const maxVectors = 64
 
 // WritevNoWait is pwritev2(fd, bufs, -1, RWF_NOWAIT) as a raw call: it writes what fd takes
 // without waiting, at most maxVectors buffers' worth, and returns EAGAIN where it would have
-// to wait. Descriptors that cannot honour RWF_NOWAIT (a terminal, a regular file on most
-// filesystems) return EOPNOTSUPP, kernels before 4.14 EOPNOTSUPP or ENOSYS: the caller then
-// writes as usual, with a system call the runtime sees, which may block.
+// to wait. Where the kernel cannot do it without waiting it returns an error for which
+// Refused is true. The caller must not use it on a regular file: with other holders of the
+// open file, the kernel may wait for the file position's lock before it reads the flag.
 func WritevNoWait(fd int, bufs [][]byte) (int, error) {
 	var iov [maxVectors]unix.Iovec
 	k := 0
@@ -145,7 +162,24 @@ func WritevNoWait(fd int, bufs [][]byte) (int, error) {
 	return int(n), nil
 }
 
-// MustWait reports whether err from WritevNoWait means the caller should write as usual.
-func MustWait(err error) bool {
-	return err == unix.EAGAIN || err == unix.EOPNOTSUPP || err == unix.EINVAL || err == unix.ENOSYS
+// Refused reports whether err from WritevNoWait means the kernel would not take the call as
+// made (the descriptor cannot honour RWF_NOWAIT, an older kernel, a seccomp filter): the
+// ordinary call is to be made instead, and reports the error that stands, if any.
+func Refused(err error) bool {
+	e, ok := err.(syscall.Errno)
+	return ok && refused(e)
+}
+
+func refused(e syscall.Errno) bool {
+	return e == unix.EOPNOTSUPP || e == unix.EINVAL || e == unix.ENOSYS || e == unix.EPERM
+}
+
+func errnoOf(err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	if e, ok := err.(syscall.Errno); ok {
+		return e
+	}
+	return syscall.EIO
 }

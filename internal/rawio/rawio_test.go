@@ -1,12 +1,18 @@
+//go:build linux
+
 package rawio
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -64,6 +70,10 @@ func TestConnCarriesBytes(t *testing.T) {
 	}
 	if !bytes.Equal(got, data) {
 		t.Fatalf("read %d bytes, not the %d written", len(got), len(data))
+	}
+	// Linux has taken RWF_NOWAIT on sockets since 4.14: the raw calls were made.
+	if wa.plain.Load() || rb.plain.Load() {
+		t.Error("the calls fell back to ordinary ones on a TCP socket")
 	}
 }
 
@@ -139,7 +149,7 @@ func TestWritevNoWaitNeverWaits(t *testing.T) {
 	go func() {
 		for i := 0; i <= 100; i++ {
 			n, err := WritevNoWait(p[1], bufs)
-			if MustWait(err) {
+			if err == unix.EAGAIN {
 				done <- nil
 				return
 			}
@@ -158,6 +168,9 @@ func TestWritevNoWaitNeverWaits(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("WritevNoWait still waits for the full pipe after 10 s")
+	}
+	if _, err := WritevNoWait(p[1], bufs); !errors.Is(err, unix.EAGAIN) {
+		t.Fatalf("WritevNoWait to a full pipe: %v, want EAGAIN", err)
 	}
 	pending, err := unix.IoctlGetInt(p[0], unix.TIOCINQ)
 	if err != nil {
@@ -190,4 +203,55 @@ func TestWritevNoWaitWrites(t *testing.T) {
 	if _, err := WritevNoWait(-1, [][]byte{[]byte("x")}); err == nil || errors.Is(err, unix.EAGAIN) {
 		t.Fatalf("WritevNoWait on a bad descriptor: %v", err)
 	}
+}
+
+// TestReadNeverHoldsTheProcessor: a Read on an empty pipe whose O_NONBLOCK another holder of
+// the open file cleared after New (fakessh restores the caller's flags, a second caller saved
+// other ones) waits on the poller, not in the kernel: with one processor, a raw call that
+// waited there would stop every goroutine, the one that would write included. Run in a child
+// process, which a hang cannot take down with the test.
+func TestReadNeverHoldsTheProcessor(t *testing.T) {
+	if os.Getenv("RAWIO_CHILD") == "1" {
+		readOnOneProcessor()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestReadNeverHoldsTheProcessor$", "-test.v")
+	cmd.Env = append(os.Environ(), "RAWIO_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("a Read on an emptied blocking pipe stopped the process (killed after 60 s):\n%s", out)
+	}
+	if err != nil || !bytes.Contains(out, []byte("read 5 bytes")) {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+func readOnOneProcessor() {
+	runtime.GOMAXPROCS(1)
+	r, w, err := os.Pipe()
+	if err != nil {
+		panic(err)
+	}
+	c := New(r)
+	if c == nil {
+		panic("New refused a non-blocking pipe")
+	}
+	rc, err := r.SyscallConn()
+	if err != nil {
+		panic(err)
+	}
+	rc.Control(func(fd uintptr) { unix.SetNonblock(int(fd), false) }) // as another holder would
+	started := make(chan struct{})
+	got := make(chan int)
+	go func() {
+		close(started)
+		n, _ := c.Read(make([]byte, 10))
+		got <- n
+	}()
+	<-started
+	runtime.Gosched() // let the reader go into Read: it must come back here
+	w.Write([]byte("hello"))
+	fmt.Printf("read %d bytes\n", <-got)
 }
