@@ -152,11 +152,11 @@ const maxIOV = 1024
 func (w *fdWriter) writev(fd int, bufs [][]byte) (int, error) {
 	if w.noWait && !w.refused.Load() {
 		m, err := rawio.WritevNoWait(fd, bufs)
-		if err != unix.EAGAIN && !rawio.Refused(err) {
-			return m, err
-		}
-		if rawio.Refused(err) {
+		switch {
+		case rawio.Refused(err):
 			w.refused.Store(true)
+		case err != unix.EAGAIN:
+			return m, err
 		}
 	}
 	return unix.Writev(fd, bufs[:min(len(bufs), maxIOV)])

@@ -24,28 +24,25 @@ import (
 // between packets (internal/rawio says why).
 type countingConn struct {
 	net.Conn
-	raw  *rawio.Conn // nil: through Conn
+	rw   io.ReadWriter // rawio's calls where the connection takes them, else Conn
 	read atomic.Int64
 }
 
-func (c *countingConn) Read(p []byte) (int, error) {
-	var n int
-	var err error
-	if c.raw != nil {
-		n, err = c.raw.Read(p)
-	} else {
-		n, err = c.Conn.Read(p)
+func newCountingConn(conn net.Conn) *countingConn {
+	c := &countingConn{Conn: conn, rw: conn}
+	if raw := rawio.New(conn); raw != nil {
+		c.rw = raw
 	}
+	return c
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.rw.Read(p)
 	c.read.Add(int64(n))
 	return n, err
 }
 
-func (c *countingConn) Write(p []byte) (int, error) {
-	if c.raw != nil {
-		return c.raw.Write(p)
-	}
-	return c.Conn.Write(p)
-}
+func (c *countingConn) Write(p []byte) (int, error) { return c.rw.Write(p) }
 
 // watchdog closes a connection once ConnectTimeout has passed, unless stopped
 // first. Authentication stops it at its first prompt: ssh's ConnectTimeout
@@ -91,7 +88,7 @@ func (w *watchdog) stop() bool {
 // handshake runs the SSH handshake and authentication under ConnectTimeout
 // and ctx, translating failures into ssh's messages.
 func (c *Config) handshake(ctx context.Context, conn net.Conn, cfg *ssh.ClientConfig, hk *hostKeys, a *auth) (*Client, error) {
-	cc := &countingConn{Conn: conn, raw: rawio.New(conn)}
+	cc := newCountingConn(conn)
 	wd := startWatchdog(c.Target.ConnectTimeout, conn)
 	a.disarm = func() { wd.stop() }
 	stopCtx := context.AfterFunc(ctx, func() { conn.Close() })
