@@ -122,31 +122,13 @@ func receiveFrom(t *testing.T, data []byte, times int) ssh.Channel {
 	return ch
 }
 
-// serveSend accepts one connection without authentication and one channel, writes data on
-// it times times and closes it.
+// serveSend accepts one connection and channel, writes data on it times times and closes it.
 func serveSend(ln net.Listener, signer ssh.Signer, data []byte, times int) {
-	nc, err := ln.Accept()
-	if err != nil {
-		return
-	}
-	defer nc.Close()
-	cfg := &ssh.ServerConfig{NoClientAuth: true}
-	cfg.AddHostKey(signer)
-	sc, chans, reqs, err := ssh.NewServerConn(nc, cfg)
-	if err != nil {
+	ch, sc := acceptOneChannel(ln, signer)
+	if ch == nil {
 		return
 	}
 	defer sc.Close()
-	go ssh.DiscardRequests(reqs)
-	nch, ok := <-chans
-	if !ok {
-		return
-	}
-	ch, creqs, err := nch.Accept()
-	if err != nil {
-		return
-	}
-	go ssh.DiscardRequests(creqs)
 	for range times {
 		if _, err := ch.Write(data); err != nil {
 			return

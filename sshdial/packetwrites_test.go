@@ -109,34 +109,44 @@ func listenInProcess(t *testing.T) (net.Listener, ssh.Signer) {
 	return ln, signer
 }
 
-// serveHash accepts one connection without authentication and one channel, reads the channel
-// to its end and sends the SHA-256 of what it read on got (zero when it failed).
-func serveHash(ln net.Listener, signer ssh.Signer, got chan<- [sha256.Size]byte) {
+// acceptOneChannel accepts one connection without authentication and its first channel. It
+// returns nils when either fails.
+func acceptOneChannel(ln net.Listener, signer ssh.Signer) (ssh.Channel, *ssh.ServerConn) {
 	nc, err := ln.Accept()
 	if err != nil {
-		got <- [sha256.Size]byte{}
-		return
+		return nil, nil
 	}
-	defer nc.Close()
 	cfg := &ssh.ServerConfig{NoClientAuth: true}
 	cfg.AddHostKey(signer)
-	_, chans, reqs, err := ssh.NewServerConn(nc, cfg)
+	sc, chans, reqs, err := ssh.NewServerConn(nc, cfg)
 	if err != nil {
-		got <- [sha256.Size]byte{}
-		return
+		nc.Close()
+		return nil, nil
 	}
 	go ssh.DiscardRequests(reqs)
 	nch, ok := <-chans
 	if !ok {
-		got <- [sha256.Size]byte{}
-		return
+		sc.Close()
+		return nil, nil
 	}
 	ch, creqs, err := nch.Accept()
 	if err != nil {
+		sc.Close()
+		return nil, nil
+	}
+	go ssh.DiscardRequests(creqs)
+	return ch, sc
+}
+
+// serveHash accepts one connection and channel, reads the channel to its end and sends the
+// SHA-256 of what it read on got (zero when it failed).
+func serveHash(ln net.Listener, signer ssh.Signer, got chan<- [sha256.Size]byte) {
+	ch, sc := acceptOneChannel(ln, signer)
+	if ch == nil {
 		got <- [sha256.Size]byte{}
 		return
 	}
-	go ssh.DiscardRequests(creqs)
+	defer sc.Close()
 	h := sha256.New()
 	io.Copy(h, ch)
 	got <- [sha256.Size]byte(h.Sum(nil))
