@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"net"
@@ -17,14 +18,23 @@ import (
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 // Another process may take it before the caller binds it; Start retries
 // for that reason.
+//
+// It is drawn from below Linux's ephemeral range (32768-60999 by default), where the kernel
+// never hands out a port on its own: a port asked for with :0 by a listener of another test
+// package running at the same time, or the local end of a connection, cannot take it.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("sshdtest: finding a free port: %v", err)
+	const lo, hi = 20000, 32768
+	var err error
+	for range 200 {
+		var l net.Listener
+		if l, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", lo+mrand.IntN(hi-lo))); err == nil {
+			defer l.Close()
+			return l.Addr().(*net.TCPAddr).Port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatalf("sshdtest: finding a free port: %v", err)
+	return 0
 }
 
 // RandomFile writes size random bytes to path (creating parent directories)
