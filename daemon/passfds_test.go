@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -168,4 +170,41 @@ func (w *helloRights) Write(p []byte) (int, error) {
 	w.sent = true
 	n, _, err := w.c.WriteMsgUnix(p, unix.UnixRights(w.fds...), nil)
 	return n, err
+}
+
+// A caller's stdin that is a regular file is read copyBufSize at a time, as a pipe is:
+// *os.File's WriteTo, which io.CopyBuffer would otherwise prefer, reads 32 KiB a time, and each
+// read became a channel packet of its own and a write(2) to the socket.
+func TestCopyBufferedReadsFilesInLargePieces(t *testing.T) {
+	size := 3*copyBufSize + 1000
+	path := filepath.Join(t.TempDir(), "stdin")
+	data := bytes.Repeat([]byte("0123456789abcdef"), size/16+1)[:size]
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var w recordingWriter
+	n, err := copyBuffered(&w, f)
+	if err != nil || n != int64(size) || !bytes.Equal(w.buf.Bytes(), data) {
+		t.Fatalf("copied %d bytes (err %v), equal %v; want %d", n, err, bytes.Equal(w.buf.Bytes(), data), size)
+	}
+	want := []int{copyBufSize, copyBufSize, copyBufSize, 1000}
+	if !slices.Equal(w.sizes, want) {
+		t.Fatalf("writes of %v bytes, want %v", w.sizes, want)
+	}
+}
+
+// recordingWriter keeps what it is given and the size of each Write.
+type recordingWriter struct {
+	buf   bytes.Buffer
+	sizes []int
+}
+
+func (w *recordingWriter) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	return w.buf.Write(p)
 }
