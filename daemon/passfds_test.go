@@ -173,8 +173,8 @@ func (w *helloRights) Write(p []byte) (int, error) {
 }
 
 // A caller's stdin that is a regular file is read copyBufSize at a time, as a pipe is:
-// *os.File's WriteTo, which io.CopyBuffer would otherwise prefer, reads 32 KiB a time, and each
-// read became a channel packet of its own and a write(2) to the socket.
+// *os.File's WriteTo, which io.CopyBuffer would otherwise prefer, reads 32 KiB a time, eight
+// read(2)s and eight calls of the channel's Write (or frames to an agent) for each one now.
 func TestCopyBufferedReadsFilesInLargePieces(t *testing.T) {
 	size := 3*copyBufSize + 1000
 	path := filepath.Join(t.TempDir(), "stdin")
