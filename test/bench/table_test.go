@@ -27,12 +27,12 @@ const (
 	runsRTT   = 7
 	runsFirst = 5
 	// The loopback bulk rows: a run varies by 10-30% on this shared machine, and the two
-	// contenders' medians lie within a few percent of each other, so that five runs left the
-	// ratio to chance. Fifteen do not settle it either (31 runs of 1 GiB up gave 0.94 where
-	// two sets of 15 had given 1.00 and 1.07), but 31 of each row would add some five minutes
-	// to `make bench`; the small files, at 0.2 s a run, get 31.
-	runsTput    = 15 // the 1 GiB rows, about a second a run
-	runsBigLo   = 15 // a 512 MiB file with rsync, about a second a run
+	// contenders' medians lie within a few percent of each other. Fifteen runs did not settle
+	// the ratio: 1 GiB up gave 0.95 in one make bench and 1.10 in the next, with nothing on its
+	// path changed between them. Each of these rows takes 31, some three minutes more than 15,
+	// and the table gives the interval the noise leaves (Row.RatioInterval).
+	runsTput    = 31 // the 1 GiB rows, about 1.5 s a run
+	runsBigLo   = 31 // a 512 MiB file with rsync, about 1.5 s a run
 	runsSmallLo = 31 // 2,000 small files with rsync, 0.2 s a run
 	runsBig     = 3  // a 512 MiB file with mitogend cp or scp: at 50 ms RTT a run takes 14 s
 	// rsync of a 512 MiB file at 50 ms RTT, 14-15 s a run: sshd's 2 MiB channel window bounds
