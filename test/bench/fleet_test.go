@@ -98,7 +98,7 @@ func fleetRows(r *rig) ([]Row, []string) {
 		Extra: fmt.Sprintf("CPU per call: mitogend %s, the masters %s", fmtDur(cpuA/calls), fmtDur(cpuB/calls))})
 	if pssh, err := exec.LookPath("parallel-ssh"); err == nil {
 		sp := interleave(runsFleet, func() time.Duration { return fl.pssh(pssh) })
-		rows = append(rows, Row{Name: fmt.Sprintf("a command (64 KiB out) on all %d at once, warm", fleetTargets), A: "fakessh", SA: s[0], B: "pssh -p 100 over the masters", SB: sp[0], Goal: "<= 1.0"})
+		rows = append(rows, Row{Name: fmt.Sprintf("a command (64 KiB out) on all %d at once, warm", fleetTargets), A: "fakessh", SA: s[0], B: "pssh -p 100 over the masters", SB: sp[0], Goal: "<= 1.0", Apart: true})
 	} else {
 		notes = append(notes, "pssh (parallel-ssh) is not installed: no pssh row")
 	}
@@ -432,7 +432,7 @@ func (fl *fleet) treeRows() ([]Row, []string) {
 	busyB := interleave(runsBusy, func() time.Duration { return r.timed(fl.treeSSH(treeMids-1, treeMids, "last")[0].cmd) })
 	stopB()
 	rows = append(rows, Row{Name: fmt.Sprintf("one call while %d others are busy", treeMids*treeLeaves-1), A: "fakessh", SA: busyA[0],
-		B: "ssh ControlMaster", SB: busyB[0], Goal: "<= 1.0",
+		B: "ssh ControlMaster", SB: busyB[0], Goal: "<= 1.0", Apart: true,
 		Extra: fmt.Sprintf("A with nothing else running %s; the busy calls each printed a line and hold their stream open", fmtDur(idle[0].Median()))})
 	return rows, notes
 }

@@ -35,6 +35,9 @@ type Row struct {
 	SA, SB Samples
 	Goal   string // e.g. "<= 0.25"
 	Extra  string // derived figures: RTTs per call, bytes, MB/s
+	// Apart says A's and B's runs came from separate interleave calls, one after the other,
+	// so that the i-th of A did not run beside the i-th of B (RatioInterval).
+	Apart bool
 }
 
 // Ratio is median(A) / median(B).
@@ -49,21 +52,23 @@ func (r Row) Ratio() float64 {
 const minIntervalRuns = 5
 
 // RatioInterval is a 95% bootstrap interval for Ratio: the 2.5th and 97.5th percentiles of
-// median(A)/median(B) over 2,000 resamplings of the runs. When the two contenders have as many
-// runs, as interleave gives them (A B A B), the runs are resampled in pairs, the i-th of A
-// with the i-th of B, so that a slow phase of the machine weighs on both as it did when they
-// ran. The seed is fixed: the same samples give the same interval. ok is false below
-// minIntervalRuns runs of either contender. The interval says how far the machine's noise
-// alone could move the ratio; a goal met or missed inside it is met or missed by chance.
+// median(A)/median(B) over 2,000 resamplings of the runs. Runs that interleave gave both
+// contenders (A B A B) are resampled in pairs, the i-th of A with the i-th of B, so that a slow
+// phase of the machine weighs on both as it did when they ran; a row whose contenders ran
+// apart (Row.Apart) is resampled apart. The seed is fixed: the same samples give the same
+// interval. ok is false below minIntervalRuns runs of either contender, or when B's median is
+// zero. It is rough at five runs, where a resampled median is often the smallest or largest
+// run, and it speaks of the noise within this run only: the next make bench may land outside
+// it. A goal met or missed well inside it says little either way.
 func (r Row) RatioInterval() (lo, hi float64, ok bool) {
-	if len(r.SA) < minIntervalRuns || len(r.SB) < minIntervalRuns {
+	if len(r.SA) < minIntervalRuns || len(r.SB) < minIntervalRuns || r.SB.Median() == 0 {
 		return 0, 0, false
 	}
 	const resamples = 2000
 	rng := rand.New(rand.NewPCG(1, 2))
-	paired := len(r.SA) == len(r.SB)
-	ratios := make([]float64, 0, resamples)
+	paired := !r.Apart && len(r.SA) == len(r.SB)
 	a, b := make(Samples, len(r.SA)), make(Samples, len(r.SB))
+	ratios := make([]float64, 0, resamples)
 	for range resamples {
 		if paired {
 			for i := range a {
@@ -71,22 +76,35 @@ func (r Row) RatioInterval() (lo, hi float64, ok bool) {
 				a[i], b[i] = r.SA[j], r.SB[j]
 			}
 		} else {
-			for i := range a {
-				a[i] = r.SA[rng.IntN(len(a))]
-			}
-			for i := range b {
-				b[i] = r.SB[rng.IntN(len(b))]
-			}
+			resample(rng, a, r.SA)
+			resample(rng, b, r.SB)
 		}
 		if mb := b.Median(); mb > 0 {
 			ratios = append(ratios, float64(a.Median())/float64(mb))
 		}
 	}
-	if len(ratios) == 0 {
+	if len(ratios) < resamples/2 {
 		return 0, 0, false
 	}
 	slices.Sort(ratios)
-	return ratios[len(ratios)*25/1000], ratios[len(ratios)*975/1000-1], true
+	return percentile(ratios, 25), percentile(ratios, 975), true
+}
+
+// resample fills dst with runs drawn from src with replacement.
+func resample(rng *rand.Rand, dst, src Samples) {
+	for i := range dst {
+		dst[i] = src[rng.IntN(len(src))]
+	}
+}
+
+// percentile is the value perMille/1000 of the way through sorted, counted from the nearer
+// end, so that the two ends of an interval leave as many values out: sorted[50] and
+// sorted[1949] of 2,000 for 25 and 975.
+func percentile(sorted []float64, perMille int) float64 {
+	if perMille > 500 {
+		return sorted[len(sorted)-1-len(sorted)*(1000-perMille)/1000]
+	}
+	return sorted[len(sorted)*perMille/1000]
 }
 
 func interval(r Row) string {
