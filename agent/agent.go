@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mitogen-go/mitogend/emulation"
 	"github.com/mitogen-go/mitogend/proto"
@@ -71,12 +72,23 @@ func Run(ctx context.Context, cfg Config) error {
 	link := r.AddLink(pipe{cfg.In, cfg.Out}, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Peer: h.Parent})
 	select {
 	case <-link.Done():
+		// With the link, every stream and call failed: let their handlers undo what they had
+		// begun (a transfer removes its temporary file) before the process exits, which would
+		// cut them short and leave the file to the next transfer into its directory.
+		wait, cancel := context.WithTimeout(ctx, handlerGrace)
+		defer cancel()
+		ep.WaitHandlers(wait)
 		return link.Err()
 	case <-ctx.Done():
 		r.Close()
 		return context.Cause(ctx)
 	}
 }
+
+// handlerGrace bounds how long an agent whose link is gone waits for its services to finish:
+// undoing a transfer takes an unlink, and a command's stream waits for its process, which
+// may never end.
+const handlerGrace = 2 * time.Second
 
 // agent is one running agent's shared state. Its fields are set before any service runs and
 // read-only after.
