@@ -88,11 +88,11 @@ type CallHandler func(ctx context.Context, src router.ID, payload []byte) ([]byt
 // Endpoint is one context's set of streams, calls and services.
 // All methods are safe for concurrent use.
 //
-// Concurrency: Endpoint.mu protects the maps below and is held only for map work: never while
-// sending, never while taking a Stream.mu (a Stream may take Endpoint.mu with or without its
-// own mu released; the order, where both are held, is Stream.mu then Endpoint.mu). Handlers
-// (stream and call) run on goroutines of their own; HandleMessage runs on the router's link
-// readers and never blocks.
+// Concurrency: Endpoint.mu protects the maps and the handler count below and is held only for
+// that work: never while sending, never while taking a Stream.mu (a Stream may take
+// Endpoint.mu with or without its own mu released; the order, where both are held, is
+// Stream.mu then Endpoint.mu). Handlers (stream and call) run on goroutines of their own;
+// HandleMessage runs on the router's link readers and never blocks.
 type Endpoint struct {
 	out     Sender
 	window  uint32
