@@ -4,7 +4,8 @@
 //
 // It is small on purpose: every byte of the agent binary crosses the network at bootstrap, so it
 // links neither golang.org/x/crypto/ssh nor any CLI framework. It is not a daemon either: it
-// lives exactly as long as its parent link.
+// lives as long as its parent link, and the moment its transfers take to remove their
+// temporary files once it is gone.
 package agent
 
 import (
@@ -72,12 +73,14 @@ func Run(ctx context.Context, cfg Config) error {
 	link := r.AddLink(pipe{cfg.In, cfg.Out}, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Peer: h.Parent})
 	select {
 	case <-link.Done():
-		// With the link, every stream and call failed: let their handlers undo what they had
-		// begun (a transfer removes its temporary file) before the process exits, which would
-		// cut them short and leave the file to the next transfer into its directory.
-		wait, cancel := context.WithTimeout(ctx, handlerGrace)
+		// With the link, every stream failed: let the transfers remove their temporary files
+		// before the process exits, which would cut them short and leave the files to the next
+		// transfer into their directory.
+		wait, cancel := context.WithTimeout(ctx, writerGrace)
 		defer cancel()
-		ep.WaitHandlers(wait)
+		if n, err := a.writing.wait(wait); err != nil {
+			cfg.Logf("agent: link lost: %d transfers still running after %v: %v", n, writerGrace, err)
+		}
 		return link.Err()
 	case <-ctx.Done():
 		r.Close()
@@ -85,10 +88,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 }
 
-// handlerGrace bounds how long an agent whose link is gone waits for its services to finish:
-// undoing a transfer takes an unlink, and a command's stream waits for its process, which
-// may never end.
-const handlerGrace = 2 * time.Second
+// writerGrace bounds how long an agent whose link is gone waits for its transfers to remove
+// their temporary files: an unlink each, once their streams have failed.
+const writerGrace = 2 * time.Second
 
 // agent is one running agent's shared state. Its fields are set before any service runs and
 // read-only after.
@@ -100,6 +102,8 @@ type agent struct {
 
 	mu       sync.Mutex // protects children
 	children map[router.ID]*router.Link
+
+	writing inFlight // transfers, scp sinks and sftp sessions running (Run waits for them)
 
 	buildOnce sync.Once // reads build
 	build     []byte    // our own executable, for children on our platform

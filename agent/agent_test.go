@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -92,4 +93,34 @@ func temps(t *testing.T, dir string) []string {
 		}
 	}
 	return out
+}
+
+// TestInFlight: wait returns at once with nothing running, gives ctx's cause and the count while
+// a service runs, and returns once the last one is done; done twice counts once.
+func TestInFlight(t *testing.T) {
+	var f inFlight
+	if n, err := f.wait(context.Background()); n != 0 || err != nil {
+		t.Fatalf("idle: %d, %v", n, err)
+	}
+	done1, done2 := f.start(), f.start()
+	cause := errors.New("gave up")
+	over, cancel := context.WithCancelCause(context.Background())
+	cancel(cause)
+	if n, err := f.wait(over); n != 2 || !errors.Is(err, cause) {
+		t.Fatalf("two running, ctx over: %d, %v; want 2, %v", n, err, cause)
+	}
+	done1()
+	done1()
+	if n, err := f.wait(over); n != 1 || !errors.Is(err, cause) {
+		t.Fatalf("one running after done1 twice: %d, %v; want 1, %v", n, err, cause)
+	}
+	waited := make(chan error, 1)
+	go func() { _, err := f.wait(context.Background()); waited <- err }()
+	done2()
+	if err := <-waited; err != nil {
+		t.Fatalf("after the last done: %v", err)
+	}
+	if n, err := f.wait(over); n != 0 || err != nil {
+		t.Fatalf("idle again: %d, %v", n, err)
+	}
 }

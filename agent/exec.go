@@ -25,10 +25,12 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 	if req.Subsystem == "sftp" && req.PTY == nil {
 		// Our own server, whether or not the target has sftp-server: its uploads replace files
 		// atomically (sftp.go).
+		defer a.writing.start()()
 		serveBuiltinSFTP(s, logf)
 		return
 	}
 	if req.SCP != nil && req.PTY == nil {
+		defer a.writing.start()()
 		serveSCP(a, s, req)
 		return
 	}

@@ -14,6 +14,7 @@ import (
 func registerTransfer(a *agent) {
 	serve := func(f func(transfer.Stream, []byte, string) error) tunnel.NewStreamHandler {
 		return a.fromController(func(s *tunnel.Stream, payload []byte) {
+			defer a.writing.start()()
 			defer s.Close()
 			if err := f(s, payload, homeDir()); err != nil {
 				a.logf("agent: transfer: %v", err)

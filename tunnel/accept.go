@@ -186,9 +186,7 @@ func (e *Endpoint) serveOpen(m *router.Message, h NewStreamHandler) {
 	e.mu.Lock()
 	e.pending[n] = struct{}{}
 	e.mu.Unlock()
-	e.handlerStarted()
 	go func() {
-		defer e.handlerDone()
 		defer n.Reject(ConnectFailed, "tunnel: the service did not answer the open")
 		h(n)
 	}()

@@ -88,11 +88,11 @@ type CallHandler func(ctx context.Context, src router.ID, payload []byte) ([]byt
 // Endpoint is one context's set of streams, calls and services.
 // All methods are safe for concurrent use.
 //
-// Concurrency: Endpoint.mu protects the maps and the handler count below and is held only for
-// that work: never while sending, never while taking a Stream.mu (a Stream may take
-// Endpoint.mu with or without its own mu released; the order, where both are held, is
-// Stream.mu then Endpoint.mu). Handlers (stream and call) run on goroutines of their own;
-// HandleMessage runs on the router's link readers and never blocks.
+// Concurrency: Endpoint.mu protects the maps below and is held only for map work: never while
+// sending, never while taking a Stream.mu (a Stream may take Endpoint.mu with or without its
+// own mu released; the order, where both are held, is Stream.mu then Endpoint.mu). Handlers
+// (stream and call) run on goroutines of their own; HandleMessage runs on the router's link
+// readers and never blocks.
 type Endpoint struct {
 	out     Sender
 	window  uint32
@@ -107,8 +107,6 @@ type Endpoint struct {
 	handlers map[uint32]CallHandler
 	pending  map[*NewStream]struct{}  // opens a service has not answered yet
 	serving  map[*servedCall]struct{} // calls a handler is answering
-	running  int                      // stream and call handlers running (WaitHandlers)
-	idle     chan struct{}            // closed when running falls to zero; nil while it is zero
 }
 
 // servedCall is a call a handler is answering: its context ends when the caller's does.
@@ -149,45 +147,6 @@ func (e *Endpoint) Attach(s Sender) { e.out = s }
 func (e *Endpoint) HandleCall(handle uint32, h CallHandler) {
 	e.mu.Lock()
 	e.handlers[handle] = h
-	e.mu.Unlock()
-}
-
-// WaitHandlers waits until no stream or call handler runs, or ctx ends (its cause, then). A
-// context whose link is gone calls it before it exits: the link's end fails every stream and
-// call, and the handlers undo what they had begun (a transfer removes its temporary file),
-// which an exit at once would cut short.
-func (e *Endpoint) WaitHandlers(ctx context.Context) error {
-	e.mu.Lock()
-	idle := e.idle
-	e.mu.Unlock()
-	if idle == nil {
-		return nil
-	}
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-}
-
-// handlerStarted and handlerDone count the handlers WaitHandlers waits for.
-func (e *Endpoint) handlerStarted() {
-	e.mu.Lock()
-	if e.running == 0 {
-		e.idle = make(chan struct{})
-	}
-	e.running++
-	e.mu.Unlock()
-}
-
-func (e *Endpoint) handlerDone() {
-	e.mu.Lock()
-	e.running--
-	if e.running == 0 {
-		close(e.idle)
-		e.idle = nil
-	}
 	e.mu.Unlock()
 }
 
@@ -370,9 +329,7 @@ func (e *Endpoint) serveCall(m *router.Message) {
 	e.mu.Lock()
 	e.serving[sc] = struct{}{}
 	e.mu.Unlock()
-	e.handlerStarted()
 	go func() {
-		defer e.handlerDone()
 		defer func() {
 			e.mu.Lock()
 			delete(e.serving, sc)
