@@ -93,7 +93,7 @@ func Run(ctx context.Context, cfg Config) error {
 const writerGrace = 2 * time.Second
 
 // agent is one running agent's shared state. Its fields are set before any service runs and
-// read-only after.
+// read-only after, but for those with a mutex of their own (mu, writing's).
 type agent struct {
 	r    *router.Router
 	ep   *tunnel.Endpoint
