@@ -59,6 +59,8 @@ func Run(ctx context.Context, cfg Config) error {
 		base = emulation.ContextEnv(cfg.Environ)
 	}
 	a := &agent{r: r, ep: ep, base: base, logf: cfg.Logf, children: map[router.ID]*router.Link{}}
+	a.lanes.logf = cfg.Logf
+	defer a.lanes.close()
 	ep.ListenNew(proto.AgentExec, a.fromController(func(s *tunnel.Stream, payload []byte) { serveExec(a, s, payload) }))
 	registerForwarding(a)
 	registerTransfer(a)
@@ -70,6 +72,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ep.ListenNew(proto.AgentSpawn, a.fromDaemon(a.serveSpawn))
 	ep.HandleCall(proto.AgentRoute, a.callFromDaemon(a.route))
 	ep.HandleCall(proto.AgentDrop, a.callFromDaemon(a.drop))
+	ep.HandleCall(proto.AgentLanes, a.callFromDaemon(a.lanes.path))
 	link := r.AddLink(pipe{cfg.In, cfg.Out}, router.LinkConfig{Name: "parent", Parent: true, Trusted: true, Peer: h.Parent})
 	select {
 	case <-link.Done():
@@ -104,6 +107,7 @@ type agent struct {
 	children map[router.ID]*router.Link
 
 	writing inFlight // transfers, scp sinks and sftp sessions running (Run waits for them)
+	lanes   laneHub  // lanes to the daemon, for commands' bulk data (lanes.go)
 
 	buildOnce sync.Once // reads build
 	build     []byte    // our own executable, for children on our platform

@@ -22,6 +22,10 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 		fail(s, fmt.Sprintf("agent: bad exec request: %v", err))
 		return
 	}
+	if req.Lanes != nil && (req.Subsystem != "" || req.SCP != nil || req.PTY != nil) {
+		fail(s, "agent: lanes: only for a plain command without a pty")
+		return
+	}
 	if req.Subsystem == "sftp" && req.PTY == nil {
 		// Our own server, whether or not the target has sftp-server: its uploads replace files
 		// atomically (sftp.go).
@@ -38,7 +42,20 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 	er.KeepDir, er.SetHome = req.KeepDir, req.SetHome
 	sock := forwardAgent(a, s, req, &er)
 	defer sock.close() // also when the command does not start
-	p, err := emulation.Start(a.base, er, s, s, s.StderrWriter())
+	var stdin io.Reader = s
+	var stdout io.Writer = s
+	var lio *laneIO
+	if req.Lanes != nil {
+		conns, err := a.lanes.claim(*req.Lanes)
+		if err != nil {
+			fail(s, err.Error())
+			return
+		}
+		lio = newLaneIO(conns)
+		defer closeConns(conns)
+		stdin, stdout = lio.stdin, lio.stdout
+	}
+	p, err := emulation.Start(a.base, er, stdin, stdout, s.StderrWriter())
 	if err != nil {
 		if errors.Is(err, emulation.ErrNoSubsystem) {
 			err = fmt.Errorf("subsystem request failed on channel 0")
@@ -60,6 +77,11 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 	}()
 	res := p.Wait()
 	p.Close()
+	if lio != nil {
+		if err := lio.finish(); err != nil {
+			logf("agent: %v", err)
+		}
+	}
 	sock.close() // before the exit: once the caller has it, the socket is gone
 	if res.Signal != "" {
 		b, _ := json.Marshal(proto.ExitSignal{Signal: res.Signal, CoreDumped: res.CoreDumped})

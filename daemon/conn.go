@@ -61,6 +61,7 @@ type conn struct {
 	lost    atomic.Pointer[string] // set once keepalives gave up: why the link is about to go
 	exiting bool                   // -O exit is closing it: no caller may take it up; guarded by Daemon.mu
 	env     envPolicy              // the sshd's AcceptEnv, as far as callers asked
+	lanes   lanePool               // the set of lanes ready for the next bulk command (lanes.go)
 
 	children map[string]*child // contexts started through this one's agent, by stepKey chain; guarded by Daemon.mu
 }
@@ -370,6 +371,7 @@ func (d *Daemon) open(c *conn, chain targetChain, req proto.ConnectRequest) {
 	d.logf("daemon: %s: context %d up in %v (agent %s/%s pid %d from %s, %d bytes sent)",
 		c.dest, c.id, time.Since(start).Round(time.Millisecond), c.info.OS, c.info.Arch, c.info.PID, c.info.Exe, b.sent)
 	client.AfterClose(c.link.Close) // the connection is gone when the SSH transport is: take the link down with it
+	go d.fillLanes(c)
 }
 
 func (d *Daemon) fail(c *conn, err error) {

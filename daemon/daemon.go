@@ -44,6 +44,11 @@ type Config struct {
 	// NoSessionExec runs every command through the agent, never on an SSH session channel of
 	// its own (sessionexec.go).
 	NoSessionExec bool
+	// Lanes is how many SSH channels (at most lanes.MaxLanes) a bulk command's stdin and
+	// stdout are striped over on a connection whose round trip is LanesMinRTT or more
+	// (lanes.go); below 2, none. With LanesMinRTT 0 every connection has them, loopback too.
+	Lanes       int
+	LanesMinRTT time.Duration
 	// Ready, if set, is called once the socket accepts clients (or another daemon already serves it).
 	Ready func()
 }

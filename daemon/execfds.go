@@ -13,6 +13,7 @@ import (
 
 	"github.com/mitogen-go/mitogend/internal/rawio"
 	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/router"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
 
@@ -80,6 +81,9 @@ func statusRequest(status int) exitRequest {
 
 // runPassed runs the command on its own SSH session where it can, else in the agent.
 func (d *Daemon) runPassed(ctx context.Context, req proto.FDExecRequest, st *tunnel.Stream, eio execIO) exitRequest {
+	if c, set, id := d.lanesFor(req); set != nil {
+		return d.runOnLanes(ctx, c, set, id, req, st, eio)
+	}
 	if c := d.sessionFor(req); c != nil {
 		if exit, ok := c.run(ctx, req.Exec, st, eio, d.logf); ok {
 			return exit
@@ -133,12 +137,8 @@ func (d *Daemon) runInAgent(ctx context.Context, req proto.FDExecRequest, st *tu
 	}
 	exec, drop := d.relayAuthAgent(req, st.Peer())
 	defer drop()
-	payload, _ := json.Marshal(exec)
-	openCtx, cancel := context.WithTimeout(ctx, agentOpenTimeout)
-	as, err := d.ep.Open(openCtx, req.Context, proto.AgentExec, payload)
-	cancel()
+	as, err := d.openExec(ctx, req.Context, exec)
 	if err != nil {
-		d.logf("daemon: exec in context %d: %v", req.Context, err)
 		return exitRequest{} // the caller reports the lost connection, as it would have
 	}
 	defer as.Close()
@@ -152,16 +152,34 @@ func (d *Daemon) runInAgent(ctx context.Context, req proto.FDExecRequest, st *tu
 	wg.Add(2)
 	go func() { defer wg.Done(); _, outErr = copyBuffered(eio.stdout, as) }()
 	go func() { defer wg.Done(); _, errErr = copyBuffered(eio.stderr, as.Stderr()) }()
+	exit := exitOf(as)
+	wg.Wait()
+	var de *tunnel.DisconnectError
+	if exit.name == "" && errors.As(errors.Join(outErr, errErr), &de) && de.Reason != "" {
+		return exitRequest{proto.ReqLost, []byte(de.Reason)} // what the client would have been told
+	}
+	return exit
+}
+
+// openExec opens an AgentExec stream for exec in context id (logging why it could not).
+func (d *Daemon) openExec(ctx context.Context, id router.ID, exec proto.ExecRequest) (*tunnel.Stream, error) {
+	payload, _ := json.Marshal(exec)
+	openCtx, cancel := context.WithTimeout(ctx, agentOpenTimeout)
+	defer cancel()
+	as, err := d.ep.Open(openCtx, id, proto.AgentExec, payload)
+	if err != nil {
+		d.logf("daemon: exec in context %d: %v", id, err)
+	}
+	return as, err
+}
+
+// exitOf reads an AgentExec stream's requests until they end, keeping its exit.
+func exitOf(as *tunnel.Stream) exitRequest {
 	var exit exitRequest
 	for r := range as.Requests() {
 		if r.Name == proto.ReqExitStatus || r.Name == proto.ReqExitSignal {
 			exit = exitRequest{r.Name, r.Payload}
 		}
-	}
-	wg.Wait()
-	var de *tunnel.DisconnectError
-	if exit.name == "" && errors.As(errors.Join(outErr, errErr), &de) && de.Reason != "" {
-		return exitRequest{proto.ReqLost, []byte(de.Reason)} // what the client would have been told
 	}
 	return exit
 }

@@ -129,6 +129,8 @@ type ExecRequest struct {
 	ForwardAgent bool `json:"forward_agent,omitempty"`
 	// AuthAgentRef, set by the daemon, is echoed in each ClientAuthAgent open (AuthAgentConn).
 	AuthAgentRef uint32 `json:"auth_agent_ref,omitempty"`
+	// Lanes, if set, carries stdin and stdout (proto/lanes.go).
+	Lanes *Lanes `json:"lanes,omitempty"`
 }
 
 // Stream request names, as in SSH.

@@ -6,6 +6,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/mitogen-go/mitogend/client"
 	"github.com/mitogen-go/mitogend/daemon"
 	"github.com/mitogen-go/mitogend/internal/fdlimit"
+	"github.com/mitogen-go/mitogend/internal/lanes"
 	"github.com/mitogen-go/mitogend/proto"
 	"github.com/mitogen-go/mitogend/tunnel"
 )
@@ -57,6 +59,8 @@ func newApp(ctx context.Context, stdio Stdio) *ucli.App {
 					&ucli.IntFlag{Name: "max-connects", Usage: "SSH connections set up at once; more wait for a slot (connections already up never do)", Value: daemon.DefaultMaxConnects, EnvVars: []string{"MITOGEN_MAX_CONNECTS"}},
 					&ucli.IntFlag{Name: "max-contexts", Usage: "contexts (sudo, su, doas, containers, exec) started through one SSH connection; past it the least recently used idle one is stopped", Value: daemon.DefaultMaxContexts, EnvVars: []string{"MITOGEN_MAX_CONTEXTS"}},
 					&ucli.BoolFlag{Name: "session-exec", Usage: "run plain commands on direct targets on SSH session channels of their own (false: always through the agent)", Value: true, EnvVars: []string{"MITOGEN_SESSION_EXEC"}},
+					&ucli.IntFlag{Name: "lanes", Usage: "SSH channels a bulk command (rsync's server) is striped over on a far target, past sshd's window per channel (below 2: one)", Value: daemon.DefaultLanes, EnvVars: []string{"MITOGEN_LANES"}},
+					&ucli.DurationFlag{Name: "lanes-min-rtt", Usage: "the round trip from which a target is far enough for lanes", Value: daemon.DefaultLanesMinRTT, EnvVars: []string{"MITOGEN_LANES_MIN_RTT"}},
 					&ucli.IntFlag{Name: "ready-fd", Usage: "close this inherited fd once serving (used by fakessh)", Value: -1},
 				},
 				Action: func(c *ucli.Context) error { return serve(ctx, c, stdio) },
@@ -75,6 +79,9 @@ func newApp(ctx context.Context, stdio Stdio) *ucli.App {
 }
 
 func serve(ctx context.Context, c *ucli.Context, stdio Stdio) error {
+	if n := c.Int("lanes"); n > lanes.MaxLanes {
+		return fmt.Errorf("mitogend: --lanes %d: at most %d", n, lanes.MaxLanes)
+	}
 	agentDirs, err := agentDirs(c.String("agent-dir"))
 	if err != nil {
 		return err
@@ -94,6 +101,7 @@ func serve(ctx context.Context, c *ucli.Context, stdio Stdio) error {
 	return daemon.Serve(ctx, daemon.Config{
 		Socket: c.String("socket"), IdleTimeout: c.Duration("idle"), AgentDirs: agentDirs,
 		MaxConnects: c.Int("max-connects"), MaxContexts: c.Int("max-contexts"), NoSessionExec: !c.Bool("session-exec"),
+		Lanes: c.Int("lanes"), LanesMinRTT: c.Duration("lanes-min-rtt"),
 		Logf: logger.Printf, Ready: ready,
 	})
 }

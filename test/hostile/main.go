@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,6 +44,7 @@ const (
 
 	agentExec   = 16
 	agentSpawn  = 18
+	agentLanes  = 26
 	agentRoute  = 19
 	daemonConn  = 1
 	daemonStop  = 3
@@ -168,6 +170,9 @@ func (h *hostile) run(mode string) error {
 	if err := h.hello(); err != nil {
 		return err
 	}
+	if mode == "lanes-cut" {
+		return h.lanesCut()
+	}
 	if err := h.serveOneExec(); err != nil {
 		return err
 	}
@@ -291,4 +296,88 @@ func (h *hostile) outOfTurn(mode string) error {
 		}
 	}
 	return nil
+}
+
+// lanesCut serves lanes as spec section 5.9 and internal/lanes describe them (a socket, the
+// ack of a complete set), then answers a command given lanes with a piece of stdout, a chunk
+// length above the maximum on the next lane, and exit status 0: the daemon must not report
+// the command as a success, nor hang on lanes it keeps open. Commands without lanes exit 0.
+func (h *hostile) lanesCut() error {
+	dir, err := os.MkdirTemp("", "hostile-lanes-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	sock := filepath.Join(dir, "s")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	sets := make(chan []net.Conn, 4)
+	go acceptLanes(ln, sets)
+	win := []byte{0, 0x80, 0, 0}
+	exit0 := append([]byte("exit-status\x00"), 0, 0, 0, 0)
+	end := time.Now().Add(deadline)
+	for time.Now().Before(end) {
+		f, err := h.read()
+		if err != nil {
+			return err
+		}
+		switch {
+		case f.kind == kindRequest && f.handle == agentLanes:
+			b, _ := json.Marshal(map[string]string{"path": sock})
+			h.write(kindReply, f.src, f.replyTo, 0, b)
+		case f.kind == kindOpen && f.handle == agentExec:
+			const ours = 5200
+			h.write(kindOpenOK, f.src, f.replyTo, ours, win)
+			if len(f.payload) > 4 && strings.Contains(string(f.payload[4:]), `"lanes"`) {
+				set := <-sets
+				set[0].Write(append([]byte{0, 0, 0, 5}, "cut-\n"...))
+				set[1%len(set)].Write([]byte{0xff, 0xff, 0xff, 0xff, 'x'}) // far above 256 KiB, and the lanes stay open
+			}
+			h.write(kindStreamRequest, f.src, f.replyTo, ours, exit0)
+			h.write(kindEOF, f.src, f.replyTo, ours, nil)
+			h.write(kindClose, f.src, f.replyTo, ours, nil)
+		}
+		if err := h.out.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// acceptLanes gathers lanes by their hellos (26 bytes: magic, set, index, count) and acks each
+// complete set on its lane 0.
+func acceptLanes(ln net.Listener, sets chan<- []net.Conn) {
+	gathering := map[string][]net.Conn{}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		var hello [26]byte
+		if _, err := io.ReadFull(c, hello[:]); err != nil {
+			c.Close()
+			continue
+		}
+		id, index, count := string(hello[8:24]), int(hello[24]), int(hello[25])
+		if count == 0 || index >= count {
+			c.Close()
+			continue
+		}
+		if gathering[id] == nil {
+			gathering[id] = make([]net.Conn, count)
+		}
+		gathering[id][index] = c
+		complete := true
+		for _, l := range gathering[id] {
+			complete = complete && l != nil
+		}
+		if complete {
+			gathering[id][0].Write([]byte{1})
+			sets <- gathering[id]
+			delete(gathering, id)
+		}
+	}
 }

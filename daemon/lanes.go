@@ -1,0 +1,312 @@
+package daemon
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mitogen-go/mitogend/internal/lanes"
+	"github.com/mitogen-go/mitogend/proto"
+	"github.com/mitogen-go/mitogend/tunnel"
+)
+
+// Lanes: a bulk command on a far target runs in the agent with its stdin and stdout striped
+// over several SSH channels (package internal/lanes), each a direct-streamlocal channel to the
+// agent's socket. sshd grants a channel 2 MiB at a time, so that one channel, ssh's or ours,
+// carries at most 2 MiB per round trip: 42 MB/s at 50 ms, whatever the link. On loopback and
+// near targets the window never binds and the command keeps its own session channel
+// (sessionexec.go), which costs the agent's copy less.
+//
+// Each connection keeps one set open and ready (lanePool), so that a command that takes it
+// waits for no channel opens; the next set opens behind it. Before the first set, keepalives
+// measure the round trip: below Config.LanesMinRTT the connection uses no lanes. A target
+// whose sshd refuses the channels (AllowStreamLocalForwarding no, a restricted key) uses none
+// either.
+
+// DefaultLanes and DefaultLanesMinRTT are mitogend serve's: four channels carry 8 MiB per round
+// trip, more than TCP's default 4 MiB send buffer lets out; at 4 ms, one channel's window is
+// 520 MB/s, about what one SSH connection encrypts on one core.
+const (
+	DefaultLanes       = 4
+	DefaultLanesMinRTT = 4 * time.Millisecond
+)
+
+// lanePool is one connection's ready set.
+type lanePool struct {
+	mu      sync.Mutex // protects the fields below
+	ready   []net.Conn // a set whose hellos are sent, or nil
+	set     lanes.SetID
+	filling chan struct{} // closed when the set being opened is ready or failed; nil when none is
+	off     bool          // no lanes on this connection
+	path    string        // the agent's lane socket, once asked
+}
+
+// laneWait bounds how long a bulk command waits for a set being opened: a few round trips on a
+// far target (the first set's measures the round trip first), against a transfer that would
+// crawl on one channel's window. A near target's first set gives up in well under it.
+const laneWait = 2 * time.Second
+
+// bulkCommand says whether command only moves bytes, for as long as the caller has them: rsync's
+// server, as every rsync started with -e names it. Other commands keep their session channel,
+// which sshd sets up as ssh's (its ~/.ssh/rc, its environment).
+func bulkCommand(command string) bool {
+	f := strings.Fields(command)
+	return len(f) >= 2 && path.Base(f[0]) == "rsync" && f[1] == "--server"
+}
+
+// lanesFor takes the ready set of req's connection for a bulk command, and starts the next.
+func (d *Daemon) lanesFor(req proto.FDExecRequest) (*conn, []net.Conn, lanes.SetID) {
+	e := req.Exec
+	if d.cfg.Lanes < 2 || !bulkCommand(e.Command) || e.PTY != nil || e.SCP != nil || e.Subsystem != "" || e.ForwardAgent || len(e.Argv) > 0 || e.KeepDir || !req.Stdin || !req.Stdout {
+		return nil, nil, lanes.SetID{}
+	}
+	c := d.directConn(req.Context)
+	if c == nil {
+		return nil, nil, lanes.SetID{}
+	}
+	p := &c.lanes
+	p.mu.Lock()
+	if wait := p.filling; p.ready == nil && wait != nil {
+		p.mu.Unlock()
+		t := time.NewTimer(laneWait)
+		select {
+		case <-wait:
+		case <-t.C:
+		}
+		t.Stop()
+		p.mu.Lock()
+	}
+	set, id := p.ready, p.set
+	p.ready = nil
+	p.mu.Unlock()
+	go d.fillLanes(c)
+	if set == nil {
+		return nil, nil, lanes.SetID{}
+	}
+	return c, set, id
+}
+
+// fillLanes opens c's next set, unless one is ready, opening, or lanes are off. A set that
+// fails to open turns lanes off for the connection's life: a target that refused one channel
+// or answered wrongly once would most likely do it again, and each try costs round trips.
+func (d *Daemon) fillLanes(c *conn) {
+	p := &c.lanes
+	p.mu.Lock()
+	if p.ready != nil || p.filling != nil || p.off || d.cfg.Lanes < 2 {
+		p.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	p.filling = done
+	first := p.path == ""
+	p.mu.Unlock()
+	defer close(done) // after p.filling is cleared and p.ready set, below
+	if first {
+		rtt, err := roundTrip(c)
+		if err == nil && rtt < d.cfg.LanesMinRTT {
+			err = fmt.Errorf("daemon: lanes: round trip %v, below %v", rtt.Round(time.Microsecond), d.cfg.LanesMinRTT)
+		}
+		if err != nil {
+			p.mu.Lock()
+			p.filling, p.off = nil, true
+			p.mu.Unlock()
+			d.logf("%s: no lanes: %v", c.dest, err)
+			return
+		}
+	}
+	set, id, err := d.openLanes(c, first)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.filling = nil
+	if err != nil {
+		p.off = true
+		d.logf("%s: no lanes: %v", c.dest, err)
+		return
+	}
+	d.logf("daemon: %s: %d lanes ready", c.dest, len(set))
+	p.ready, p.set = set, id
+}
+
+// rttProbes is how many keepalives measure a connection's round trip: the quickest counts, so
+// that one delayed by a busy machine does not make a near target look far.
+const rttProbes = 3
+
+// rttTimeout bounds one probe: a target that does not answer a keepalive gets no lanes (its
+// keepalives will soon say more).
+const rttTimeout = 10 * time.Second
+
+// roundTrip measures c's round trip with keepalives, which sshd answers at once.
+func roundTrip(c *conn) (time.Duration, error) {
+	best := time.Duration(-1)
+	for range rttProbes {
+		start := time.Now()
+		answered := make(chan error, 1)
+		go func() {
+			_, _, err := c.client.Client.SendRequest("keepalive@openssh.com", true, nil)
+			answered <- err
+		}()
+		t := time.NewTimer(rttTimeout)
+		select {
+		case err := <-answered:
+			t.Stop()
+			if err != nil {
+				return 0, fmt.Errorf("daemon: lanes: keepalive: %w", err)
+			}
+		case <-t.C:
+			return 0, fmt.Errorf("daemon: lanes: no answer to a keepalive in %v", rttTimeout)
+		}
+		if took := time.Since(start); best < 0 || took < best {
+			best = took
+		}
+	}
+	return best, nil
+}
+
+// laneOpenTimeout bounds the opens of one set.
+const laneOpenTimeout = 30 * time.Second
+
+// openLanes asks the agent for its socket (first) and opens a set to it, all lanes at once.
+func (d *Daemon) openLanes(c *conn, first bool) ([]net.Conn, lanes.SetID, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), laneOpenTimeout)
+	defer cancel()
+	if first {
+		b, err := d.ep.Call(ctx, c.id, proto.AgentLanes, nil)
+		var reply proto.LanesReply
+		if err == nil {
+			err = json.Unmarshal(b, &reply)
+		}
+		if err == nil && reply.Path == "" {
+			err = errors.New("no socket in the answer")
+		}
+		if err != nil {
+			return nil, lanes.SetID{}, fmt.Errorf("daemon: lanes: the agent's socket: %w", err)
+		}
+		c.lanes.mu.Lock()
+		c.lanes.path = reply.Path
+		c.lanes.mu.Unlock()
+	}
+	c.lanes.mu.Lock()
+	sock := c.lanes.path
+	c.lanes.mu.Unlock()
+	id := lanes.NewSetID()
+	n := d.cfg.Lanes
+	set := make([]net.Conn, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lc, err := c.client.Client.DialContext(ctx, "unix", sock)
+			if err == nil {
+				_, err = lc.Write(lanes.Hello{Set: id, Index: i, Count: n}.Marshal())
+			}
+			set[i], errs[i] = lc, err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		closeConns(set)
+		return nil, id, fmt.Errorf("daemon: lanes: %w", err)
+	}
+	if err := awaitAck(ctx, set[0]); err != nil {
+		closeConns(set)
+		return nil, id, err
+	}
+	return set, id, nil
+}
+
+// awaitAck reads the agent's acknowledgement of a complete set from its lane 0 (a channel has
+// no read deadline: the wait ends with ctx by closing the lane).
+func awaitAck(ctx context.Context, lane0 net.Conn) error {
+	got := make(chan error, 1)
+	go func() {
+		var b [1]byte
+		_, err := io.ReadFull(lane0, b[:])
+		if err == nil && b[0] != lanes.Ack {
+			err = fmt.Errorf("0x%02x for an ack", b[0])
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			return fmt.Errorf("daemon: lanes: ack: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		lane0.Close()
+		return fmt.Errorf("daemon: lanes: ack: %w", context.Cause(ctx))
+	}
+}
+
+func closeConns(cs []net.Conn) {
+	for _, c := range cs {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// runOnLanes runs a bulk command in c's agent, its stdin and stdout on set.
+func (d *Daemon) runOnLanes(ctx context.Context, c *conn, set []net.Conn, id lanes.SetID, req proto.FDExecRequest, st *tunnel.Stream, eio execIO) exitRequest {
+	defer closeConns(set)
+	d.logf("daemon: %s: a bulk command on %d lanes", c.dest, len(set))
+	exec := req.Exec
+	exec.Env = d.acceptedEnvOf(c, exec.Env)
+	exec.Lanes = &proto.Lanes{Set: hex.EncodeToString(id[:]), Count: len(set)}
+	as, err := d.openExec(ctx, req.Context, exec)
+	if err != nil {
+		return exitRequest{}
+	}
+	defer as.Close()
+	go relaySignals(st, func(name string, p []byte) { as.SendRequest(name, p) }, func() { as.Close(); closeConns(set) })
+	rs, ws := make([]io.Reader, len(set)), make([]io.Writer, len(set))
+	for i, lc := range set {
+		rs[i], ws[i] = lc, lc
+	}
+	// stdin: until the caller's EOF, then the end chunk. A read that fails (the caller's
+	// stdin closed by eio.closer once the call is over) sends no end: the agent's stdin is
+	// cut, and the command, if it still runs, has been told of it by its exit anyway.
+	go func() {
+		w := lanes.NewWriter(ws)
+		if _, err := copyBuffered(w, eio.stdin); err == nil {
+			w.End()
+		}
+	}()
+	out := lanes.NewReader(rs)
+	var wg sync.WaitGroup
+	var outErr, errErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if _, outErr = copyBuffered(eio.stdout, out); outErr != nil {
+			closeConns(set) // the agent, blocked on a lane, then ends its copy and the command
+		}
+	}()
+	go func() { defer wg.Done(); _, errErr = copyBuffered(eio.stderr, as.Stderr()) }()
+	exit := exitOf(as)
+	if exit.name == "" {
+		closeConns(set) // the agent went: its lanes may never end
+	}
+	wg.Wait()
+	var de *tunnel.DisconnectError
+	if exit.name == "" && errors.As(errors.Join(outErr, errErr), &de) && de.Reason != "" {
+		return exitRequest{proto.ReqLost, []byte(de.Reason)}
+	}
+	if err := out.Err(); err != nil && exit.name != "" {
+		// The command's output was cut short: its status must not say it all arrived.
+		d.logf("daemon: %s: %v", c.dest, err)
+		fmt.Fprintf(eio.stderr, "mitogend: the command's output was cut short: %v\n", err)
+		return statusRequest(255)
+	}
+	return exit
+}

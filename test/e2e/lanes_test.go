@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mitogen-go/mitogend/test/sshdtest"
+	"github.com/mitogen-go/mitogend/test/testenv"
+)
+
+// lanesRig is a rig whose daemon stripes rsync over lanes on loopback too (a round trip of
+// 0 or more is far enough).
+func lanesRig(t *testing.T, opts ...sshdtest.Option) *rig {
+	r := newRig(t, opts...)
+	r.env = append(r.env, "MITOGEN_LANES_MIN_RTT=0s")
+	r.must(r.fakessh(nil, "target", "true")) // the connection and its agent, then its lanes
+	return r
+}
+
+// TestRsyncOnLanes: rsync's server, up and down, with its stdin and stdout striped over four
+// SSH channels to the agent: the trees arrive whole, and a failing rsync exits as it does
+// through ssh.
+func TestRsyncOnLanes(t *testing.T) {
+	testenv.NeedTool(t, "rsync")
+	r := lanesRig(t)
+	r.waitLogCount("lanes ready", 1)
+	base := t.TempDir()
+	src, remote, back := filepath.Join(base, "src"), filepath.Join(base, "remote"), filepath.Join(base, "back")
+	tree(t, src)
+
+	r.must(r.run(nil, "rsync", "-a", "-e", "fakessh", src+"/", "target:"+remote+"/"))
+	sameTree(t, src, remote)
+	if n := strings.Count(r.daemonLog(), "a bulk command on 4 lanes"); n != 1 {
+		t.Fatalf("the push ran on lanes %d times, want 1; log:\n%s", n, r.daemonLog())
+	}
+	r.waitLogCount("lanes ready", 2) // the next set
+	r.must(r.run(nil, "rsync", "-a", "-e", "fakessh", "target:"+remote+"/", back+"/"))
+	sameTree(t, src, back)
+	if n := strings.Count(r.daemonLog(), "a bulk command on 4 lanes"); n != 2 {
+		t.Fatalf("the pull ran on lanes %d times in all, want 2", n)
+	}
+
+	// A destination that cannot be made: rsync's own status and words, as through ssh.
+	bad := "target:" + filepath.Join(src, "big") + "/below/a/file/"
+	r.waitLogCount("lanes ready", 3)
+	got := r.run(nil, "rsync", "-a", "-e", "fakessh", filepath.Join(src, "small"), bad)
+	want := r.run(nil, "rsync", "-a", "-e", r.srv.SSHCommand(), filepath.Join(src, "small"), bad)
+	if got.code != want.code || want.code == 0 || got.stderr != want.stderr {
+		t.Fatalf("rsync through fakessh exited %d (%q), through ssh %d (%q)", got.code, got.stderr, want.code, want.stderr)
+	}
+	if n := strings.Count(r.daemonLog(), "a bulk command on 4 lanes"); n != 3 {
+		t.Fatalf("the failing rsync ran on lanes %d times in all, want 3", n)
+	}
+}
+
+// waitLogCount waits (a minute at most) until the daemon's log holds want n times.
+func (r *rig) waitLogCount(want string, n int) {
+	r.t.Helper()
+	deadline := time.After(time.Minute)
+	tick := time.NewTicker(20 * time.Millisecond) // a log file gives no event to wait on
+	defer tick.Stop()
+	for strings.Count(r.daemonLog(), want) < n {
+		select {
+		case <-deadline:
+			r.t.Fatalf("the daemon logged %q fewer than %d times; log:\n%s", want, n, r.daemonLog())
+		case <-tick.C:
+		}
+	}
+}
+
+// TestLanesRefusedBySSHD: a target whose sshd forbids streamlocal channels runs rsync on its
+// session channel, as without lanes.
+func TestLanesRefusedBySSHD(t *testing.T) {
+	testenv.NeedTool(t, "rsync")
+	r := lanesRig(t, sshdtest.WithExtraConfig("AllowStreamLocalForwarding no\n"))
+	r.waitLog("no lanes:")
+	base := t.TempDir()
+	src, remote := filepath.Join(base, "src"), filepath.Join(base, "remote")
+	tree(t, src)
+	r.must(r.run(nil, "rsync", "-a", "-e", "fakessh", src+"/", "target:"+remote+"/"))
+	sameTree(t, src, remote)
+	if strings.Contains(r.daemonLog(), "a bulk command on") {
+		t.Fatal("rsync ran on lanes that sshd forbids")
+	}
+}
+
+// TestHostileTargetCutsLanes: a target whose agent acks a set of lanes, sends a piece of a
+// bulk command's stdout, then a chunk length far above the bound on the next lane, keeping the
+// lanes open, and reports exit status 0: the call ends (no hang on the open lanes) with 255
+// and a message, not with the target's 0, and nothing past the bad chunk is shown.
+func TestHostileTargetCutsLanes(t *testing.T) {
+	f := newFleet(t, map[string]string{"cut": "lanes-cut"}, nil)
+	f.env = append(f.env, "MITOGEN_LANES_MIN_RTT=0s")
+	f.must(f.fakessh(nil, "cut", "true")) // bootstraps the attacker
+	f.waitLogCount("lanes ready", 1)
+	res := f.fakessh(nil, "cut", "rsync --server --sender -logDtpre.iLsfxCIvu . /nothing/")
+	if res.code != 255 || !strings.Contains(res.stderr, "cut short") {
+		t.Fatalf("a bulk command whose lanes the target broke exited %d, stderr %q; want 255 and why", res.code, res.stderr)
+	}
+	if res.stdout != "cut-\n" {
+		t.Fatalf("stdout %q, want the one chunk before the bad one", res.stdout)
+	}
+	if n := strings.Count(f.daemonLog(), "a bulk command on 4 lanes"); n != 1 {
+		t.Fatalf("the command ran on lanes %d times, want 1", n)
+	}
+}
