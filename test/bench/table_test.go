@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -143,6 +144,23 @@ func rttRows(r *rig) ([]Row, []string) {
 func warm(r *rig, n *network) {
 	r.timed(r.fakessh(n, n.socket, "target", "true"))
 	r.timed(r.ssh(n, true, "target", "true"))
+	lanesSettled(r, n.socket)
+}
+
+// lanesSettled waits (10 s at most) until the daemon beside sock has its connection's lanes
+// ready or has given them up: the connection is warm once all of it is up, as a ControlMaster
+// is once its login is done. The first call's agent starts behind it, and the lanes behind the
+// agent.
+func lanesSettled(r *rig, sock string) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(filepath.Join(filepath.Dir(sock), "mitogend.log"))
+		if bytes.Contains(b, []byte(" lanes ready")) || bytes.Contains(b, []byte(": no lanes: ")) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // a log file gives no event to wait on
+	}
+	r.tb.Logf("bench: the daemon at %s never settled its lanes", sock)
 }
 
 // firstRows: the first call to a target, daemon start and agent bootstrap included.
@@ -391,14 +409,22 @@ func rsyncRows(r *rig) ([]Row, []string) {
 			if n.rtt == 0 {
 				runs = set.loopRuns
 			}
+			before := lanesUsed(n.socket)
 			s := interleave(runs,
 				func() time.Duration { return run(filepath.Join(r.bin, "fakessh"), r.env(n, n.socket)) },
 				func() time.Duration { return run(r.sshE(n), os.Environ()) },
 			)
-			rows = append(rows, Row{Name: set.name + ", " + n.name, A: "rsync -e fakessh", SA: s[0], B: "rsync -e ssh (ControlMaster)", SB: s[1], Goal: "<= 1.0"})
+			rows = append(rows, Row{Name: set.name + ", " + n.name, A: "rsync -e fakessh", SA: s[0], B: "rsync -e ssh (ControlMaster)", SB: s[1], Goal: "<= 1.0",
+				Extra: fmt.Sprintf("A on lanes %d of %d runs", lanesUsed(n.socket)-before, runs)})
 		}
 	}
 	return rows, []string{note}
+}
+
+// lanesUsed counts the rsyncs the daemon beside sock ran on lanes, from its log.
+func lanesUsed(sock string) int {
+	b, _ := os.ReadFile(filepath.Join(filepath.Dir(sock), "mitogend.log"))
+	return strings.Count(string(b), "a bulk command on ")
 }
 
 // memDir is a directory in /dev/shm for the rsync rows' destination, a note saying where they
