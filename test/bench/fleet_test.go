@@ -383,6 +383,7 @@ func (fl *fleet) idleMemory(masters []int) string {
 	st0 := fl.r.status(sock)
 	rss0 := rssKiB(st0.PID)
 	fl.all(calls[1:], 0)
+	lanesSettledN(fl.r, sock, fleetTargets) // idle means the lanes' round-trip probes are over too
 	st := fl.r.status(sock)
 	rss1 := rssKiB(st0.PID)
 	n := float64(fleetTargets - 1)

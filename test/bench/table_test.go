@@ -151,16 +151,19 @@ func warm(r *rig, n *network) {
 // ready or has given them up: the connection is warm once all of it is up, as a ControlMaster
 // is once its login is done. The first call's agent starts behind it, and the lanes behind the
 // agent.
-func lanesSettled(r *rig, sock string) {
+func lanesSettled(r *rig, sock string) { lanesSettledN(r, sock, 1) }
+
+// lanesSettledN is lanesSettled for n connections of the daemon beside sock.
+func lanesSettledN(r *rig, sock string, n int) {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		b, _ := os.ReadFile(filepath.Join(filepath.Dir(sock), "mitogend.log"))
-		if bytes.Contains(b, []byte(" lanes ready")) || bytes.Contains(b, []byte(": no lanes: ")) {
+		if bytes.Count(b, []byte(" lanes ready"))+bytes.Count(b, []byte(": no lanes: ")) >= n {
 			return
 		}
 		time.Sleep(20 * time.Millisecond) // a log file gives no event to wait on
 	}
-	r.tb.Logf("bench: the daemon at %s never settled its lanes", sock)
+	r.tb.Logf("bench: the daemon at %s never settled the lanes of its %d connections", sock, n)
 }
 
 // firstRows: the first call to a target, daemon start and agent bootstrap included.
