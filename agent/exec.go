@@ -60,6 +60,9 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 		if errors.Is(err, emulation.ErrNoSubsystem) {
 			err = fmt.Errorf("subsystem request failed on channel 0")
 		}
+		if lio != nil {
+			lio.finish() // an empty stdout, ended: the daemon reports this failure alone
+		}
 		fail(s, err.Error())
 		return
 	}
@@ -78,6 +81,11 @@ func serveExec(a *agent, s *tunnel.Stream, payload []byte) {
 	res := p.Wait()
 	p.Close()
 	if lio != nil {
+		if err := lio.stdin.cut(); err != nil {
+			// The command took a cut stdin for its end: its status must not say it had it all.
+			fmt.Fprintf(s.StderrWriter(), "agent: the command's input was cut short: %v\n", err)
+			res = emulation.Result{Status: 255}
+		}
 		if err := lio.finish(); err != nil {
 			logf("agent: %v", err)
 		}

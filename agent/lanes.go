@@ -237,7 +237,7 @@ func closeConns(cs []net.Conn) {
 // copier's until Process.Wait returns; finish comes after that.
 type laneIO struct {
 	conns  []net.Conn
-	stdin  *lanes.Reader
+	stdin  *cutReader
 	stdout *lanes.Writer
 }
 
@@ -246,7 +246,34 @@ func newLaneIO(conns []net.Conn) *laneIO {
 	for i, c := range conns {
 		rs[i], ws[i] = c, c
 	}
-	return &laneIO{conns: conns, stdin: lanes.NewReader(rs), stdout: lanes.NewWriter(ws)}
+	return &laneIO{conns: conns, stdin: &cutReader{r: lanes.NewReader(rs)}, stdout: lanes.NewWriter(ws)}
+}
+
+// cutReader is the command's stdin from the lanes, keeping what cut it short: the command sees
+// EOF either way (emulation closes its stdin), so the exit must say it.
+type cutReader struct {
+	r   *lanes.Reader
+	mu  sync.Mutex // protects err: the command's stdin copier reads, the exec's goroutine asks
+	err error
+}
+
+func (c *cutReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		c.mu.Lock()
+		if c.err == nil {
+			c.err = err
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// cut is what ended stdin other than its end chunk, nil if nothing did (yet).
+func (c *cutReader) cut() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 // finish ends stdout (its reader then knows it has it all) and closes the lanes, which ends a

@@ -164,3 +164,28 @@ func TestLaneHubMakesRoom(t *testing.T) {
 		t.Fatalf("the oldest set's lane stayed open: %d, %v", n, err)
 	}
 }
+
+// TestLaneStdinCut: the command's stdin ends either way, but only a lane that ended before
+// the end chunk is kept as a cut, which serveExec turns into status 255.
+func TestLaneStdinCut(t *testing.T) {
+	for _, clean := range []bool{true, false} {
+		ours, theirs := net.Pipe()
+		lio := newLaneIO([]net.Conn{ours})
+		go func() {
+			w := lanes.NewWriter([]io.Writer{theirs})
+			w.Write([]byte("some input"))
+			if clean {
+				w.End()
+			}
+			theirs.Close()
+		}()
+		b, _ := io.ReadAll(lio.stdin)
+		if string(b) != "some input" {
+			t.Fatalf("clean=%v: read %q", clean, b)
+		}
+		if cut := lio.stdin.cut(); (cut == nil) != clean {
+			t.Fatalf("clean=%v: cut %v", clean, cut)
+		}
+		ours.Close()
+	}
+}

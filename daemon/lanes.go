@@ -50,9 +50,10 @@ type lanePool struct {
 	path    string        // the agent's lane socket, once asked
 }
 
-// laneWait bounds how long a bulk command waits for the next set of a far target, a few round
-// trips, against a transfer that would crawl on one channel's window. Nothing waits for a
-// connection's first set: until its probes are done (up to 4 s) the target may be near.
+// laneWait bounds how long a bulk command waits for a set being opened on a target the probes
+// found far (the agent's socket is known: p.path), a few round trips, against a transfer that
+// would crawl on one channel's window. Nothing waits while the probes run (up to 4 s): the
+// target may be near.
 const laneWait = 2 * time.Second
 
 // bulkCommand says whether command only moves bytes, for as long as the caller has them: rsync's
@@ -302,6 +303,9 @@ func (d *Daemon) runOnLanes(ctx context.Context, c *conn, set []net.Conn, id lan
 	// stdin closed by eio.closer once the call is over) sends no end: the agent's stdin is
 	// cut, and the command, if it still runs, has been told of it by its exit anyway.
 	go func() {
+		// A lane that fails here is left to the stdout side: the agent closes its lanes once
+		// the command is over, which fails these writes too, while the end of stdout may
+		// still be on its way.
 		w := lanes.NewWriter(ws)
 		if _, err := copyBuffered(w, eio.stdin); err == nil {
 			w.End()
