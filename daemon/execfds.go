@@ -154,9 +154,15 @@ func (d *Daemon) runInAgent(ctx context.Context, req proto.FDExecRequest, st *tu
 	go func() { defer wg.Done(); _, errErr = copyBuffered(eio.stderr, as.Stderr()) }()
 	exit := exitOf(as)
 	wg.Wait()
+	return orLost(exit, outErr, errErr)
+}
+
+// orLost is exit, or when the stream ended without one because its connection went, the lost
+// request with what the client would have been told.
+func orLost(exit exitRequest, errs ...error) exitRequest {
 	var de *tunnel.DisconnectError
-	if exit.name == "" && errors.As(errors.Join(outErr, errErr), &de) && de.Reason != "" {
-		return exitRequest{proto.ReqLost, []byte(de.Reason)} // what the client would have been told
+	if exit.name == "" && errors.As(errors.Join(errs...), &de) && de.Reason != "" {
+		return exitRequest{proto.ReqLost, []byte(de.Reason)}
 	}
 	return exit
 }

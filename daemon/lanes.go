@@ -60,14 +60,14 @@ const laneWait = 2 * time.Second
 // server, as every rsync started with -e names it. Other commands keep their session channel,
 // which sshd sets up as ssh's (its ~/.ssh/rc, its environment).
 func bulkCommand(command string) bool {
-	f := strings.Fields(command)
-	return len(f) >= 2 && path.Base(f[0]) == "rsync" && f[1] == "--server"
+	prog, rest, _ := strings.Cut(strings.TrimLeft(command, " "), " ")
+	flag, _, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
+	return path.Base(prog) == "rsync" && flag == "--server"
 }
 
 // lanesFor takes the ready set of req's connection for a bulk command, and starts the next.
 func (d *Daemon) lanesFor(req proto.FDExecRequest) (*conn, []net.Conn, lanes.SetID) {
-	e := req.Exec
-	if d.cfg.Lanes < 2 || !bulkCommand(e.Command) || e.PTY != nil || e.SCP != nil || e.Subsystem != "" || e.ForwardAgent || len(e.Argv) > 0 || e.KeepDir || !req.Stdin || !req.Stdout {
+	if d.cfg.Lanes < 2 || !req.Stdin || !req.Stdout || !plainCommand(req.Exec) || !bulkCommand(req.Exec.Command) {
 		return nil, nil, lanes.SetID{}
 	}
 	c := d.directConn(req.Context)
@@ -327,11 +327,10 @@ func (d *Daemon) runOnLanes(ctx context.Context, c *conn, set []net.Conn, id lan
 		closeConns(set) // the agent went: its lanes may never end
 	}
 	wg.Wait()
-	var de *tunnel.DisconnectError
-	if exit.name == "" && errors.As(errors.Join(outErr, errErr), &de) && de.Reason != "" {
-		return exitRequest{proto.ReqLost, []byte(de.Reason)}
+	if exit.name == "" {
+		return orLost(exit, outErr, errErr)
 	}
-	if err := out.Err(); err != nil && exit.name != "" {
+	if err := out.Err(); err != nil {
 		// The command's output was cut short: its status must not say it all arrived.
 		d.logf("daemon: %s: %v", c.dest, err)
 		fmt.Fprintf(eio.stderr, "mitogend: the command's output was cut short: %v\n", err)

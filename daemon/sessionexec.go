@@ -116,8 +116,7 @@ type sessionRunner struct {
 // sftp, which the agent serves with atomic writes, no -A, whose socket sshd would give the whole
 // connection: authagent.go) in a context directly on an SSH connection.
 func (d *Daemon) sessionFor(req proto.FDExecRequest) *sessionRunner {
-	e := req.Exec
-	if d.cfg.NoSessionExec || e.Command == "" || e.PTY != nil || e.SCP != nil || e.Subsystem != "" || len(e.Argv) > 0 || e.KeepDir || e.ForwardAgent {
+	if d.cfg.NoSessionExec || !plainCommand(req.Exec) {
 		return nil
 	}
 	c := d.dialedConn(req.Context)
@@ -125,6 +124,12 @@ func (d *Daemon) sessionFor(req proto.FDExecRequest) *sessionRunner {
 		return nil
 	}
 	return &sessionRunner{client: c.client.Client, conn: c, slots: &d.sessions}
+}
+
+// plainCommand says whether e is a command as sshd's exec runs it: no pty, no become step, not
+// scp or sftp (the agent serves those with atomic writes), no -A.
+func plainCommand(e proto.ExecRequest) bool {
+	return e.Command != "" && e.PTY == nil && e.SCP == nil && e.Subsystem == "" && len(e.Argv) == 0 && !e.KeepDir && !e.ForwardAgent
 }
 
 // run runs e on a new session channel with ssh's requests (env without reply, exec). ok is

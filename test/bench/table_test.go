@@ -155,15 +155,21 @@ func lanesSettled(r *rig, sock string) { lanesSettledN(r, sock, 1) }
 
 // lanesSettledN is lanesSettled for n connections of the daemon beside sock.
 func lanesSettledN(r *rig, sock string, n int) {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond) // a log file gives no event to wait on
+	defer tick.Stop()
+	for {
 		b, _ := os.ReadFile(filepath.Join(filepath.Dir(sock), "mitogend.log"))
 		if bytes.Count(b, []byte(" lanes ready"))+bytes.Count(b, []byte(": no lanes: ")) >= n {
 			return
 		}
-		time.Sleep(20 * time.Millisecond) // a log file gives no event to wait on
+		select {
+		case <-deadline:
+			r.tb.Logf("bench: the daemon at %s never settled the lanes of its %d connections", sock, n)
+			return
+		case <-tick.C:
+		}
 	}
-	r.tb.Logf("bench: the daemon at %s never settled the lanes of its %d connections", sock, n)
 }
 
 // firstRows: the first call to a target, daemon start and agent bootstrap included.

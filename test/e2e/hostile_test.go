@@ -102,13 +102,19 @@ func (r *rig) daemonLog() string {
 // waitLog polls the daemon's log until it holds want, for at most a minute.
 func (r *rig) waitLog(want string) {
 	r.t.Helper()
+	r.waitLogCount(want, 1)
+}
+
+// waitLogCount waits (a minute at most) until the daemon's log holds want n times.
+func (r *rig) waitLogCount(want string, n int) {
+	r.t.Helper()
 	deadline := time.After(time.Minute)
 	tick := time.NewTicker(20 * time.Millisecond) // a log file gives no event to wait on
 	defer tick.Stop()
-	for !strings.Contains(r.daemonLog(), want) {
+	for strings.Count(r.daemonLog(), want) < n {
 		select {
 		case <-deadline:
-			r.t.Fatalf("the daemon never logged %q; log:\n%s", want, r.daemonLog())
+			r.t.Fatalf("the daemon logged %q fewer than %d times; log:\n%s", want, n, r.daemonLog())
 		case <-tick.C:
 		}
 	}

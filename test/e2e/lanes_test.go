@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mitogen-go/mitogend/test/sshdtest"
 	"github.com/mitogen-go/mitogend/test/testenv"
@@ -52,21 +51,6 @@ func TestRsyncOnLanes(t *testing.T) {
 	}
 	if n := strings.Count(r.daemonLog(), "a bulk command on 4 lanes"); n != 3 {
 		t.Fatalf("the failing rsync ran on lanes %d times in all, want 3", n)
-	}
-}
-
-// waitLogCount waits (a minute at most) until the daemon's log holds want n times.
-func (r *rig) waitLogCount(want string, n int) {
-	r.t.Helper()
-	deadline := time.After(time.Minute)
-	tick := time.NewTicker(20 * time.Millisecond) // a log file gives no event to wait on
-	defer tick.Stop()
-	for strings.Count(r.daemonLog(), want) < n {
-		select {
-		case <-deadline:
-			r.t.Fatalf("the daemon logged %q fewer than %d times; log:\n%s", want, n, r.daemonLog())
-		case <-tick.C:
-		}
 	}
 }
 
