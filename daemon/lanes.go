@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mitogen-go/mitogend/internal/lanes"
@@ -141,7 +142,77 @@ func (d *Daemon) fillLanes(c *conn) {
 		return
 	}
 	d.logf("daemon: %s: %d lanes ready", c.dest, len(set))
-	p.ready, p.set = set, id
+	p.ready, p.set = watchIdle(set, func() { d.endedIdle(c, id) }), id
+}
+
+// endedIdle drops c's ready set id, one of whose lanes ended (or spoke) while it waited: sshd
+// closes channels idle for its ChannelTimeout, and an agent that goes closes them all. A
+// command that took such a set would fail on it; without one it keeps its session channel.
+// The next set opens when the next bulk command comes, as after any take, not now: a set
+// opened at once would end again every ChannelTimeout, for as long as the connection lasts.
+func (d *Daemon) endedIdle(c *conn, id lanes.SetID) {
+	p := &c.lanes
+	p.mu.Lock()
+	set := p.ready
+	if set == nil || p.set != id {
+		p.mu.Unlock()
+		return // taken: what the read got is the command's
+	}
+	p.ready = nil
+	p.mu.Unlock()
+	closeConns(set)
+	select {
+	case <-c.client.Done(): // the connection went, and its channels with it
+	default:
+		d.logf("daemon: %s: lanes: a ready set ended while it waited", c.dest)
+	}
+}
+
+// idleLane is a lane of a ready set with one read pending from the moment the set is ready: an
+// agent sends nothing on a set before a command claims it, so that read ends only when the
+// lane does, or with the first byte of the command's output, which Read then hands on.
+type idleLane struct {
+	net.Conn
+	first  chan lanePeek // the pending read's result, sent once
+	peeked bool          // first was received (only the lane's one reader touches it)
+}
+
+type lanePeek struct {
+	b   byte
+	err error
+}
+
+// watchIdle wraps each lane of set in an idleLane; ended runs when any lane's pending read
+// returns, whatever became of the set since.
+func watchIdle(set []net.Conn, ended func()) []net.Conn {
+	out := make([]net.Conn, len(set))
+	for i, lc := range set {
+		l := &idleLane{Conn: lc, first: make(chan lanePeek, 1)}
+		out[i] = l
+		go func() {
+			var b [1]byte
+			n, err := lc.Read(b[:])
+			if n == 1 {
+				err = nil // the next read says it again
+			}
+			l.first <- lanePeek{b[0], err}
+			ended()
+		}()
+	}
+	return out
+}
+
+func (l *idleLane) Read(p []byte) (int, error) {
+	if l.peeked || len(p) == 0 {
+		return l.Conn.Read(p)
+	}
+	l.peeked = true
+	r := <-l.first
+	if r.err != nil {
+		return 0, r.err
+	}
+	p[0] = r.b
+	return 1, nil
 }
 
 // rttProbes keepalives, rttSpacing apart, measure a connection's round trip before its first
@@ -312,21 +383,32 @@ func (d *Daemon) runOnLanes(ctx context.Context, c *conn, set []net.Conn, id lan
 		}
 	}()
 	out := lanes.NewReader(rs)
+	watched := &stallWatch{r: out}
 	var wg sync.WaitGroup
 	var outErr, errErr error
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if _, outErr = copyBuffered(eio.stdout, out); outErr != nil {
+		if _, outErr = copyBuffered(eio.stdout, watched); outErr != nil {
 			closeConns(set) // the agent, blocked on a lane, then ends its copy and the command
 		}
 	}()
 	go func() { defer wg.Done(); _, errErr = copyBuffered(eio.stderr, as.Stderr()) }()
 	exit := exitOf(as)
+	drained := make(chan struct{})
 	if exit.name == "" {
 		closeConns(set) // the agent went: its lanes may never end
+	} else {
+		// The agent ends stdout and closes its lanes before it sends the exit: what is still to
+		// come is in flight. A read that waits laneDrainIdle for it waits on an agent that broke
+		// the protocol, and would hang its call.
+		go cutWhenStalled(watched, laneDrainIdle, drained, func() {
+			d.logf("daemon: %s: lanes: no output for %v after the exit", c.dest, laneDrainIdle)
+			closeConns(set)
+		})
 	}
 	wg.Wait()
+	close(drained)
 	if exit.name == "" {
 		return orLost(exit, outErr, errErr)
 	}
@@ -337,4 +419,47 @@ func (d *Daemon) runOnLanes(ctx context.Context, c *conn, set []net.Conn, id lan
 		return statusRequest(255)
 	}
 	return exit
+}
+
+// laneDrainIdle bounds a wait for a lane's data after the command's exit: by then the agent has
+// sent it all, so a read waits only on the link, and on a link stalled this long the
+// connection's keepalives will soon have ended everything anyway.
+const laneDrainIdle = 10 * time.Second
+
+// stallWatch is a reader that knows since when its current read has waited: the time a
+// reader spends writing what it read elsewhere (to a caller who reads slowly) is not a stall.
+type stallWatch struct {
+	r     io.Reader
+	since atomic.Int64 // UnixNano when the read waiting now began; 0 when none waits
+}
+
+func (s *stallWatch) Read(p []byte) (int, error) {
+	s.since.Store(time.Now().UnixNano())
+	n, err := s.r.Read(p)
+	s.since.Store(0)
+	return n, err
+}
+
+// stalled says whether a read has waited idle or longer.
+func (s *stallWatch) stalled(idle time.Duration) bool {
+	t := s.since.Load()
+	return t != 0 && time.Since(time.Unix(0, t)) >= idle
+}
+
+// cutWhenStalled calls cut once s has had a read waiting for idle, checking a few times per
+// idle until done is closed.
+func cutWhenStalled(s *stallWatch, idle time.Duration, done <-chan struct{}, cut func()) {
+	t := time.NewTicker(idle / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			if s.stalled(idle) {
+				cut()
+				return
+			}
+		}
+	}
 }

@@ -1,6 +1,12 @@
 package daemon
 
-import "testing"
+import (
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
 
 func TestBulkCommand(t *testing.T) {
 	for cmd, want := range map[string]bool{
@@ -16,5 +22,55 @@ func TestBulkCommand(t *testing.T) {
 		if got := bulkCommand(cmd); got != want {
 			t.Errorf("bulkCommand(%q) = %v, want %v", cmd, got, want)
 		}
+	}
+}
+
+// TestCutWhenStalled: a read that waits past the bound is cut; one that is not waiting, or a
+// watch already done, is left alone.
+func TestCutWhenStalled(t *testing.T) {
+	pr, pw := io.Pipe()
+	w := &stallWatch{r: pr}
+	read := make(chan error, 1)
+	go func() {
+		_, err := w.Read(make([]byte, 1))
+		read <- err
+	}()
+	cut := make(chan struct{})
+	go cutWhenStalled(w, 40*time.Millisecond, make(chan struct{}), func() {
+		close(cut)
+		pw.CloseWithError(errors.New("cut"))
+	})
+	<-cut
+	if err := <-read; err == nil || err.Error() != "cut" {
+		t.Fatalf("the stalled read ended with %v, want the cut", err)
+	}
+	pw.Close()
+
+	idle := &stallWatch{r: pr}
+	if idle.stalled(0) {
+		t.Fatal("a watch with no read waiting says it stalled")
+	}
+	done := make(chan struct{})
+	close(done)
+	cutWhenStalled(w, time.Millisecond, done, func() { t.Fatal("cut after done") })
+}
+
+// TestIdleLaneHandsOnItsPeek: the byte the pending read of an idle lane took is the first the
+// lane's reader gets, and an end seen while idle is its reader's too; ended runs for each.
+func TestIdleLaneHandsOnItsPeek(t *testing.T) {
+	a, b := net.Pipe()
+	c, d := net.Pipe()
+	ended := make(chan struct{}, 2)
+	set := watchIdle([]net.Conn{a, c}, func() { ended <- struct{}{} })
+	go func() { b.Write([]byte("xyz")); b.Close() }()
+	d.Close()
+	<-ended
+	<-ended
+	got, err := io.ReadAll(set[0])
+	if string(got) != "xyz" || err != nil {
+		t.Fatalf("lane 0 read %q, %v; want all of \"xyz\"", got, err)
+	}
+	if n, err := set[1].Read(make([]byte, 4)); n != 0 || err != io.EOF {
+		t.Fatalf("lane 1, ended while idle, read %d, %v; want EOF", n, err)
 	}
 }

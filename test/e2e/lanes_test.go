@@ -90,3 +90,38 @@ func TestHostileTargetCutsLanes(t *testing.T) {
 		t.Fatalf("the command ran on lanes %d times, want 1", n)
 	}
 }
+
+// TestLanesEndedIdle: sshd closes a ready set's channels while they wait (ChannelTimeout): the
+// daemon sees it and drops the set, and the next rsync runs on its session channel, whole,
+// instead of failing on lanes that are gone.
+func TestLanesEndedIdle(t *testing.T) {
+	testenv.NeedTool(t, "rsync")
+	r := lanesRig(t, sshdtest.WithExtraConfig("ChannelTimeout direct-streamlocal@openssh.com=1s\n"))
+	r.waitLogCount("lanes ready", 1)
+	r.waitLogCount("ended while it waited", 1)
+	base := t.TempDir()
+	src, remote := filepath.Join(base, "src"), filepath.Join(base, "remote")
+	tree(t, src)
+	r.must(r.run(nil, "rsync", "-a", "-e", "fakessh", src+"/", "target:"+remote+"/"))
+	sameTree(t, src, remote)
+	if strings.Contains(r.daemonLog(), "a bulk command on") {
+		t.Fatalf("rsync took a set that had ended; log:\n%s", r.daemonLog())
+	}
+}
+
+// TestHostileTargetHangsLanes: a target whose agent sends a piece of a bulk command's stdout
+// and its exit status 0, but neither ends stdout nor closes its lanes: the call ends, once the
+// lanes have been idle past the daemon's bound, with 255 and a message.
+func TestHostileTargetHangsLanes(t *testing.T) {
+	f := newFleet(t, map[string]string{"hang": "lanes-hang"}, nil)
+	f.env = append(f.env, "MITOGEN_LANES_MIN_RTT=0s")
+	f.must(f.fakessh(nil, "hang", "true"))
+	f.waitLogCount("lanes ready", 1)
+	res := f.fakessh(nil, "hang", "rsync --server --sender -logDtpre.iLsfxCIvu . /nothing/")
+	if res.code != 255 || !strings.Contains(res.stderr, "cut short") || res.stdout != "cut-\n" {
+		t.Fatalf("a bulk command whose lanes never ended exited %d, stdout %q, stderr %q; want 255, the one chunk and why", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(f.daemonLog(), "after the exit") {
+		t.Fatalf("the daemon did not say why it cut the lanes; log:\n%s", f.daemonLog())
+	}
+}

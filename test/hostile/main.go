@@ -170,8 +170,8 @@ func (h *hostile) run(mode string) error {
 	if err := h.hello(); err != nil {
 		return err
 	}
-	if mode == "lanes-cut" {
-		return h.lanesCut()
+	if mode == "lanes-cut" || mode == "lanes-hang" {
+		return h.lanesCut(mode == "lanes-hang")
 	}
 	if err := h.serveOneExec(); err != nil {
 		return err
@@ -301,8 +301,10 @@ func (h *hostile) outOfTurn(mode string) error {
 // lanesCut serves lanes as spec section 5.9 and internal/lanes describe them (a socket, the
 // ack of a complete set), then answers a command given lanes with a piece of stdout, a chunk
 // length above the maximum on the next lane, and exit status 0: the daemon must not report
-// the command as a success, nor hang on lanes it keeps open. Commands without lanes exit 0.
-func (h *hostile) lanesCut() error {
+// the command as a success, nor hang on lanes it keeps open. With hang (lanes-hang) the piece
+// of stdout is all it sends on the lanes, and it neither ends stdout nor closes them before
+// the exit, as the spec says it must. Commands without lanes exit 0.
+func (h *hostile) lanesCut(hang bool) error {
 	dir, err := os.MkdirTemp("", "hostile-lanes-")
 	if err != nil {
 		return err
@@ -334,7 +336,9 @@ func (h *hostile) lanesCut() error {
 			if len(f.payload) > 4 && strings.Contains(string(f.payload[4:]), `"lanes"`) {
 				set := <-sets
 				set[0].Write(append([]byte{0, 0, 0, 5}, "cut-\n"...))
-				set[1%len(set)].Write([]byte{0xff, 0xff, 0xff, 0xff, 'x'}) // far above 256 KiB, and the lanes stay open
+				if !hang {
+					set[1%len(set)].Write([]byte{0xff, 0xff, 0xff, 0xff, 'x'}) // far above 256 KiB, and the lanes stay open
+				}
 			}
 			h.write(kindStreamRequest, f.src, f.replyTo, ours, exit0)
 			h.write(kindEOF, f.src, f.replyTo, ours, nil)
