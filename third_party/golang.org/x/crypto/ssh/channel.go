@@ -240,6 +240,16 @@ func (ch *channel) writePacket(packet []byte) error {
 	return err
 }
 
+// writePacketParts is writePacket for a packet in two parts, head and body.
+func (ch *channel) writePacketParts(pw partsWriter, head, body []byte) error {
+	ch.writeMu.Lock()
+	defer ch.writeMu.Unlock()
+	if ch.sentClose {
+		return io.EOF
+	}
+	return pw.writePacketParts(head, body)
+}
+
 func (ch *channel) sendMessage(msg interface{}) error {
 	if debugMux {
 		log.Printf("send(%d): %#v", ch.mux.chanList.offset, msg)
@@ -276,7 +286,15 @@ func (ch *channel) WriteExtended(data []byte, extendedCode uint32) (n int, err e
 		if space, err = ch.remoteWin.reserve(space); err != nil {
 			return n, err
 		}
-		if want := headerLength + space; uint32(cap(packet)) < want {
+		// The header alone goes in the packet buffer, and the data goes to the cipher beside
+		// it, copied once, where the transport takes a packet in parts (mitogend's patch,
+		// PATCHES.md).
+		pw, parts := ch.mux.conn.(partsWriter)
+		want := headerLength
+		if !parts {
+			want += space
+		}
+		if uint32(cap(packet)) < want {
 			packet = make([]byte, want)
 		} else {
 			packet = packet[:want]
@@ -290,8 +308,13 @@ func (ch *channel) WriteExtended(data []byte, extendedCode uint32) (n int, err e
 			binary.BigEndian.PutUint32(packet[5:], uint32(extendedCode))
 		}
 		binary.BigEndian.PutUint32(packet[headerLength-4:], uint32(len(todo)))
-		copy(packet[headerLength:], todo)
-		if err = ch.writePacket(packet); err != nil {
+		if parts {
+			err = ch.writePacketParts(pw, packet, todo)
+		} else {
+			copy(packet[headerLength:], todo)
+			err = ch.writePacket(packet)
+		}
+		if err != nil {
 			return n, err
 		}
 

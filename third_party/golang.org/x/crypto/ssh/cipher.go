@@ -324,14 +324,22 @@ func newGCMCipher(key, iv, unusedMacKey []byte, unusedAlgs DirectionAlgorithms) 
 const gcmTagSize = 16
 
 func (c *gcmCipher) writeCipherPacket(seqNum uint32, w io.Writer, rand io.Reader, packet []byte) error {
+	return c.writeCipherPacketParts(seqNum, w, rand, packet, nil)
+}
+
+// writeCipherPacketParts writes the packet head followed by body (mitogend's patch,
+// PATCHES.md): the parts are copied once, into the buffer the packet is sealed in, where a
+// channel used to copy its data into a packet of its own first. Neither part is changed.
+func (c *gcmCipher) writeCipherPacketParts(seqNum uint32, w io.Writer, rand io.Reader, head, body []byte) error {
+	n := len(head) + len(body)
 	// Pad out to multiple of 16 bytes. This is different from the
 	// stream cipher because that encrypts the length too.
-	padding := byte(packetSizeMultiple - (1+len(packet))%packetSizeMultiple)
+	padding := byte(packetSizeMultiple - (1+n)%packetSizeMultiple)
 	if padding < 4 {
 		padding += packetSizeMultiple
 	}
 
-	length := uint32(len(packet) + int(padding) + 1)
+	length := uint32(n + int(padding) + 1)
 
 	// The length, the sealed packet and its tag go out in one Write (mitogend's patch,
 	// PATCHES.md): written apart, the length filled the transport's buffer ahead of the
@@ -345,8 +353,9 @@ func (c *gcmCipher) writeCipherPacket(seqNum uint32, w io.Writer, rand io.Reader
 	binary.BigEndian.PutUint32(c.buf, length)
 	plain := c.buf[4 : 4+length]
 	plain[0] = padding
-	copy(plain[1:], packet)
-	if _, err := io.ReadFull(rand, plain[1+len(packet):]); err != nil {
+	copy(plain[1:], head)
+	copy(plain[1+len(head):], body)
+	if _, err := io.ReadFull(rand, plain[1+n:]); err != nil {
 		return err
 	}
 	sealed := c.aead.Seal(plain[:0], c.iv, plain, c.buf[:4])

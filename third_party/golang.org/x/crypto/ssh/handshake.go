@@ -262,10 +262,21 @@ func (t *handshakeTransport) readLoop() {
 }
 
 func (t *handshakeTransport) pushPacket(p []byte) error {
+	return t.pushPacketParts(p, nil)
+}
+
+// pushPacketParts writes head followed by body, apart where the transport takes them so.
+func (t *handshakeTransport) pushPacketParts(head, body []byte) error {
 	if debugHandshake {
-		t.printPacket(p, true)
+		t.printPacket(joinParts(head, body), true)
 	}
-	return t.conn.writePacket(p)
+	if pw, ok := t.conn.(partsWriter); ok {
+		return pw.writePacketParts(head, body)
+	}
+	if len(body) > 0 {
+		head = joinParts(head, body)
+	}
+	return t.conn.writePacket(head)
 }
 
 func (t *handshakeTransport) getWriteError() error {
@@ -578,9 +589,16 @@ func (t *handshakeTransport) sendKexInit() error {
 var errSendBannerPhase = errors.New("ssh: SendAuthBanner outside of authentication phase")
 
 func (t *handshakeTransport) writePacket(p []byte) error {
+	return t.writePacketParts(p, nil)
+}
+
+// writePacketParts sends the packet head followed by body (mitogend's patch, PATCHES.md): a
+// channel's data goes to the cipher without being copied behind its header first.
+func (t *handshakeTransport) writePacketParts(head, body []byte) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 
+	p := head
 	switch p[0] {
 	case msgKexInit:
 		return errors.New("ssh: only handshakeTransport can send kexInit")
@@ -601,9 +619,7 @@ func (t *handshakeTransport) writePacket(p []byte) error {
 	if t.sentInitMsg != nil {
 		if len(t.pendingPackets) < maxPendingPackets {
 			// Copy the packet so the writer can reuse the buffer.
-			cp := make([]byte, len(p))
-			copy(cp, p)
-			t.pendingPackets = append(t.pendingPackets, cp)
+			t.pendingPackets = append(t.pendingPackets, joinParts(head, body))
 			return nil
 		}
 		for t.sentInitMsg != nil {
@@ -616,7 +632,7 @@ func (t *handshakeTransport) writePacket(p []byte) error {
 	}
 
 	if t.writeBytesLeft > 0 {
-		t.writeBytesLeft -= int64(len(p))
+		t.writeBytesLeft -= int64(len(head) + len(body))
 	} else {
 		t.requestKeyExchange()
 	}
@@ -627,7 +643,7 @@ func (t *handshakeTransport) writePacket(p []byte) error {
 		t.requestKeyExchange()
 	}
 
-	if err := t.pushPacket(p); err != nil {
+	if err := t.pushPacketParts(head, body); err != nil {
 		t.writeError = err
 		t.writeCond.Broadcast()
 		return err

@@ -69,6 +69,7 @@ type connectionState struct {
 	seqNum           uint32
 	dir              direction
 	pendingKeyChange chan packetCipher
+	joined           []byte // the writer's: a packet's parts joined for a cipher that takes one piece
 }
 
 func (t *transport) setStrictMode() error {
@@ -137,6 +138,24 @@ func (t *transport) readPacket() (p []byte, err error) {
 	return p, err
 }
 
+// partsPacketCipher is a packetCipher that writes a packet given in two parts without joining
+// them first (mitogend's patch, PATCHES.md).
+type partsPacketCipher interface {
+	writeCipherPacketParts(seqnum uint32, w io.Writer, rand io.Reader, head, body []byte) error
+}
+
+// partsWriter is a packetConn that takes a packet in two parts, head then body, and leaves
+// both unchanged (mitogend's patch, PATCHES.md).
+type partsWriter interface {
+	writePacketParts(head, body []byte) error
+}
+
+// joinParts is head followed by body, in a new buffer.
+func joinParts(head, body []byte) []byte {
+	p := make([]byte, 0, len(head)+len(body))
+	return append(append(p, head...), body...)
+}
+
 // freshPacketCipher is a packetCipher whose readCipherPacket returns every packet in a buffer
 // of its own, which the caller may keep (mitogend's patch, PATCHES.md): the packet is not
 // copied out again.
@@ -193,16 +212,31 @@ func (s *connectionState) readPacket(r *bufio.Reader, strictMode bool) ([]byte, 
 }
 
 func (t *transport) writePacket(packet []byte) error {
-	if debugTransport {
-		t.printPacket(packet, true)
-	}
-	return t.writer.writePacket(t.bufWriter, t.rand, packet, t.strictMode)
+	return t.writePacketParts(packet, nil)
 }
 
-func (s *connectionState) writePacket(w *bufio.Writer, rand io.Reader, packet []byte, strictMode bool) error {
-	changeKeys := len(packet) > 0 && packet[0] == msgNewKeys
+func (t *transport) writePacketParts(head, body []byte) error {
+	if debugTransport {
+		t.printPacket(joinParts(head, body), true)
+	}
+	return t.writer.writePacket(t.bufWriter, t.rand, head, body, t.strictMode)
+}
 
-	err := s.packetCipher.writeCipherPacket(s.seqNum, w, rand, packet)
+// writePacket writes the packet head followed by body; a cipher that cannot take them apart
+// gets them joined (and may scramble that copy, not the parts).
+func (s *connectionState) writePacket(w *bufio.Writer, rand io.Reader, head, body []byte, strictMode bool) error {
+	changeKeys := len(head) > 0 && head[0] == msgNewKeys
+
+	var err error
+	if pc, ok := s.packetCipher.(partsPacketCipher); ok {
+		err = pc.writeCipherPacketParts(s.seqNum, w, rand, head, body)
+	} else {
+		if len(body) > 0 {
+			s.joined = append(append(s.joined[:0], head...), body...)
+			head = s.joined
+		}
+		err = s.packetCipher.writeCipherPacket(s.seqNum, w, rand, head)
+	}
 	if err != nil {
 		return err
 	}
