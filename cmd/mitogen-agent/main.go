@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/mitogen-go/mitogend/agent"
@@ -14,6 +16,11 @@ import (
 )
 
 func main() {
+	// A write to a closed stdout or stderr must fail, not kill us: once the daemon has gone
+	// the router's next frame to stdout, or a log line, would end the process with SIGPIPE
+	// before Run's deferred clean-up (the lanes' socket directory) had run. A signal that is
+	// notified, unlike an ignored one, is back to its default in the commands we start.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	closeInheritedOnExec()
 	gctune.Set(os.Getenv, 0)
 	gctune.ReturnWhenIdle(2 * time.Second)

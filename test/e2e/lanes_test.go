@@ -1,9 +1,15 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mitogen-go/mitogend/test/sshdtest"
 	"github.com/mitogen-go/mitogend/test/testenv"
@@ -124,4 +130,52 @@ func TestHostileTargetHangsLanes(t *testing.T) {
 	if !strings.Contains(f.daemonLog(), "after the exit") {
 		t.Fatalf("the daemon did not say why it cut the lanes; log:\n%s", f.daemonLog())
 	}
+}
+
+// TestAgentRemovesItsLanesSocket: when its sshd goes (a dropped connection's ClientAlive
+// timeout, a kill), the agent removes the directory of its lanes' socket before it exits. It
+// once died of SIGPIPE on its next write to the closed pipes, and left one in the target's
+// TMPDIR per connection.
+func TestAgentRemovesItsLanesSocket(t *testing.T) {
+	tmp := t.TempDir()
+	r := lanesRig(t, sshdtest.WithExtraConfig("SetEnv TMPDIR="+tmp+"\n"))
+	r.waitLogCount("lanes ready", 1)
+	if left, _ := filepath.Glob(filepath.Join(tmp, "mitogen-lanes-*")); len(left) != 1 {
+		t.Fatalf("the agent's lane sockets under its TMPDIR: %v, want one", left)
+	}
+	agent := r.status().Connections[0].Agent.PID
+	sshd := ancestorNamed(t, agent, "sshd")
+	if err := syscall.Kill(sshd, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := waitGone(ctx, agent); err != nil {
+		t.Fatalf("the agent outlived its sshd: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "mitogen-lanes-*")); len(left) != 0 {
+		t.Fatalf("the agent left %v behind", left)
+	}
+}
+
+// ancestorNamed is the nearest ancestor of pid whose command is name.
+func ancestorNamed(t *testing.T, pid int, name string) int {
+	for p := pid; p > 1; {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read from its closing parenthesis.
+		s := string(b)
+		comm := s[strings.IndexByte(s, '(')+1 : strings.LastIndexByte(s, ')')]
+		if p != pid && comm == name {
+			return p
+		}
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if p, err = strconv.Atoi(fields[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("no %s above process %d", name, pid)
+	return 0
 }
