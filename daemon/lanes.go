@@ -94,6 +94,12 @@ func (d *Daemon) lanesFor(req proto.FDExecRequest) (*conn, []net.Conn, lanes.Set
 	if set == nil {
 		return nil, nil, lanes.SetID{}
 	}
+	if endedWhileIdle(set) {
+		// Its end is on its way to endedIdle, which will find the set gone: close it here.
+		closeConns(set)
+		d.logf("daemon: %s: lanes: a ready set ended while it waited", c.dest)
+		return nil, nil, lanes.SetID{}
+	}
 	return c, set, id
 }
 
@@ -161,9 +167,13 @@ func (d *Daemon) endedIdle(c *conn, id lanes.SetID) {
 	p.ready = nil
 	p.mu.Unlock()
 	closeConns(set)
+	// A connection that ends closes its channels before it says it has ended: a set that
+	// ended with it is not worth a line.
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
 	select {
-	case <-c.client.Done(): // the connection went, and its channels with it
-	default:
+	case <-c.client.Done():
+	case <-t.C:
 		d.logf("daemon: %s: lanes: a ready set ended while it waited", c.dest)
 	}
 }
@@ -192,14 +202,28 @@ func watchIdle(set []net.Conn, ended func()) []net.Conn {
 		go func() {
 			var b [1]byte
 			n, err := lc.Read(b[:])
-			if n == 1 {
+			switch {
+			case n == 1:
 				err = nil // the next read says it again
+			case err == nil:
+				err = io.ErrNoProgress
 			}
 			l.first <- lanePeek{b[0], err}
 			ended()
 		}()
 	}
 	return out
+}
+
+// endedWhileIdle says whether a pending read of set's lanes has returned: nothing may come on
+// a set before its command, so such a set is of no use.
+func endedWhileIdle(set []net.Conn) bool {
+	for _, lc := range set {
+		if l, ok := lc.(*idleLane); ok && len(l.first) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *idleLane) Read(p []byte) (int, error) {
@@ -440,15 +464,23 @@ func (s *stallWatch) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// stalled says whether a read has waited idle or longer.
-func (s *stallWatch) stalled(idle time.Duration) bool {
+// stalled says whether a read has waited idle or longer, counting from after at the earliest.
+func (s *stallWatch) stalled(idle time.Duration, after time.Time) bool {
 	t := s.since.Load()
-	return t != 0 && time.Since(time.Unix(0, t)) >= idle
+	if t == 0 {
+		return false
+	}
+	from := time.Unix(0, t)
+	if from.Before(after) {
+		from = after
+	}
+	return time.Since(from) >= idle
 }
 
-// cutWhenStalled calls cut once s has had a read waiting for idle, checking a few times per
-// idle until done is closed.
+// cutWhenStalled calls cut once s has had a read waiting for idle since cutWhenStalled began,
+// checking a few times per idle until done is closed.
 func cutWhenStalled(s *stallWatch, idle time.Duration, done <-chan struct{}, cut func()) {
+	start := time.Now()
 	t := time.NewTicker(idle / 4)
 	defer t.Stop()
 	for {
@@ -456,7 +488,7 @@ func cutWhenStalled(s *stallWatch, idle time.Duration, done <-chan struct{}, cut
 		case <-done:
 			return
 		case <-t.C:
-			if s.stalled(idle) {
+			if s.stalled(idle, start) {
 				cut()
 				return
 			}

@@ -47,8 +47,16 @@ func TestCutWhenStalled(t *testing.T) {
 	pw.Close()
 
 	idle := &stallWatch{r: pr}
-	if idle.stalled(0) {
+	if idle.stalled(0, time.Time{}) {
 		t.Fatal("a watch with no read waiting says it stalled")
+	}
+	// A read that began long before the watch counts from the watch's start.
+	idle.since.Store(time.Now().Add(-time.Hour).UnixNano())
+	if idle.stalled(time.Minute, time.Now()) {
+		t.Fatal("a read waiting since before the watch began counts as stalled at once")
+	}
+	if !idle.stalled(time.Minute, time.Time{}) {
+		t.Fatal("a read waiting an hour does not count as stalled a minute")
 	}
 	done := make(chan struct{})
 	close(done)
@@ -73,4 +81,23 @@ func TestIdleLaneHandsOnItsPeek(t *testing.T) {
 	if n, err := set[1].Read(make([]byte, 4)); n != 0 || err != io.EOF {
 		t.Fatalf("lane 1, ended while idle, read %d, %v; want EOF", n, err)
 	}
+}
+
+// TestEndedWhileIdle: a set one of whose lanes ended while it waited is seen as ended before
+// endedIdle has dropped it; a set whose lanes wait is not.
+func TestEndedWhileIdle(t *testing.T) {
+	a, b := net.Pipe()
+	c, d := net.Pipe()
+	defer b.Close()
+	ended := make(chan struct{}, 2)
+	set := watchIdle([]net.Conn{a, c}, func() { ended <- struct{}{} })
+	if endedWhileIdle(set) {
+		t.Fatal("a set whose lanes wait is taken for ended")
+	}
+	d.Close()
+	<-ended // after the watcher's result is in
+	if !endedWhileIdle(set) {
+		t.Fatal("a set with a lane that ended is not taken for ended")
+	}
+	a.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -144,7 +145,7 @@ func TestAgentRemovesItsLanesSocket(t *testing.T) {
 		t.Fatalf("the agent's lane sockets under its TMPDIR: %v, want one", left)
 	}
 	agent := r.status().Connections[0].Agent.PID
-	sshd := ancestorNamed(t, agent, "sshd")
+	sshd := ancestorNamed(t, agent, "sshd-session", "sshd") // OpenSSH 9.8 on names it sshd-session
 	if err := syscall.Kill(sshd, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -158,8 +159,8 @@ func TestAgentRemovesItsLanesSocket(t *testing.T) {
 	}
 }
 
-// ancestorNamed is the nearest ancestor of pid whose command is name.
-func ancestorNamed(t *testing.T, pid int, name string) int {
+// ancestorNamed is the nearest ancestor of pid whose command is one of names.
+func ancestorNamed(t *testing.T, pid int, names ...string) int {
 	for p := pid; p > 1; {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
 		if err != nil {
@@ -168,7 +169,7 @@ func ancestorNamed(t *testing.T, pid int, name string) int {
 		// pid (comm) state ppid ...: comm may hold spaces, so read from its closing parenthesis.
 		s := string(b)
 		comm := s[strings.IndexByte(s, '(')+1 : strings.LastIndexByte(s, ')')]
-		if p != pid && comm == name {
+		if p != pid && slices.Contains(names, comm) {
 			return p
 		}
 		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
@@ -176,6 +177,6 @@ func ancestorNamed(t *testing.T, pid int, name string) int {
 			t.Fatal(err)
 		}
 	}
-	t.Fatalf("no %s above process %d", name, pid)
+	t.Fatalf("no %v above process %d", names, pid)
 	return 0
 }

@@ -144,8 +144,9 @@ type partsPacketCipher interface {
 	writeCipherPacketParts(seqnum uint32, w io.Writer, rand io.Reader, head, body []byte) error
 }
 
-// partsWriter is a packetConn that takes a packet in two parts, head then body, and leaves
-// both unchanged (mitogend's patch, PATCHES.md).
+// partsWriter is a packetConn that takes a packet in two parts, head then body (mitogend's
+// patch, PATCHES.md). body is never changed; head may be, as writePacket's packet, when body
+// is empty.
 type partsWriter interface {
 	writePacketParts(head, body []byte) error
 }
@@ -223,7 +224,8 @@ func (t *transport) writePacketParts(head, body []byte) error {
 }
 
 // writePacket writes the packet head followed by body; a cipher that cannot take them apart
-// gets them joined (and may scramble that copy, not the parts).
+// gets them joined, in a copy it may scramble, or head alone when body is empty, which it
+// may scramble as upstream's writePacket does its packet.
 func (s *connectionState) writePacket(w *bufio.Writer, rand io.Reader, head, body []byte, strictMode bool) error {
 	changeKeys := len(head) > 0 && head[0] == msgNewKeys
 
