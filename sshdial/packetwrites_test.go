@@ -83,17 +83,7 @@ func sendThrough(t *testing.T, cipher, mac string, size int, rekey uint64) int64
 	if mac != "" {
 		cfg.MACs = []string{mac}
 	}
-	c, chans, reqs, err := ssh.NewClientConn(conn, ln.Addr().String(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := ssh.NewClient(c, chans, reqs)
-	defer client.Close()
-	ch, creqs, err := client.OpenChannel("session", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ssh.DiscardRequests(creqs)
+	ch := openSession(t, conn, cfg)
 	before := conn.writes.Load()
 	if _, err := ch.Write(data); err != nil {
 		t.Fatal(err)
@@ -104,6 +94,23 @@ func sendThrough(t *testing.T, cipher, mac string, size int, rekey uint64) int64
 		t.Fatal("the server read other bytes than were sent")
 	}
 	return writes
+}
+
+// openSession logs in over conn with cfg and opens a session channel; the client closes when
+// the test ends.
+func openSession(tb testing.TB, conn net.Conn, cfg *ssh.ClientConfig) ssh.Channel {
+	c, chans, reqs, err := ssh.NewClientConn(conn, conn.RemoteAddr().String(), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	client := ssh.NewClient(c, chans, reqs)
+	tb.Cleanup(func() { client.Close() })
+	ch, creqs, err := client.OpenChannel("session", nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go ssh.DiscardRequests(creqs)
+	return ch
 }
 
 // listenInProcess is a loopback listener for an in-process server, closed when the test ends,
@@ -186,17 +193,7 @@ func BenchmarkChannelWrite(b *testing.B) {
 	}
 	cfg := &ssh.ClientConfig{User: "u", HostKeyCallback: ssh.FixedHostKey(signer.PublicKey())}
 	cfg.Ciphers = []string{ssh.CipherAES128GCM}
-	c, chans, reqs, err := ssh.NewClientConn(raw, ln.Addr().String(), cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	client := ssh.NewClient(c, chans, reqs)
-	defer client.Close()
-	ch, creqs, err := client.OpenChannel("session", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	go ssh.DiscardRequests(creqs)
+	ch := openSession(b, raw, cfg)
 	buf := make([]byte, 256<<10)
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()

@@ -82,11 +82,7 @@ func TestLanesRefusedBySSHD(t *testing.T) {
 // lanes open, and reports exit status 0: the call ends (no hang on the open lanes) with 255
 // and a message, not with the target's 0, and nothing past the bad chunk is shown.
 func TestHostileTargetCutsLanes(t *testing.T) {
-	f := newFleet(t, map[string]string{"cut": "lanes-cut"}, nil)
-	f.env = append(f.env, "MITOGEN_LANES_MIN_RTT=0s")
-	f.must(f.fakessh(nil, "cut", "true")) // bootstraps the attacker
-	f.waitLogCount("lanes ready", 1)
-	res := f.fakessh(nil, "cut", "rsync --server --sender -logDtpre.iLsfxCIvu . /nothing/")
+	f, res := bulkOnHostileLanes(t, "lanes-cut")
 	if res.code != 255 || !strings.Contains(res.stderr, "cut short") {
 		t.Fatalf("a bulk command whose lanes the target broke exited %d, stderr %q; want 255 and why", res.code, res.stderr)
 	}
@@ -96,6 +92,16 @@ func TestHostileTargetCutsLanes(t *testing.T) {
 	if n := strings.Count(f.daemonLog(), "a bulk command on 4 lanes"); n != 1 {
 		t.Fatalf("the command ran on lanes %d times, want 1", n)
 	}
+}
+
+// bulkOnHostileLanes runs rsync's server, on lanes, on a target whose agent is test/hostile in
+// mode, once that agent has acked its first set.
+func bulkOnHostileLanes(t *testing.T, mode string) (*fleet, result) {
+	f := newFleet(t, map[string]string{"evil": mode}, nil)
+	f.env = append(f.env, "MITOGEN_LANES_MIN_RTT=0s")
+	f.must(f.fakessh(nil, "evil", "true")) // bootstraps the attacker
+	f.waitLogCount("lanes ready", 1)
+	return f, f.fakessh(nil, "evil", "rsync --server --sender -logDtpre.iLsfxCIvu . /nothing/")
 }
 
 // TestLanesEndedIdle: sshd closes a ready set's channels while they wait (ChannelTimeout): the
@@ -120,11 +126,7 @@ func TestLanesEndedIdle(t *testing.T) {
 // and its exit status 0, but neither ends stdout nor closes its lanes: the call ends, once the
 // lanes have been idle past the daemon's bound, with 255 and a message.
 func TestHostileTargetHangsLanes(t *testing.T) {
-	f := newFleet(t, map[string]string{"hang": "lanes-hang"}, nil)
-	f.env = append(f.env, "MITOGEN_LANES_MIN_RTT=0s")
-	f.must(f.fakessh(nil, "hang", "true"))
-	f.waitLogCount("lanes ready", 1)
-	res := f.fakessh(nil, "hang", "rsync --server --sender -logDtpre.iLsfxCIvu . /nothing/")
+	f, res := bulkOnHostileLanes(t, "lanes-hang")
 	if res.code != 255 || !strings.Contains(res.stderr, "cut short") || res.stdout != "cut-\n" {
 		t.Fatalf("a bulk command whose lanes never ended exited %d, stdout %q, stderr %q; want 255, the one chunk and why", res.code, res.stdout, res.stderr)
 	}
