@@ -109,17 +109,11 @@ func receiveFrom(t *testing.T, data []byte, times int) ssh.Channel {
 	go serveSend(ln, signer, data, times)
 	cfg := &ssh.ClientConfig{User: "u", HostKeyCallback: ssh.FixedHostKey(signer.PublicKey())}
 	cfg.Ciphers = []string{ssh.CipherAES128GCM}
-	client, err := ssh.Dial("tcp", ln.Addr().String(), cfg)
+	raw, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { client.Close() })
-	ch, reqs, err := client.OpenChannel("session", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ssh.DiscardRequests(reqs)
-	return ch
+	return openSession(t, raw, cfg)
 }
 
 // serveSend accepts one connection and channel, writes data on it times times and closes it.

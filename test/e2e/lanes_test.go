@@ -67,13 +67,19 @@ func TestLanesRefusedBySSHD(t *testing.T) {
 	testenv.NeedTool(t, "rsync")
 	r := lanesRig(t, sshdtest.WithExtraConfig("AllowStreamLocalForwarding no\n"))
 	r.waitLog("no lanes:")
+	pushOffLanes(t, r)
+}
+
+// pushOffLanes pushes a tree with rsync through fakessh: it must arrive whole, and not on lanes.
+func pushOffLanes(t *testing.T, r *rig) {
+	t.Helper()
 	base := t.TempDir()
 	src, remote := filepath.Join(base, "src"), filepath.Join(base, "remote")
 	tree(t, src)
 	r.must(r.run(nil, "rsync", "-a", "-e", "fakessh", src+"/", "target:"+remote+"/"))
 	sameTree(t, src, remote)
 	if strings.Contains(r.daemonLog(), "a bulk command on") {
-		t.Fatal("rsync ran on lanes that sshd forbids")
+		t.Fatalf("rsync ran on lanes; log:\n%s", r.daemonLog())
 	}
 }
 
@@ -112,14 +118,7 @@ func TestLanesEndedIdle(t *testing.T) {
 	r := lanesRig(t, sshdtest.WithExtraConfig("ChannelTimeout direct-streamlocal@openssh.com=1s\n"))
 	r.waitLogCount("lanes ready", 1)
 	r.waitLogCount("ended while it waited", 1)
-	base := t.TempDir()
-	src, remote := filepath.Join(base, "src"), filepath.Join(base, "remote")
-	tree(t, src)
-	r.must(r.run(nil, "rsync", "-a", "-e", "fakessh", src+"/", "target:"+remote+"/"))
-	sameTree(t, src, remote)
-	if strings.Contains(r.daemonLog(), "a bulk command on") {
-		t.Fatalf("rsync took a set that had ended; log:\n%s", r.daemonLog())
-	}
+	pushOffLanes(t, r)
 }
 
 // TestHostileTargetHangsLanes: a target whose agent sends a piece of a bulk command's stdout
