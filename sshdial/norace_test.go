@@ -1,0 +1,5 @@
+//go:build !race
+
+package sshdial
+
+const raceEnabled = false
