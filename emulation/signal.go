@@ -1,6 +1,10 @@
 package emulation
 
-import "syscall"
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
 
 // sshSignals are the names sshd's name2sig accepts in a "signal" request.
 var sshSignals = map[string]syscall.Signal{
@@ -23,4 +27,21 @@ func signalName(sig syscall.Signal) string {
 		return name
 	}
 	return "SIG@openssh.com"
+}
+
+// ResetIgnoredSignals gives the commands started after it SIGHUP and SIGINT at their default
+// although this process started with them ignored (by nohup, or a shell's trap with an empty
+// action). The Go runtime leaves those two ignored, and an ignored signal stays ignored through
+// exec, where sshd starts every command with both at their default: closing a pty would not
+// hang up its command, nor ^C interrupt it. A signal that is notified is back to its default in
+// an exec'd child; this process goes on ignoring it, since nothing receives from the channel.
+//
+// It changes the process's signal dispositions, so only a main calls it, before it starts
+// commands.
+func ResetIgnoredSignals() {
+	for _, sig := range []os.Signal{syscall.SIGHUP, syscall.SIGINT} {
+		if signal.Ignored(sig) {
+			signal.Notify(make(chan os.Signal, 1), sig)
+		}
+	}
 }

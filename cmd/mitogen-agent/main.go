@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mitogen-go/mitogend/agent"
+	"github.com/mitogen-go/mitogend/emulation"
 	"github.com/mitogen-go/mitogend/internal/gctune"
 )
 
@@ -21,6 +22,7 @@ func main() {
 	// before Run's deferred clean-up (the lanes' socket directory) had run. A signal that is
 	// notified, unlike an ignored one, is back to its default in the commands we start.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	emulation.ResetIgnoredSignals()
 	closeInheritedOnExec()
 	gctune.Set(os.Getenv, 0)
 	gctune.ReturnWhenIdle(2 * time.Second)
