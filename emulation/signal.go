@@ -30,11 +30,12 @@ func signalName(sig syscall.Signal) string {
 }
 
 // ResetIgnoredSignals gives the commands started after it SIGHUP and SIGINT at their default
-// although this process started with them ignored (by nohup, or a shell's trap with an empty
-// action). The Go runtime leaves those two ignored, and an ignored signal stays ignored through
-// exec, where sshd starts every command with both at their default: closing a pty would not
-// hang up its command, nor ^C interrupt it. A signal that is notified is back to its default in
-// an exec'd child; this process goes on ignoring it, since nothing receives from the channel.
+// although this process started with them ignored (by nohup, a shell's trap with an empty
+// action, or a script's `cmd &`, which ignores SIGINT). The Go runtime leaves those two
+// ignored, and an ignored signal stays ignored through exec, where sshd starts every command
+// with both at their default: closing a pty would not hang up its command, nor ^C interrupt
+// it. A signal that is notified is back to its default in an exec'd child; this process goes
+// on ignoring it, since nothing receives from the channel.
 //
 // It changes the process's signal dispositions, so only a main calls it, before it starts
 // commands.

@@ -23,13 +23,16 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// signalsChild prints the mask of ignored signals of a command it starts.
+// signalsChild prints the mask of ignored signals of a command it starts, as an account whose
+// home (HOME, a test's own directory) has no ~/.ssh/rc to print anything first.
 func signalsChild(reset bool) int {
 	if reset {
 		ResetIgnoredSignals()
 	}
-	base := BaseEnv([]string{"SHELL=/bin/sh", "PATH=/usr/bin:/bin", "HOME=" + os.Getenv("HOME")})
-	p, err := Start(base, Request{Command: "grep '^SigIgn:' /proc/self/status"}, nil, os.Stdout, os.Stderr)
+	home := os.Getenv("HOME")
+	base := BaseEnv([]string{"SHELL=/bin/sh", "PATH=/usr/bin:/bin", "HOME=" + home})
+	acct := account{name: "tester", dir: home, shell: "/bin/sh"}
+	p, err := start(base, Request{Command: "grep '^SigIgn:' /proc/self/status"}, acct, nil, os.Stdout, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -46,19 +49,35 @@ func TestResetIgnoredSignals(t *testing.T) {
 		mode string
 		want uint64
 	}{{"keep", hupInt}, {"reset", 0}} {
-		cmd := exec.Command("/bin/sh", "-c", `trap '' HUP INT; exec "$0"`, os.Args[0])
-		cmd.Env = append(os.Environ(), signalsChildEnv+"="+tt.mode)
-		out, err := cmd.CombinedOutput()
+		self, err := os.Executable()
 		if err != nil {
-			t.Fatalf("%s: %v\n%s", tt.mode, err, out)
+			t.Fatal(err)
 		}
-		hex, ok := strings.CutPrefix(strings.TrimSpace(string(out)), "SigIgn:")
-		mask, perr := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
-		if !ok || perr != nil {
-			t.Fatalf("%s: the command printed %q", tt.mode, out)
+		cmd := exec.Command("/bin/sh", "-c", `trap '' HUP INT; exec "$0"`, self)
+		cmd.Env = append(os.Environ(), signalsChildEnv+"="+tt.mode, "HOME="+t.TempDir())
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s%s", tt.mode, err, out, stderr.String())
+		}
+		mask, ok := sigIgn(string(out))
+		if !ok {
+			t.Fatalf("%s: the command printed %q, %q", tt.mode, out, stderr.String())
 		}
 		if got := mask & hupInt; got != tt.want {
 			t.Errorf("%s: the command ignores signals %#x of SIGHUP and SIGINT (%#x), want %#x", tt.mode, got, uint64(hupInt), tt.want)
 		}
 	}
+}
+
+// sigIgn is the mask on out's SigIgn line, which /proc/PID/status prints in hexadecimal.
+func sigIgn(out string) (uint64, bool) {
+	for _, line := range strings.Split(out, "\n") {
+		if hex, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+			return mask, err == nil
+		}
+	}
+	return 0, false
 }
