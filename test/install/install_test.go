@@ -147,7 +147,12 @@ func useInstalled(t *testing.T, prefix string) {
 	if v := runStderr(t, shimEnv, "/bin/sh", "-c", "ssh -V"); v != want {
 		t.Errorf("ssh -V through the shim: %q, want fakessh's %q", v, want)
 	}
-	checkManPages(t, filepath.Join(prefix, "share/man/man1"), run(t, env, filepath.Join(prefix, "bin/mitogend"), "--help"))
+	mitogend := filepath.Join(prefix, "bin/mitogend")
+	checkManPages(t, filepath.Join(prefix, "share/man/man1"), run(t, env, mitogend, "--help"))
+	// The uninstall that follows removes the binary before a cleanup could run it: stop both
+	// daemons now, MITOGEN_SOCKET's and the default socket's that the shim's calls started.
+	run(t, env, mitogend, "stop")
+	run(t, shimEnv, mitogend, "stop")
 }
 
 // useBinaries runs fakessh and mitogend in bin with nothing of the build on PATH or in the
