@@ -35,6 +35,15 @@ var (
 	fakesshErr  error
 )
 
+// TestMain removes the fakessh buildFakessh built, once every test that shares it has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fakesshBin != "" {
+		os.RemoveAll(filepath.Dir(fakesshBin))
+	}
+	os.Exit(code)
+}
+
 // buildFakessh builds cmd/fakessh once for the side-by-side tests.
 func buildFakessh(t *testing.T) string {
 	t.Helper()
